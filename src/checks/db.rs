@@ -1,0 +1,1499 @@
+//! Database judges: `db.postgres.*` and `db.mysql.*`, over what the read-only SQL probes saw.
+//!
+//! Each judge reads one [`PgObservation`] or [`MySqlObservation`]. A database that is not
+//! configured gives `skipped` ("no postgres configured") and never lowers a score; one that
+//! could not be opened makes `*.reachable` fail (critical) with the reason and every other check
+//! of that database an `error` with the same reason. A view the login role cannot read is
+//! `skipped` with what to grant, never a pass.
+//!
+//! Thresholds are the catalogue's (CHECKS.md) and live here as constants; they are not
+//! configurable yet.
+
+use std::time::Duration;
+
+use super::{CheckMeta, Judgement};
+use crate::config::JudgeConfig;
+use crate::model::{Category, Severity};
+use crate::observations::{Observations, Probed, Unobserved};
+use crate::probes::deps::mysql::MySqlObservation;
+use crate::probes::deps::postgres::{PgObservation, PgSetting};
+
+/// Connection use above which headroom warns (fraction of the usable slots).
+pub const HEADROOM_WARN: f64 = 0.80;
+/// Connection use above which headroom fails.
+pub const HEADROOM_FAIL: f64 = 0.95;
+/// Idle-in-transaction age that warns.
+pub const IDLE_IN_TX_WARN_SECS: f64 = 5.0 * 60.0;
+/// Idle-in-transaction age that fails.
+pub const IDLE_IN_TX_FAIL_SECS: f64 = 60.0 * 60.0;
+/// Active query age that warns.
+pub const LONG_QUERY_WARN_SECS: f64 = 5.0 * 60.0;
+/// Last successful WAL archive older than this warns.
+pub const ARCHIVE_STALE_SECS: f64 = 24.0 * 60.0 * 60.0;
+/// Mean statement time that warns, in milliseconds.
+pub const SLOW_STATEMENT_MS: f64 = 1000.0;
+/// A table counts as large from this many live rows.
+pub const LARGE_TABLE_ROWS: i64 = 10_000;
+/// Sequential scans on a large table from which it is reported (with more seq than index scans).
+pub const SEQ_SCAN_MIN: i64 = 50;
+/// The most subject lines one finding lists.
+pub const LIST_MAX: usize = 12;
+
+/// A duration in seconds as `7m 12s`.
+pub(crate) fn secs(value: f64) -> String {
+    let whole = if value.is_finite() && value > 0.0 {
+        value.round() as u64
+    } else {
+        0
+    };
+    humantime::format_duration(Duration::from_secs(whole)).to_string()
+}
+
+/// At most [`LIST_MAX`] lines, then `… and N more`.
+pub(crate) fn capped(lines: Vec<String>) -> Vec<String> {
+    let total = lines.len();
+    let mut out: Vec<String> = lines.into_iter().take(LIST_MAX).collect();
+    if total > LIST_MAX {
+        out.push(format!("… and {} more", total - LIST_MAX));
+    }
+    out
+}
+
+/// The reachable judge shared by every dependency: the observation, or a fail with the reason.
+pub(crate) fn reachable_or_fail<'a, T>(
+    probed: &'a Probed<T>,
+    product: &str,
+) -> Result<Result<&'a T, Judgement>, Unobserved> {
+    match probed {
+        Probed::Observed(value) => Ok(Ok(value)),
+        Probed::Failed(reason) => Ok(Err(Judgement::fail(format!(
+            "{product} could not be opened: {reason}"
+        ))
+        .evidence(reason.clone()))),
+        Probed::Skipped(reason) => Err(Unobserved::Skipped(reason.clone())),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// PostgreSQL
+
+fn pg(obs: &Observations) -> Result<&PgObservation, Unobserved> {
+    obs.postgres.get()
+}
+
+fn setting<'a>(
+    settings: &'a std::collections::BTreeMap<String, PgSetting>,
+    name: &str,
+) -> Option<&'a PgSetting> {
+    settings.get(name)
+}
+
+fn setting_line(
+    settings: &std::collections::BTreeMap<String, PgSetting>,
+    name: &str,
+) -> String {
+    match setting(settings, name) {
+        Some(s) if s.value.is_empty() => format!("{name} = ''"),
+        Some(s) => format!("{name} = {}", s.shown()),
+        None => format!("{name}: not visible to this role"),
+    }
+}
+
+/// `db.postgres.reachable`: connect and `SELECT 1`.
+pub const POSTGRES_REACHABLE: CheckMeta = CheckMeta {
+    id: "db.postgres.reachable",
+    title: "PostgreSQL reachable",
+    category: Category::Reliability,
+    severity: Severity::Critical,
+    active: false,
+    weight: 1.0,
+    rule: "connect + SELECT 1 + latency — fail critical: unreachable",
+    remediation: "Make the database reachable from where the application runs (network path, \
+                  listen_addresses, pg_hba.conf, credentials), and check the URL in \
+                  [dependencies] postgres.",
+    references: &["https://www.postgresql.org/docs/current/auth-pg-hba-conf.html"],
+    judge: postgres_reachable,
+};
+
+/// Judges `db.postgres.reachable`: see [`POSTGRES_REACHABLE`].
+pub fn postgres_reachable(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement, Unobserved> {
+    let pg = match reachable_or_fail(&obs.postgres, "PostgreSQL")? {
+        Ok(pg) => pg,
+        Err(failed) => return Ok(failed),
+    };
+    Ok(Judgement::pass(format!(
+        "PostgreSQL answered SELECT 1 in {:.1} ms (connect {:.1} ms).",
+        pg.select1_ms, pg.connect_ms
+    ))
+    .evidence(format!(
+        "{}: connected in {:.1} ms, SELECT 1 in {:.1} ms",
+        pg.server, pg.connect_ms, pg.select1_ms
+    ))
+    .evidence(pg.version.clone()))
+}
+
+/// `db.postgres.pitr`: WAL archiving for point-in-time recovery.
+pub const POSTGRES_PITR: CheckMeta = CheckMeta {
+    id: "db.postgres.pitr",
+    title: "PostgreSQL point-in-time recovery (WAL archiving)",
+    category: Category::Reliability,
+    severity: Severity::High,
+    active: false,
+    weight: 1.0,
+    rule: "archive_mode, wal_level, archive_command/library (redacted), pg_stat_archiver — pass: \
+           archiving and recent success; fail: off or failing",
+    remediation: "Archive WAL continuously so the database can be restored to any point in \
+                  time: wal_level = replica, archive_mode = on and an archive_command or \
+                  archive_library that ships to durable storage (pgBackRest, WAL-G, Barman), \
+                  plus base backups; watch pg_stat_archiver.failed_count. A managed service \
+                  (RDS, Cloud SQL) does this when its PITR/backups are enabled.",
+    references: &[
+        "https://www.postgresql.org/docs/current/continuous-archiving.html",
+        "https://www.postgresql.org/docs/current/monitoring-stats.html#MONITORING-PG-STAT-ARCHIVER-VIEW",
+    ],
+    judge: postgres_pitr,
+};
+
+/// Judges `db.postgres.pitr`: see [`POSTGRES_PITR`].
+pub fn postgres_pitr(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement, Unobserved> {
+    let pg = pg(obs)?;
+    let settings = pg.settings.get()?;
+    let mut evidence: Vec<String> = ["archive_mode", "wal_level", "archive_command", "archive_library"]
+        .iter()
+        .map(|n| setting_line(settings, n))
+        .collect();
+    let mode = setting(settings, "archive_mode")
+        .map(|s| s.value.as_str())
+        .ok_or_else(|| Unobserved::Failed("archive_mode is not visible to the login role".into()))?;
+    let wal_level = setting(settings, "wal_level").map(|s| s.value.as_str()).unwrap_or("");
+    if mode == "off" {
+        return Ok(Judgement::fail(
+            "WAL archiving is off (archive_mode = off): this server cannot be restored to a \
+             point in time from archived WAL.",
+        )
+        .evidence_all(evidence));
+    }
+    if wal_level == "minimal" {
+        return Ok(Judgement::fail(
+            "wal_level = minimal does not keep enough WAL for archiving or point-in-time recovery.",
+        )
+        .evidence_all(evidence));
+    }
+    let command = setting(settings, "archive_command").map(|s| s.value.trim());
+    let library = setting(settings, "archive_library").map(|s| s.value.trim());
+    // archive_command invisible (a role without pg_read_all_settings) proves nothing.
+    if command == Some("") && matches!(library, Some("") | None) {
+        return Ok(Judgement::fail(
+            "archive_mode is on but neither archive_command nor archive_library is set: WAL \
+             piles up on the server instead of being archived.",
+        )
+        .evidence_all(evidence));
+    }
+    let archiver = pg.archiver.get()?;
+    evidence.push(format!(
+        "pg_stat_archiver: archived_count = {}, last archived {}{}; failed_count = {}{}",
+        archiver.archived_count,
+        match archiver.last_archived_secs_ago {
+            Some(s) => format!("{} ago", secs(s)),
+            None => "never".to_string(),
+        },
+        if archiver.last_archived_wal.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", archiver.last_archived_wal)
+        },
+        archiver.failed_count,
+        match archiver.last_failed_secs_ago {
+            Some(s) => format!(", last failure {} ago ({})", secs(s), archiver.last_failed_wal),
+            None => String::new(),
+        }
+    ));
+    let failing = match (archiver.last_failed_secs_ago, archiver.last_archived_secs_ago) {
+        (Some(_), None) => true,
+        (Some(failed), Some(ok)) => failed < ok,
+        _ => false,
+    };
+    if failing {
+        return Ok(Judgement::fail(
+            "WAL archiving is failing: the last attempt failed after the last success, so the \
+             point-in-time recovery window is not growing.",
+        )
+        .evidence_all(evidence));
+    }
+    if archiver.archived_count == 0 {
+        return Ok(Judgement::warn(
+            "WAL archiving is configured but nothing has been archived yet (since the \
+             statistics were reset): a successful archive has not been observed.",
+        )
+        .evidence_all(evidence));
+    }
+    if archiver
+        .last_archived_secs_ago
+        .is_some_and(|s| s > ARCHIVE_STALE_SECS)
+    {
+        return Ok(Judgement::warn(format!(
+            "The last successful WAL archive is older than {}: check archive_timeout and the \
+             archiver.",
+            secs(ARCHIVE_STALE_SECS)
+        ))
+        .evidence_all(evidence));
+    }
+    Ok(Judgement::pass(
+        "WAL is archived continuously and the last archive succeeded recently.",
+    )
+    .evidence_all(evidence))
+}
+
+/// `db.postgres.ssl`: TLS on the server and on this connection.
+pub const POSTGRES_SSL: CheckMeta = CheckMeta {
+    id: "db.postgres.ssl",
+    title: "PostgreSQL TLS",
+    category: Category::Reliability,
+    severity: Severity::High,
+    active: false,
+    weight: 1.0,
+    rule: "SHOW ssl, pg_stat_ssl for this connection — fail: ssl off; warn: this connection not \
+           encrypted",
+    remediation: "Enable TLS on the server (ssl = on with a certificate) and require it from \
+                  clients: `hostssl` lines in pg_hba.conf and sslmode=verify-full in the \
+                  application's connection string.",
+    references: &["https://www.postgresql.org/docs/current/ssl-tcp.html"],
+    judge: postgres_ssl,
+};
+
+/// Judges `db.postgres.ssl`: see [`POSTGRES_SSL`].
+pub fn postgres_ssl(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement, Unobserved> {
+    let pg = pg(obs)?;
+    let settings = pg.settings.get()?;
+    let ssl = setting(settings, "ssl")
+        .map(|s| s.value.as_str())
+        .ok_or_else(|| Unobserved::Failed("ssl is not visible to the login role".into()))?;
+    if ssl == "off" {
+        return Ok(Judgement::fail(
+            "TLS is off on the PostgreSQL server (ssl = off): every connection carries \
+             credentials and data in clear text.",
+        )
+        .evidence("ssl = off"));
+    }
+    let conn = pg.connection_ssl.get()?;
+    if !conn.ssl {
+        return Ok(Judgement::warn(
+            "The server offers TLS, but this connection was not encrypted: clients are not \
+             required to use it.",
+        )
+        .evidence(format!("ssl = {ssl}"))
+        .evidence(format!("{}: pg_stat_ssl.ssl = false for this connection", pg.server)));
+    }
+    Ok(Judgement::pass(format!(
+        "TLS is on and this connection is encrypted ({} {}).",
+        conn.version, conn.cipher
+    ))
+    .evidence(format!("ssl = {ssl}"))
+    .evidence(format!(
+        "{}: pg_stat_ssl.ssl = true, {} {}",
+        pg.server, conn.version, conn.cipher
+    )))
+}
+
+/// `db.postgres.superuser`: the login role's power.
+pub const POSTGRES_SUPERUSER: CheckMeta = CheckMeta {
+    id: "db.postgres.superuser",
+    title: "PostgreSQL login role is not a superuser",
+    category: Category::Reliability,
+    severity: Severity::High,
+    active: false,
+    weight: 1.0,
+    rule: "rolsuper / rolbypassrls of the login role — fail: superuser",
+    remediation: "Connect the application with a least-privilege role: NOSUPERUSER, \
+                  NOBYPASSRLS, owning nothing it does not need, with only the grants its \
+                  queries use (and pg_monitor for this audit).",
+    references: &["https://www.postgresql.org/docs/current/role-attributes.html"],
+    judge: postgres_superuser,
+};
+
+/// Judges `db.postgres.superuser`: see [`POSTGRES_SUPERUSER`].
+pub fn postgres_superuser(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement, Unobserved> {
+    let role = pg(obs)?.role.get()?;
+    let line = format!(
+        "role {}: rolsuper = {}, rolbypassrls = {}, rolcreaterole = {}, rolreplication = {}",
+        role.name, role.superuser, role.bypass_rls, role.create_role, role.replication
+    );
+    if role.superuser {
+        return Ok(Judgement::fail(format!(
+            "The login role {} is a superuser: a SQL injection or a leaked password owns the \
+             whole cluster (and the host, through COPY … PROGRAM).",
+            role.name
+        ))
+        .evidence(line));
+    }
+    if role.bypass_rls {
+        return Ok(Judgement::warn(format!(
+            "The login role {} bypasses row-level security (rolbypassrls).",
+            role.name
+        ))
+        .evidence(line));
+    }
+    Ok(Judgement::pass(format!(
+        "The login role {} is neither a superuser nor exempt from row-level security.",
+        role.name
+    ))
+    .evidence(line))
+}
+
+/// `db.postgres.timeouts`: statement and idle-in-transaction timeouts.
+pub const POSTGRES_TIMEOUTS: CheckMeta = CheckMeta {
+    id: "db.postgres.timeouts",
+    title: "PostgreSQL statement and idle-in-transaction timeouts",
+    category: Category::Reliability,
+    severity: Severity::Low,
+    active: false,
+    weight: 1.0,
+    rule: "statement_timeout, idle_in_transaction_session_timeout — warn: 0",
+    remediation: "Bound runaway work for the application's role: `ALTER ROLE app SET \
+                  statement_timeout = '30s'` and `SET idle_in_transaction_session_timeout = \
+                  '60s'` (values to suit the workload).",
+    references: &["https://www.postgresql.org/docs/current/runtime-config-client.html"],
+    judge: postgres_timeouts,
+};
+
+/// Judges `db.postgres.timeouts`: see [`POSTGRES_TIMEOUTS`].
+pub fn postgres_timeouts(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement, Unobserved> {
+    let settings = pg(obs)?.settings.get()?;
+    let names = ["statement_timeout", "idle_in_transaction_session_timeout"];
+    let evidence: Vec<String> = names.iter().map(|n| setting_line(settings, n)).collect();
+    let unset: Vec<&str> = names
+        .iter()
+        .copied()
+        .filter(|n| setting(settings, n).is_none_or(|s| s.value == "0"))
+        .collect();
+    if unset.is_empty() {
+        return Ok(Judgement::pass(
+            "Statements and idle transactions are bounded by timeouts for this role.",
+        )
+        .evidence_all(evidence));
+    }
+    Ok(Judgement::warn(format!(
+        "No limit for this role: {} = 0, so a runaway query or a forgotten transaction holds \
+         locks and connections indefinitely.",
+        unset.join(" and ")
+    ))
+    .evidence_all(evidence))
+}
+
+/// `db.postgres.conn_headroom`: connections in use vs available.
+pub const POSTGRES_CONN_HEADROOM: CheckMeta = CheckMeta {
+    id: "db.postgres.conn_headroom",
+    title: "PostgreSQL connection headroom",
+    category: Category::Scalability,
+    severity: Severity::High,
+    active: false,
+    weight: 1.0,
+    rule: "connections vs max_connections − reserved — warn > 80%; fail > 95%",
+    remediation: "Put a pooler (PgBouncer, the framework's pool with a hard cap) between the \
+                  application and PostgreSQL and size the pools so their sum stays well below \
+                  max_connections − superuser_reserved_connections.",
+    references: &[
+        "https://www.postgresql.org/docs/current/runtime-config-connection.html",
+        "https://www.pgbouncer.org/",
+    ],
+    judge: postgres_conn_headroom,
+};
+
+/// Judges `db.postgres.conn_headroom`: see [`POSTGRES_CONN_HEADROOM`].
+pub fn postgres_conn_headroom(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement, Unobserved> {
+    let pg = pg(obs)?;
+    let settings = pg.settings.get()?;
+    let conns = pg.connections.get()?;
+    let int = |name: &str| -> i64 {
+        setting(settings, name)
+            .and_then(|s| s.value.parse::<i64>().ok())
+            .unwrap_or(0)
+    };
+    let max = int("max_connections");
+    if max <= 0 {
+        return Err(Unobserved::Failed(
+            "max_connections is not visible to the login role".into(),
+        ));
+    }
+    let reserved = int("superuser_reserved_connections") + int("reserved_connections");
+    let usable = (max - reserved).max(1);
+    judge_headroom(
+        "PostgreSQL",
+        conns.client_backends,
+        usable,
+        format!(
+            "{} client sessions (this audit's included) of max_connections = {max} − {reserved} \
+             reserved = {usable} usable",
+            conns.client_backends
+        ),
+    )
+}
+
+fn judge_headroom(
+    product: &str,
+    used: i64,
+    usable: i64,
+    line: String,
+) -> Result<Judgement, Unobserved> {
+    let ratio = used as f64 / usable as f64;
+    let pct = ratio * 100.0;
+    let judgement = if ratio > HEADROOM_FAIL {
+        Judgement::fail(format!(
+            "{product} is out of connection headroom: {pct:.0}% of usable connections are in use."
+        ))
+    } else if ratio > HEADROOM_WARN {
+        Judgement::warn(format!(
+            "{product} connection use is high: {pct:.0}% of usable connections are in use."
+        ))
+    } else {
+        Judgement::pass(format!(
+            "{product} has connection headroom: {pct:.0}% of usable connections are in use."
+        ))
+    };
+    Ok(judgement.evidence(line))
+}
+
+fn sessions_seen(obs: &Observations) -> Result<&[crate::probes::deps::postgres::PgSession], Unobserved> {
+    Ok(pg(obs)?.sessions.get()?.as_slice())
+}
+
+/// `db.postgres.idle_in_tx`: sessions holding a transaction open while idle.
+pub const POSTGRES_IDLE_IN_TX: CheckMeta = CheckMeta {
+    id: "db.postgres.idle_in_tx",
+    title: "PostgreSQL idle-in-transaction sessions",
+    category: Category::Scalability,
+    severity: Severity::Medium,
+    active: false,
+    weight: 1.0,
+    rule: "idle-in-transaction sessions — warn > 5 min; fail > 1 h",
+    remediation: "Find the code path that opens a transaction and waits (on the network, on a \
+                  user) before committing; set idle_in_transaction_session_timeout so such \
+                  sessions are ended instead of holding locks and blocking vacuum.",
+    references: &[
+        "https://www.postgresql.org/docs/current/monitoring-stats.html#MONITORING-PG-STAT-ACTIVITY-VIEW",
+    ],
+    judge: postgres_idle_in_tx,
+};
+
+/// Judges `db.postgres.idle_in_tx`: see [`POSTGRES_IDLE_IN_TX`].
+pub fn postgres_idle_in_tx(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement, Unobserved> {
+    let sessions = sessions_seen(obs)?;
+    let idle: Vec<_> = sessions
+        .iter()
+        .filter(|s| s.is_idle_in_transaction() && s.state_secs > IDLE_IN_TX_WARN_SECS)
+        .collect();
+    let lines: Vec<String> = idle
+        .iter()
+        .map(|s| {
+            format!(
+                "pid {} {}@{} ({}) {} for {}: {}",
+                s.pid,
+                s.user,
+                s.database,
+                s.application,
+                s.state,
+                secs(s.state_secs),
+                s.query
+            )
+        })
+        .collect();
+    let oldest = idle.iter().map(|s| s.state_secs).fold(0.0_f64, f64::max);
+    if oldest > IDLE_IN_TX_FAIL_SECS {
+        return Ok(Judgement::fail(format!(
+            "{} session(s) idle in a transaction, the oldest for {}: they hold locks and block \
+             vacuum.",
+            idle.len(),
+            secs(oldest)
+        ))
+        .evidence_all(capped(lines)));
+    }
+    if !idle.is_empty() {
+        return Ok(Judgement::warn(format!(
+            "{} session(s) idle in a transaction for more than {}, the oldest for {}.",
+            idle.len(),
+            secs(IDLE_IN_TX_WARN_SECS),
+            secs(oldest)
+        ))
+        .evidence_all(capped(lines)));
+    }
+    Ok(Judgement::pass(format!(
+        "No session has been idle in a transaction for more than {}.",
+        secs(IDLE_IN_TX_WARN_SECS)
+    ))
+    .evidence(format!(
+        "pg_stat_activity: {} other session(s) idle in a transaction or active for over a minute",
+        sessions.len()
+    )))
+}
+
+/// `db.postgres.long_queries`: active queries running for minutes.
+pub const POSTGRES_LONG_QUERIES: CheckMeta = CheckMeta {
+    id: "db.postgres.long_queries",
+    title: "PostgreSQL long-running queries",
+    category: Category::Scalability,
+    severity: Severity::Medium,
+    active: false,
+    weight: 1.0,
+    rule: "active queries older than 5 min — warn",
+    remediation: "Look at the queries listed (EXPLAIN ANALYZE on a replica), add the missing \
+                  index or move the work to a batch job, and set statement_timeout for the \
+                  application's role.",
+    references: &[
+        "https://www.postgresql.org/docs/current/monitoring-stats.html#MONITORING-PG-STAT-ACTIVITY-VIEW",
+    ],
+    judge: postgres_long_queries,
+};
+
+/// Judges `db.postgres.long_queries`: see [`POSTGRES_LONG_QUERIES`].
+pub fn postgres_long_queries(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement, Unobserved> {
+    let sessions = sessions_seen(obs)?;
+    let long: Vec<String> = sessions
+        .iter()
+        .filter(|s| s.state == "active" && s.query_secs > LONG_QUERY_WARN_SECS)
+        .map(|s| {
+            format!(
+                "pid {} {}@{} ({}) running for {}: {}",
+                s.pid,
+                s.user,
+                s.database,
+                s.application,
+                secs(s.query_secs),
+                s.query
+            )
+        })
+        .collect();
+    if long.is_empty() {
+        return Ok(Judgement::pass(format!(
+            "No query has been running for more than {}.",
+            secs(LONG_QUERY_WARN_SECS)
+        )));
+    }
+    Ok(Judgement::warn(format!(
+        "{} quer{} running for more than {}.",
+        long.len(),
+        if long.len() == 1 { "y has been" } else { "ies have been" },
+        secs(LONG_QUERY_WARN_SECS)
+    ))
+    .evidence_all(capped(long)))
+}
+
+/// `db.postgres.statements`: pg_stat_statements and the slowest statements.
+pub const POSTGRES_STATEMENTS: CheckMeta = CheckMeta {
+    id: "db.postgres.statements",
+    title: "PostgreSQL statement statistics (pg_stat_statements)",
+    category: Category::Performance,
+    severity: Severity::Low,
+    active: false,
+    weight: 1.0,
+    rule: "pg_stat_statements present; slowest mean statements — warn: absent / statements over \
+           threshold (mean > 1 s)",
+    remediation: "Load pg_stat_statements (shared_preload_libraries = 'pg_stat_statements', \
+                  then CREATE EXTENSION pg_stat_statements) so slow queries can be found; \
+                  tune or index the statements listed.",
+    references: &["https://www.postgresql.org/docs/current/pgstatstatements.html"],
+    judge: postgres_statements,
+};
+
+/// Judges `db.postgres.statements`: see [`POSTGRES_STATEMENTS`].
+pub fn postgres_statements(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement, Unobserved> {
+    let pg = pg(obs)?;
+    let statements = match &pg.statements {
+        Probed::Failed(reason) if reason.contains("shared_preload_libraries") => {
+            return Ok(Judgement::warn(
+                "pg_stat_statements is created but not loaded (it is missing from \
+                 shared_preload_libraries), so no statement statistics are collected.",
+            )
+            .evidence(reason.clone()));
+        }
+        other => other.get()?,
+    };
+    if !statements.installed {
+        return Ok(Judgement::warn(
+            "pg_stat_statements is not installed in this database: slow queries cannot be \
+             found from statistics.",
+        )
+        .evidence(format!("{}: no pg_stat_statements extension", pg.server)));
+    }
+    let lines: Vec<String> = statements
+        .slowest
+        .iter()
+        .map(|s| format!("mean {:.1} ms over {} calls: {}", s.mean_ms, s.calls, s.query))
+        .collect();
+    let slow = statements
+        .slowest
+        .iter()
+        .filter(|s| s.mean_ms > SLOW_STATEMENT_MS)
+        .count();
+    if slow > 0 {
+        return Ok(Judgement::warn(format!(
+            "{slow} statement(s) average more than {SLOW_STATEMENT_MS:.0} ms per call."
+        ))
+        .evidence_all(capped(lines)));
+    }
+    Ok(Judgement::pass(format!(
+        "pg_stat_statements is collecting; no statement averages more than {SLOW_STATEMENT_MS:.0} ms."
+    ))
+    .evidence_all(capped(lines)))
+}
+
+/// `db.postgres.seq_scans`: large tables read mostly by sequential scans.
+pub const POSTGRES_SEQ_SCANS: CheckMeta = CheckMeta {
+    id: "db.postgres.seq_scans",
+    title: "PostgreSQL sequential scans on large tables",
+    category: Category::Performance,
+    severity: Severity::Low,
+    active: false,
+    weight: 1.0,
+    rule: "pg_stat_user_tables seq_scan vs idx_scan on large tables (≥ 10,000 rows) — warn per \
+           table read by more sequential than index scans",
+    remediation: "Find the queries behind the scans (pg_stat_statements, EXPLAIN) and add the \
+                  index their WHERE/JOIN clauses need.",
+    references: &[
+        "https://www.postgresql.org/docs/current/monitoring-stats.html#MONITORING-PG-STAT-ALL-TABLES-VIEW",
+    ],
+    judge: postgres_seq_scans,
+};
+
+/// Judges `db.postgres.seq_scans`: see [`POSTGRES_SEQ_SCANS`].
+pub fn postgres_seq_scans(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement, Unobserved> {
+    let tables = pg(obs)?.tables.get()?;
+    let heavy: Vec<String> = tables
+        .iter()
+        .filter(|t| {
+            t.live_rows >= LARGE_TABLE_ROWS && t.seq_scan >= SEQ_SCAN_MIN && t.seq_scan > t.idx_scan
+        })
+        .map(|t| {
+            format!(
+                "{}: {} rows, seq_scan = {} ({} rows read), idx_scan = {}",
+                t.table, t.live_rows, t.seq_scan, t.seq_tup_read, t.idx_scan
+            )
+        })
+        .collect();
+    if heavy.is_empty() {
+        return Ok(Judgement::pass(format!(
+            "No large table is read mostly by sequential scans ({} table(s) with ≥ {} rows checked).",
+            tables.len(),
+            LARGE_TABLE_ROWS
+        )));
+    }
+    Ok(Judgement::warn(format!(
+        "{} large table(s) are read mostly by sequential scans.",
+        heavy.len()
+    ))
+    .evidence_all(capped(heavy)))
+}
+
+// ---------------------------------------------------------------------------------------------
+// MySQL / MariaDB
+
+fn my(obs: &Observations) -> Result<&MySqlObservation, Unobserved> {
+    obs.mysql.get()
+}
+
+fn var<'a>(vars: &'a std::collections::BTreeMap<String, String>, name: &str) -> Option<&'a str> {
+    vars.get(name).map(String::as_str)
+}
+
+/// `db.mysql.reachable`: connect and `SELECT 1`.
+pub const MYSQL_REACHABLE: CheckMeta = CheckMeta {
+    id: "db.mysql.reachable",
+    title: "MySQL/MariaDB reachable",
+    category: Category::Reliability,
+    severity: Severity::Critical,
+    active: false,
+    weight: 1.0,
+    rule: "connect + SELECT 1 + latency — fail critical: unreachable",
+    remediation: "Make the database reachable from where the application runs (network path, \
+                  bind-address, the user's allowed hosts, credentials), and check the URL in \
+                  [dependencies] mysql.",
+    references: &["https://dev.mysql.com/doc/refman/8.0/en/problems-connecting.html"],
+    judge: mysql_reachable,
+};
+
+/// Judges `db.mysql.reachable`: see [`MYSQL_REACHABLE`].
+pub fn mysql_reachable(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement, Unobserved> {
+    let my = match reachable_or_fail(&obs.mysql, "MySQL/MariaDB")? {
+        Ok(my) => my,
+        Err(failed) => return Ok(failed),
+    };
+    Ok(Judgement::pass(format!(
+        "{} answered SELECT 1 in {:.1} ms (connect {:.1} ms).",
+        my.product(),
+        my.select1_ms,
+        my.connect_ms
+    ))
+    .evidence(format!(
+        "{}: connected as {} in {:.1} ms, SELECT 1 in {:.1} ms",
+        my.server, my.current_user, my.connect_ms, my.select1_ms
+    ))
+    .evidence(format!("version {}", my.version)))
+}
+
+/// `db.mysql.ssl`: TLS offered, required, and used by this session.
+pub const MYSQL_SSL: CheckMeta = CheckMeta {
+    id: "db.mysql.ssl",
+    title: "MySQL/MariaDB TLS",
+    category: Category::Reliability,
+    severity: Severity::High,
+    active: false,
+    weight: 1.0,
+    rule: "have_ssl, require_secure_transport, Ssl_cipher of this session — fail: TLS disabled; \
+           warn: this session not encrypted or require_secure_transport = OFF",
+    remediation: "Configure a certificate (ssl_cert/ssl_key), set require_secure_transport = ON, \
+                  and connect with ssl-mode=VERIFY_IDENTITY.",
+    references: &[
+        "https://dev.mysql.com/doc/refman/8.0/en/using-encrypted-connections.html",
+        "https://mariadb.com/kb/en/securing-connections-for-client-and-server/",
+    ],
+    judge: mysql_ssl,
+};
+
+/// Judges `db.mysql.ssl`: see [`MYSQL_SSL`].
+pub fn mysql_ssl(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement, Unobserved> {
+    let my = my(obs)?;
+    let vars = my.variables.get()?;
+    let session = my.session_ssl.get()?;
+    let cipher = var(session, "Ssl_cipher").unwrap_or("");
+    let encrypted = !cipher.is_empty();
+    let have_ssl = var(vars, "have_ssl").or_else(|| var(vars, "have_openssl"));
+    let require = var(vars, "require_secure_transport").unwrap_or("OFF");
+    let evidence = vec![
+        format!("have_ssl = {}", have_ssl.unwrap_or("(not reported)")),
+        format!("require_secure_transport = {require}"),
+        format!(
+            "{}: Ssl_cipher = {}, Ssl_version = {}",
+            my.server,
+            if encrypted { cipher } else { "''" },
+            var(session, "Ssl_version").filter(|v| !v.is_empty()).unwrap_or("''")
+        ),
+    ];
+    let disabled = have_ssl.is_some_and(|v| !v.eq_ignore_ascii_case("YES"));
+    if disabled && !encrypted {
+        return Ok(Judgement::fail(format!(
+            "TLS is disabled on the {} server (have_ssl = {}): credentials and data travel in \
+             clear text.",
+            my.product(),
+            have_ssl.unwrap_or_default()
+        ))
+        .evidence_all(evidence));
+    }
+    if !encrypted {
+        return Ok(Judgement::warn(
+            "The server offers TLS, but this session was not encrypted: clients are not \
+             required to use it.",
+        )
+        .evidence_all(evidence));
+    }
+    if !require.eq_ignore_ascii_case("ON") {
+        return Ok(Judgement::warn(
+            "This session is encrypted, but require_secure_transport = OFF still accepts \
+             clear-text connections.",
+        )
+        .evidence_all(evidence));
+    }
+    Ok(Judgement::pass("TLS is required and this session is encrypted.").evidence_all(evidence))
+}
+
+/// `db.mysql.pitr`: binary logging for point-in-time recovery.
+pub const MYSQL_PITR: CheckMeta = CheckMeta {
+    id: "db.mysql.pitr",
+    title: "MySQL/MariaDB point-in-time recovery (binary log)",
+    category: Category::Reliability,
+    severity: Severity::High,
+    active: false,
+    weight: 1.0,
+    rule: "log_bin, binlog_format, binlog expiry — pass: binary log on; fail: off",
+    remediation: "Enable the binary log (log_bin, binlog_format = ROW, an expiry longer than \
+                  the backup interval) and ship it off the server with the backups, so a \
+                  restore can replay to any point in time.",
+    references: &[
+        "https://dev.mysql.com/doc/refman/8.0/en/point-in-time-recovery.html",
+        "https://mariadb.com/kb/en/binary-log/",
+    ],
+    judge: mysql_pitr,
+};
+
+/// Judges `db.mysql.pitr`: see [`MYSQL_PITR`].
+pub fn mysql_pitr(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement, Unobserved> {
+    let my = my(obs)?;
+    let vars = my.variables.get()?;
+    let log_bin = var(vars, "log_bin")
+        .ok_or_else(|| Unobserved::Failed("log_bin is not reported by the server".into()))?;
+    let mut evidence = vec![format!("log_bin = {log_bin}")];
+    for name in [
+        "binlog_format",
+        "binlog_expire_logs_seconds",
+        "expire_logs_days",
+        "sync_binlog",
+    ] {
+        if let Some(v) = var(vars, name) {
+            evidence.push(format!("{name} = {v}"));
+        }
+    }
+    if !(log_bin.eq_ignore_ascii_case("ON") || log_bin == "1") {
+        return Ok(Judgement::fail(format!(
+            "The binary log is off (log_bin = {log_bin}): {} can only be restored to the last \
+             backup, not to a point in time.",
+            my.product()
+        ))
+        .evidence_all(evidence));
+    }
+    Ok(Judgement::pass(
+        "The binary log is on, so backups can be rolled forward to a point in time.",
+    )
+    .evidence_all(evidence))
+}
+
+/// `db.mysql.superuser`: global privileges of the login user.
+pub const MYSQL_SUPERUSER: CheckMeta = CheckMeta {
+    id: "db.mysql.superuser",
+    title: "MySQL/MariaDB login user is not all-powerful",
+    category: Category::Reliability,
+    severity: Severity::High,
+    active: false,
+    weight: 1.0,
+    rule: "SHOW GRANTS of the login user — fail: ALL PRIVILEGES or SUPER on *.*; warn: GRANT \
+           OPTION on *.*",
+    remediation: "Connect the application with a user granted only what its queries need on \
+                  its own schema (`GRANT SELECT, INSERT, UPDATE, DELETE ON app.* TO …`), not \
+                  root or ALL PRIVILEGES ON *.*.",
+    references: &["https://dev.mysql.com/doc/refman/8.0/en/privileges-provided.html"],
+    judge: mysql_superuser,
+};
+
+/// Judges `db.mysql.superuser`: see [`MYSQL_SUPERUSER`].
+pub fn mysql_superuser(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement, Unobserved> {
+    let my = my(obs)?;
+    let grants = my.grants.get()?;
+    let global: Vec<&String> = grants
+        .iter()
+        .filter(|g| g.to_ascii_uppercase().contains(" ON *.* "))
+        .collect();
+    let is_super = global.iter().any(|g| {
+        let up = g.to_ascii_uppercase();
+        let privileges = up.split(" ON *.* ").next().unwrap_or_default().to_string();
+        privileges.contains("ALL PRIVILEGES")
+            || privileges
+                .trim_start_matches("GRANT ")
+                .split(',')
+                .any(|p| p.trim() == "SUPER")
+    });
+    let evidence: Vec<String> = grants.iter().map(|g| g.to_string()).collect();
+    if is_super {
+        return Ok(Judgement::fail(format!(
+            "The login user {} has ALL PRIVILEGES or SUPER on every database: a SQL injection \
+             or a leaked password owns the server.",
+            my.current_user
+        ))
+        .evidence_all(capped(evidence)));
+    }
+    if global
+        .iter()
+        .any(|g| g.to_ascii_uppercase().contains("WITH GRANT OPTION"))
+    {
+        return Ok(Judgement::warn(format!(
+            "The login user {} can grant its global privileges to others (WITH GRANT OPTION on *.*).",
+            my.current_user
+        ))
+        .evidence_all(capped(evidence)));
+    }
+    Ok(Judgement::pass(format!(
+        "The login user {} has no SUPER or ALL PRIVILEGES on *.*.",
+        my.current_user
+    ))
+    .evidence_all(capped(evidence)))
+}
+
+/// `db.mysql.conn_headroom`: connections in use vs max_connections.
+pub const MYSQL_CONN_HEADROOM: CheckMeta = CheckMeta {
+    id: "db.mysql.conn_headroom",
+    title: "MySQL/MariaDB connection headroom",
+    category: Category::Scalability,
+    severity: Severity::High,
+    active: false,
+    weight: 1.0,
+    rule: "Threads_connected vs max_connections — warn > 80%; fail > 95%",
+    remediation: "Cap the application's connection pools (or add ProxySQL/MaxScale) so their \
+                  sum stays well below max_connections.",
+    references: &["https://dev.mysql.com/doc/refman/8.0/en/too-many-connections.html"],
+    judge: mysql_conn_headroom,
+};
+
+/// Judges `db.mysql.conn_headroom`: see [`MYSQL_CONN_HEADROOM`].
+pub fn mysql_conn_headroom(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement, Unobserved> {
+    let my = my(obs)?;
+    let vars = my.variables.get()?;
+    let status = my.status.get()?;
+    let num = |v: Option<&str>| v.and_then(|s| s.trim().parse::<i64>().ok());
+    let max = num(var(vars, "max_connections"))
+        .filter(|m| *m > 0)
+        .ok_or_else(|| Unobserved::Failed("max_connections is not reported".into()))?;
+    let used = num(var(status, "Threads_connected"))
+        .ok_or_else(|| Unobserved::Failed("Threads_connected is not reported".into()))?;
+    let peak = num(var(status, "Max_used_connections")).unwrap_or(used);
+    let refused = num(var(status, "Connection_errors_max_connections")).unwrap_or(0);
+    let judgement = judge_headroom(
+        my.product(),
+        used,
+        max,
+        format!(
+            "Threads_connected = {used} (this audit's included) of max_connections = {max}; \
+             Max_used_connections = {peak}; Connection_errors_max_connections = {refused}"
+        ),
+    )?;
+    if refused > 0 && judgement.outcome == crate::model::Outcome::Pass {
+        return Ok(Judgement::warn(format!(
+            "{} has refused {refused} connection(s) for reaching max_connections since it started.",
+            my.product()
+        ))
+        .evidence_all(judgement.evidence));
+    }
+    Ok(judgement)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::model::Outcome;
+    use crate::probes::deps::postgres::{
+        PgArchiver, PgConnectionSsl, PgConnections, PgRole, PgSession, PgStatement, PgStatements,
+        PgTableScans,
+    };
+
+    fn judge(f: super::super::JudgeFn, obs: &Observations) -> Result<Judgement, Unobserved> {
+        f(obs, &JudgeConfig::default())
+    }
+
+    fn ok(f: super::super::JudgeFn, obs: &Observations) -> Judgement {
+        judge(f, obs).expect("judged")
+    }
+
+    fn settings(pairs: &[(&str, &str, &str)]) -> BTreeMap<String, PgSetting> {
+        pairs
+            .iter()
+            .map(|(n, v, u)| {
+                (
+                    n.to_string(),
+                    PgSetting {
+                        value: v.to_string(),
+                        unit: u.to_string(),
+                    },
+                )
+            })
+            .collect()
+    }
+
+    /// A healthy PostgreSQL as a least-privilege role with pg_monitor.
+    fn healthy_pg() -> PgObservation {
+        PgObservation {
+            server: "postgres://app:***@db:5432/app".into(),
+            connect_ms: 3.2,
+            select1_ms: 0.4,
+            version: "PostgreSQL 16.2".into(),
+            version_num: 160002,
+            settings: Probed::Observed(settings(&[
+                ("ssl", "on", ""),
+                ("archive_mode", "on", ""),
+                ("wal_level", "replica", ""),
+                ("archive_command", "wal-g wal-push %p", ""),
+                ("archive_library", "", ""),
+                ("statement_timeout", "30000", "ms"),
+                ("idle_in_transaction_session_timeout", "60000", "ms"),
+                ("max_connections", "100", ""),
+                ("superuser_reserved_connections", "3", ""),
+            ])),
+            role: Probed::Observed(PgRole {
+                name: "app".into(),
+                superuser: false,
+                bypass_rls: false,
+                create_role: false,
+                replication: false,
+                sees_all_sessions: true,
+            }),
+            connection_ssl: Probed::Observed(PgConnectionSsl {
+                ssl: true,
+                version: "TLSv1.3".into(),
+                cipher: "TLS_AES_256_GCM_SHA384".into(),
+            }),
+            connections: Probed::Observed(PgConnections {
+                client_backends: 10,
+                all_backends: 16,
+            }),
+            sessions: Probed::Observed(Vec::new()),
+            archiver: Probed::Observed(PgArchiver {
+                archived_count: 420,
+                last_archived_wal: "000000010000000000000042".into(),
+                last_archived_secs_ago: Some(60.0),
+                failed_count: 0,
+                last_failed_wal: String::new(),
+                last_failed_secs_ago: None,
+            }),
+            tables: Probed::Observed(Vec::new()),
+            statements: Probed::Observed(PgStatements {
+                installed: true,
+                slowest: vec![PgStatement {
+                    query: "SELECT * FROM orders WHERE id = $1".into(),
+                    calls: 1000,
+                    mean_ms: 1.5,
+                }],
+            }),
+        }
+    }
+
+    fn with_pg(pg: PgObservation) -> Observations {
+        Observations {
+            postgres: Probed::Observed(pg),
+            ..Observations::default()
+        }
+    }
+
+    fn set(pg: &mut PgObservation, name: &str, value: &str) {
+        if let Probed::Observed(s) = &mut pg.settings {
+            s.insert(
+                name.to_string(),
+                PgSetting {
+                    value: value.to_string(),
+                    unit: String::new(),
+                },
+            );
+        }
+    }
+
+    fn session(state: &str, state_secs: f64, query_secs: f64) -> PgSession {
+        PgSession {
+            pid: 4242,
+            user: "app".into(),
+            database: "app".into(),
+            application: "api".into(),
+            state: state.into(),
+            state_secs,
+            query_secs,
+            query: "UPDATE orders SET status = '***'".into(),
+        }
+    }
+
+    const PG_CHECKS: &[&CheckMeta] = &[
+        &POSTGRES_REACHABLE,
+        &POSTGRES_PITR,
+        &POSTGRES_SSL,
+        &POSTGRES_SUPERUSER,
+        &POSTGRES_TIMEOUTS,
+        &POSTGRES_CONN_HEADROOM,
+        &POSTGRES_IDLE_IN_TX,
+        &POSTGRES_LONG_QUERIES,
+        &POSTGRES_STATEMENTS,
+        &POSTGRES_SEQ_SCANS,
+    ];
+
+    const MY_CHECKS: &[&CheckMeta] = &[
+        &MYSQL_REACHABLE,
+        &MYSQL_SSL,
+        &MYSQL_PITR,
+        &MYSQL_SUPERUSER,
+        &MYSQL_CONN_HEADROOM,
+    ];
+
+    #[test]
+    fn healthy_postgres_passes_every_check() {
+        let obs = with_pg(healthy_pg());
+        for check in PG_CHECKS {
+            let j = ok(check.judge, &obs);
+            assert_eq!(j.outcome, Outcome::Pass, "{}: {}", check.id, j.summary);
+        }
+    }
+
+    #[test]
+    fn postgres_not_configured_is_skipped_everywhere() {
+        let obs = Observations {
+            postgres: Probed::Skipped("no postgres configured".into()),
+            ..Observations::default()
+        };
+        for check in PG_CHECKS {
+            assert_eq!(
+                judge(check.judge, &obs).unwrap_err(),
+                Unobserved::Skipped("no postgres configured".into()),
+                "{}",
+                check.id
+            );
+        }
+    }
+
+    #[test]
+    fn postgres_unreachable_fails_reachable_and_errors_the_rest() {
+        let reason = "postgres postgres://app:***@db:5432/app: cannot connect: Connection refused";
+        let obs = Observations {
+            postgres: Probed::Failed(reason.into()),
+            ..Observations::default()
+        };
+        let j = ok(postgres_reachable, &obs);
+        assert_eq!(j.outcome, Outcome::Fail);
+        assert!(j.summary.contains("Connection refused"), "{}", j.summary);
+        assert_eq!(j.evidence, vec![reason.to_string()]);
+        for check in &PG_CHECKS[1..] {
+            assert_eq!(
+                judge(check.judge, &obs).unwrap_err(),
+                Unobserved::Failed(reason.into()),
+                "{}",
+                check.id
+            );
+        }
+    }
+
+    #[test]
+    fn reachable_pass_quotes_latency() {
+        let j = ok(postgres_reachable, &with_pg(healthy_pg()));
+        assert_eq!(
+            j.evidence[0],
+            "postgres://app:***@db:5432/app: connected in 3.2 ms, SELECT 1 in 0.4 ms"
+        );
+    }
+
+    #[test]
+    fn pitr_archive_mode_off_fails() {
+        let mut pg = healthy_pg();
+        set(&mut pg, "archive_mode", "off");
+        let j = ok(postgres_pitr, &with_pg(pg));
+        assert_eq!(j.outcome, Outcome::Fail);
+        assert!(j.evidence.contains(&"archive_mode = off".to_string()));
+    }
+
+    #[test]
+    fn pitr_failing_archiver_fails() {
+        let mut pg = healthy_pg();
+        pg.archiver = Probed::Observed(PgArchiver {
+            archived_count: 10,
+            last_archived_wal: "A".into(),
+            last_archived_secs_ago: Some(7200.0),
+            failed_count: 3,
+            last_failed_wal: "B".into(),
+            last_failed_secs_ago: Some(30.0),
+        });
+        let j = ok(postgres_pitr, &with_pg(pg));
+        assert_eq!(j.outcome, Outcome::Fail);
+        assert!(j.summary.contains("failing"), "{}", j.summary);
+        assert!(j.evidence.last().unwrap().contains("failed_count = 3"));
+    }
+
+    #[test]
+    fn pitr_nothing_archived_or_stale_warns() {
+        let mut pg = healthy_pg();
+        pg.archiver = Probed::Observed(PgArchiver {
+            archived_count: 0,
+            last_archived_wal: String::new(),
+            last_archived_secs_ago: None,
+            failed_count: 0,
+            last_failed_wal: String::new(),
+            last_failed_secs_ago: None,
+        });
+        assert_eq!(ok(postgres_pitr, &with_pg(pg.clone())).outcome, Outcome::Warn);
+        pg.archiver = Probed::Observed(PgArchiver {
+            archived_count: 5,
+            last_archived_wal: "A".into(),
+            last_archived_secs_ago: Some(3.0 * 86400.0),
+            failed_count: 0,
+            last_failed_wal: String::new(),
+            last_failed_secs_ago: None,
+        });
+        assert_eq!(ok(postgres_pitr, &with_pg(pg)).outcome, Outcome::Warn);
+    }
+
+    #[test]
+    fn pitr_archiver_unreadable_is_an_error() {
+        let mut pg = healthy_pg();
+        pg.archiver = Probed::Failed("permission denied".into());
+        assert_eq!(
+            judge(postgres_pitr, &with_pg(pg)).unwrap_err(),
+            Unobserved::Failed("permission denied".into())
+        );
+    }
+
+    #[test]
+    fn ssl_off_fails_and_clear_connection_warns() {
+        let mut pg = healthy_pg();
+        set(&mut pg, "ssl", "off");
+        assert_eq!(ok(postgres_ssl, &with_pg(pg)).outcome, Outcome::Fail);
+        let mut pg = healthy_pg();
+        pg.connection_ssl = Probed::Observed(PgConnectionSsl {
+            ssl: false,
+            version: String::new(),
+            cipher: String::new(),
+        });
+        let j = ok(postgres_ssl, &with_pg(pg));
+        assert_eq!(j.outcome, Outcome::Warn);
+        assert!(j.evidence[1].contains("pg_stat_ssl.ssl = false"));
+    }
+
+    #[test]
+    fn superuser_fails_and_bypassrls_warns() {
+        let mut pg = healthy_pg();
+        if let Probed::Observed(r) = &mut pg.role {
+            r.name = "postgres".into();
+            r.superuser = true;
+        }
+        let j = ok(postgres_superuser, &with_pg(pg.clone()));
+        assert_eq!(j.outcome, Outcome::Fail);
+        assert!(j.summary.contains("postgres is a superuser"), "{}", j.summary);
+        if let Probed::Observed(r) = &mut pg.role {
+            r.superuser = false;
+            r.bypass_rls = true;
+        }
+        assert_eq!(ok(postgres_superuser, &with_pg(pg)).outcome, Outcome::Warn);
+    }
+
+    #[test]
+    fn zero_timeouts_warn() {
+        let mut pg = healthy_pg();
+        set(&mut pg, "statement_timeout", "0");
+        let j = ok(postgres_timeouts, &with_pg(pg));
+        assert_eq!(j.outcome, Outcome::Warn);
+        assert!(j.summary.contains("statement_timeout = 0"), "{}", j.summary);
+        assert_eq!(j.evidence[0], "statement_timeout = 0");
+    }
+
+    #[test]
+    fn conn_headroom_thresholds() {
+        for (used, outcome) in [(70, Outcome::Pass), (85, Outcome::Warn), (96, Outcome::Fail)] {
+            let mut pg = healthy_pg();
+            pg.connections = Probed::Observed(PgConnections {
+                client_backends: used,
+                all_backends: used + 6,
+            });
+            let j = ok(postgres_conn_headroom, &with_pg(pg));
+            assert_eq!(j.outcome, outcome, "{used}: {}", j.summary);
+            assert!(j.evidence[0].contains("= 97 usable"), "{}", j.evidence[0]);
+        }
+    }
+
+    #[test]
+    fn idle_in_transaction_thresholds() {
+        let mut pg = healthy_pg();
+        pg.sessions = Probed::Observed(vec![session("idle in transaction", 400.0, 500.0)]);
+        let j = ok(postgres_idle_in_tx, &with_pg(pg.clone()));
+        assert_eq!(j.outcome, Outcome::Warn);
+        assert!(j.evidence[0].contains("pid 4242 app@app (api) idle in transaction for 6m 40s"));
+        pg.sessions = Probed::Observed(vec![session("idle in transaction", 7200.0, 7300.0)]);
+        assert_eq!(ok(postgres_idle_in_tx, &with_pg(pg)).outcome, Outcome::Fail);
+    }
+
+    #[test]
+    fn sessions_invisible_without_pg_monitor_are_skipped() {
+        let mut pg = healthy_pg();
+        pg.sessions = Probed::Skipped("needs pg_monitor: role app cannot see".into());
+        let obs = with_pg(pg);
+        for f in [postgres_idle_in_tx as super::super::JudgeFn, postgres_long_queries] {
+            match judge(f, &obs) {
+                Err(Unobserved::Skipped(r)) => assert!(r.contains("needs pg_monitor")),
+                other => panic!("expected skipped, got {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn long_query_warns() {
+        let mut pg = healthy_pg();
+        pg.sessions = Probed::Observed(vec![session("active", 900.0, 900.0)]);
+        let j = ok(postgres_long_queries, &with_pg(pg));
+        assert_eq!(j.outcome, Outcome::Warn);
+        assert!(j.evidence[0].contains("running for 15m"), "{}", j.evidence[0]);
+    }
+
+    #[test]
+    fn statements_absent_unloaded_or_slow_warn() {
+        let mut pg = healthy_pg();
+        pg.statements = Probed::Observed(PgStatements {
+            installed: false,
+            slowest: Vec::new(),
+        });
+        assert_eq!(ok(postgres_statements, &with_pg(pg.clone())).outcome, Outcome::Warn);
+        pg.statements = Probed::Failed(
+            "pg_stat_statements must be loaded via \"shared_preload_libraries\"".into(),
+        );
+        assert_eq!(ok(postgres_statements, &with_pg(pg.clone())).outcome, Outcome::Warn);
+        pg.statements = Probed::Observed(PgStatements {
+            installed: true,
+            slowest: vec![PgStatement {
+                query: "SELECT * FROM big".into(),
+                calls: 10,
+                mean_ms: 2500.0,
+            }],
+        });
+        let j = ok(postgres_statements, &with_pg(pg));
+        assert_eq!(j.outcome, Outcome::Warn);
+        assert!(j.evidence[0].starts_with("mean 2500.0 ms over 10 calls"));
+    }
+
+    #[test]
+    fn seq_scan_heavy_large_table_warns() {
+        let mut pg = healthy_pg();
+        pg.tables = Probed::Observed(vec![
+            PgTableScans {
+                table: "public.orders".into(),
+                seq_scan: 900,
+                seq_tup_read: 90_000_000,
+                idx_scan: 12,
+                live_rows: 100_000,
+            },
+            PgTableScans {
+                table: "public.users".into(),
+                seq_scan: 60,
+                seq_tup_read: 600_000,
+                idx_scan: 100_000,
+                live_rows: 10_000,
+            },
+        ]);
+        let j = ok(postgres_seq_scans, &with_pg(pg));
+        assert_eq!(j.outcome, Outcome::Warn);
+        assert_eq!(j.evidence.len(), 1);
+        assert!(j.evidence[0].starts_with("public.orders: 100000 rows, seq_scan = 900"));
+    }
+
+    // -- MySQL
+
+    fn healthy_my() -> MySqlObservation {
+        let map = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        MySqlObservation {
+            server: "mysql://app:***@db:3306/app".into(),
+            connect_ms: 2.0,
+            select1_ms: 0.3,
+            version: "8.0.36".into(),
+            current_user: "app@%".into(),
+            variables: Probed::Observed(map(&[
+                ("have_ssl", "YES"),
+                ("require_secure_transport", "ON"),
+                ("log_bin", "ON"),
+                ("binlog_format", "ROW"),
+                ("max_connections", "151"),
+            ])),
+            session_ssl: Probed::Observed(map(&[
+                ("Ssl_cipher", "TLS_AES_256_GCM_SHA384"),
+                ("Ssl_version", "TLSv1.3"),
+            ])),
+            status: Probed::Observed(map(&[
+                ("Threads_connected", "12"),
+                ("Max_used_connections", "40"),
+                ("Connection_errors_max_connections", "0"),
+            ])),
+            grants: Probed::Observed(vec![
+                "GRANT USAGE ON *.* TO `app`@`%`".into(),
+                "GRANT SELECT, INSERT, UPDATE, DELETE ON `app`.* TO `app`@`%`".into(),
+            ]),
+        }
+    }
+
+    fn with_my(my: MySqlObservation) -> Observations {
+        Observations {
+            mysql: Probed::Observed(my),
+            ..Observations::default()
+        }
+    }
+
+    fn my_var(my: &mut MySqlObservation, name: &str, value: &str) {
+        if let Probed::Observed(v) = &mut my.variables {
+            v.insert(name.into(), value.into());
+        }
+    }
+
+    #[test]
+    fn healthy_mysql_passes_every_check() {
+        let obs = with_my(healthy_my());
+        for check in MY_CHECKS {
+            let j = ok(check.judge, &obs);
+            assert_eq!(j.outcome, Outcome::Pass, "{}: {}", check.id, j.summary);
+        }
+    }
+
+    #[test]
+    fn mysql_not_configured_skips_and_unreachable_fails() {
+        let skipped = Observations {
+            mysql: Probed::Skipped("no mysql configured".into()),
+            ..Observations::default()
+        };
+        let failed = Observations {
+            mysql: Probed::Failed("mysql mysql://app:***@db: cannot connect: refused".into()),
+            ..Observations::default()
+        };
+        for check in MY_CHECKS {
+            assert!(matches!(judge(check.judge, &skipped), Err(Unobserved::Skipped(_))));
+        }
+        assert_eq!(ok(mysql_reachable, &failed).outcome, Outcome::Fail);
+        for check in &MY_CHECKS[1..] {
+            assert!(matches!(judge(check.judge, &failed), Err(Unobserved::Failed(_))));
+        }
+    }
+
+    #[test]
+    fn mysql_tls_disabled_fails_unencrypted_or_optional_warns() {
+        let mut my = healthy_my();
+        my_var(&mut my, "have_ssl", "DISABLED");
+        my.session_ssl = Probed::Observed(BTreeMap::from([("Ssl_cipher".into(), String::new())]));
+        let j = ok(mysql_ssl, &with_my(my.clone()));
+        assert_eq!(j.outcome, Outcome::Fail);
+        assert_eq!(j.evidence[0], "have_ssl = DISABLED");
+        my_var(&mut my, "have_ssl", "YES");
+        assert_eq!(ok(mysql_ssl, &with_my(my)).outcome, Outcome::Warn);
+        let mut my = healthy_my();
+        my_var(&mut my, "require_secure_transport", "OFF");
+        assert_eq!(ok(mysql_ssl, &with_my(my)).outcome, Outcome::Warn);
+    }
+
+    #[test]
+    fn mysql_binlog_off_fails() {
+        let mut my = healthy_my();
+        my_var(&mut my, "log_bin", "OFF");
+        let j = ok(mysql_pitr, &with_my(my));
+        assert_eq!(j.outcome, Outcome::Fail);
+        assert_eq!(j.evidence[0], "log_bin = OFF");
+    }
+
+    #[test]
+    fn mysql_all_privileges_fails_grant_option_warns() {
+        let mut my = healthy_my();
+        my.grants = Probed::Observed(vec![
+            "GRANT ALL PRIVILEGES ON *.* TO `root`@`localhost` IDENTIFIED BY *** WITH GRANT OPTION"
+                .into(),
+        ]);
+        assert_eq!(ok(mysql_superuser, &with_my(my.clone())).outcome, Outcome::Fail);
+        my.grants = Probed::Observed(vec!["GRANT SUPER, PROCESS ON *.* TO `ops`@`%`".into()]);
+        assert_eq!(ok(mysql_superuser, &with_my(my.clone())).outcome, Outcome::Fail);
+        my.grants = Probed::Observed(vec![
+            "GRANT PROCESS ON *.* TO `ops`@`%` WITH GRANT OPTION".into(),
+        ]);
+        assert_eq!(ok(mysql_superuser, &with_my(my)).outcome, Outcome::Warn);
+    }
+
+    #[test]
+    fn mysql_headroom_thresholds_and_refusals() {
+        let mut my = healthy_my();
+        if let Probed::Observed(s) = &mut my.status {
+            s.insert("Threads_connected".into(), "150".into());
+        }
+        assert_eq!(ok(mysql_conn_headroom, &with_my(my)).outcome, Outcome::Fail);
+        let mut my = healthy_my();
+        if let Probed::Observed(s) = &mut my.status {
+            s.insert("Threads_connected".into(), "130".into());
+        }
+        assert_eq!(ok(mysql_conn_headroom, &with_my(my)).outcome, Outcome::Warn);
+        let mut my = healthy_my();
+        if let Probed::Observed(s) = &mut my.status {
+            s.insert("Connection_errors_max_connections".into(), "7".into());
+        }
+        assert_eq!(ok(mysql_conn_headroom, &with_my(my)).outcome, Outcome::Warn);
+    }
+
+    #[test]
+    fn mysql_grants_unreadable_is_an_error() {
+        let mut my = healthy_my();
+        my.grants = Probed::Failed("mysql …: SHOW GRANTS: denied".into());
+        assert!(matches!(
+            judge(mysql_superuser, &with_my(my)),
+            Err(Unobserved::Failed(_))
+        ));
+    }
+}

@@ -1,0 +1,1597 @@
+//! Security-header judges over the root response (`GET /`, redirects followed).
+//!
+//! Each judge reads one family of headers the way a browser does — the first HSTS header wins,
+//! several CSP headers are all enforced, the last valid Referrer-Policy token counts — because a
+//! header a browser ignores protects nobody. Values come from the target and may be hostile
+//! (duplicated, huge, odd case, invalid): nothing here panics on them, and evidence lines are
+//! clipped and kept on one line.
+//!
+//! This file also holds the small evidence helpers (`clip`, `header_line`) the other HTTP
+//! judges share.
+
+use super::{CheckMeta, Judgement};
+use crate::config::JudgeConfig;
+use crate::model::{Category, Severity};
+use crate::observations::{Observations, Unobserved};
+use crate::probes::http::HttpExchange;
+
+/// The longest evidence line the HTTP judges write, in characters.
+pub(crate) const EVIDENCE_MAX: usize = 400;
+
+/// Cuts `text` to at most `max` characters (marking the cut with `…`) and replaces line breaks
+/// and other control characters with spaces, so hostile values stay one readable line.
+pub(crate) fn clip(text: &str, max: usize) -> String {
+    let mut out = String::with_capacity(text.len().min(max + 3));
+    for (i, c) in text.chars().enumerate() {
+        if i == max {
+            out.push('…');
+            break;
+        }
+        out.push(if c.is_control() { ' ' } else { c });
+    }
+    out
+}
+
+/// `GET https://host/ → 200, Name: value` (or `…, no Name header`), clipped.
+pub(crate) fn header_line(ex: &HttpExchange, name: &str) -> String {
+    clip(&ex.header_evidence(name), EVIDENCE_MAX)
+}
+
+/// Every value of a header, split on commas into trimmed, lowercase items (the "get, decode and
+/// split" of the Fetch standard), empty items dropped.
+fn list_items(ex: &HttpExchange, name: &str) -> Vec<String> {
+    ex.headers_named(name)
+        .iter()
+        .flat_map(|v| v.split(','))
+        .map(|item| item.trim().to_ascii_lowercase())
+        .filter(|item| !item.is_empty())
+        .collect()
+}
+
+const OWASP_HEADERS: &str =
+    "OWASP Secure Headers Project: https://owasp.org/www-project-secure-headers/";
+
+// ---------------------------------------------------------------------------------------------
+// headers.hsts
+
+/// One year, the max-age a pass needs (and HSTS preload lists require).
+const HSTS_PASS_SECS: u64 = 31_536_000;
+/// Six months, the least max-age that only warns.
+const HSTS_WARN_SECS: u64 = 15_552_000;
+
+/// `headers.hsts`: Strict-Transport-Security on the HTTPS response.
+pub const HSTS: CheckMeta = CheckMeta {
+    id: "headers.hsts",
+    title: "HTTP Strict Transport Security",
+    category: Category::Security,
+    severity: Severity::High,
+    active: false,
+    weight: 1.0,
+    rule: "Strict-Transport-Security on the https response — pass: max-age ≥ 31536000 \
+           (+includeSubDomains noted); warn: ≥ 15552000; fail: missing/shorter/invalid, or the \
+           target offers no HTTPS at all (as the MDN Observatory grades it)",
+    remediation: "Serve the site over HTTPS and send `Strict-Transport-Security: max-age=31536000; \
+                  includeSubDomains` once on every HTTPS response (add `preload` and submit to \
+                  hstspreload.org once every subdomain serves HTTPS).",
+    references: &[
+        "RFC 6797: HTTP Strict Transport Security",
+        "https://developer.mozilla.org/en-US/docs/Web/HTTP/Headers/Strict-Transport-Security",
+        OWASP_HEADERS,
+        "https://hstspreload.org/",
+    ],
+    judge: hsts,
+};
+
+/// A parsed Strict-Transport-Security value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct HstsPolicy {
+    max_age: u64,
+    include_subdomains: bool,
+    preload: bool,
+}
+
+/// Parses one Strict-Transport-Security value per RFC 6797 §6.1: `;`-separated directives,
+/// names case-insensitive, each at most once, `max-age` required (digits, optionally quoted),
+/// unknown directives ignored. The error says why a browser would ignore the header.
+fn parse_hsts(value: &str) -> Result<HstsPolicy, String> {
+    let mut seen: Vec<String> = Vec::new();
+    let mut policy = HstsPolicy {
+        max_age: 0,
+        include_subdomains: false,
+        preload: false,
+    };
+    let mut max_age_seen = false;
+    for directive in value.split(';').map(str::trim).filter(|d| !d.is_empty()) {
+        let (name, arg) = match directive.split_once('=') {
+            Some((name, arg)) => (name.trim(), Some(arg.trim())),
+            None => (directive, None),
+        };
+        let lname = name.to_ascii_lowercase();
+        if seen.contains(&lname) {
+            return Err(format!("the {} directive appears twice", clip(name, 40)));
+        }
+        seen.push(lname.clone());
+        match lname.as_str() {
+            "max-age" => {
+                let raw = arg.unwrap_or_default();
+                let raw = raw
+                    .strip_prefix('"')
+                    .and_then(|r| r.strip_suffix('"'))
+                    .unwrap_or(raw);
+                if raw.is_empty() || !raw.bytes().all(|b| b.is_ascii_digit()) {
+                    return Err(format!(
+                        "max-age {:?} is not a number of seconds",
+                        clip(raw, 40)
+                    ));
+                }
+                // Digits only: the sole parse error left is overflow, which means "very long".
+                policy.max_age = raw.parse().unwrap_or(u64::MAX);
+                max_age_seen = true;
+            }
+            "includesubdomains" => policy.include_subdomains = true,
+            "preload" => policy.preload = true,
+            _ => {}
+        }
+    }
+    if max_age_seen {
+        Ok(policy)
+    } else {
+        Err("it has no max-age directive".to_string())
+    }
+}
+
+/// A max-age in words: `365 days`, `5 minutes`.
+fn human_secs(secs: u64) -> String {
+    match secs {
+        s if s >= 86_400 => format!("{} days", s / 86_400),
+        s if s >= 3_600 => format!("{} hours", s / 3_600),
+        s if s >= 60 => format!("{} minutes", s / 60),
+        s => format!("{s} seconds"),
+    }
+}
+
+/// Judges `headers.hsts`: see [`HSTS`] for the rule.
+pub fn hsts(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement, Unobserved> {
+    let root = obs.root_get()?;
+    let reached_https = obs.target.is_https() || root.final_url.starts_with("https://");
+    if !reached_https {
+        return Ok(Judgement::fail(
+            "The target offers no HTTPS at all, so Strict-Transport-Security cannot protect it.",
+        )
+        .evidence(format!(
+            "target {} is addressed over plain HTTP",
+            clip(&obs.target.url, EVIDENCE_MAX)
+        ))
+        .evidence(clip(&root.request_line(), EVIDENCE_MAX))
+        .remediation(
+            "Serve the site over HTTPS (redirect http:// to https://), then send \
+             `Strict-Transport-Security: max-age=31536000; includeSubDomains`.",
+        ));
+    }
+    let values = root.headers_named("strict-transport-security");
+    let evidence = header_line(root, "Strict-Transport-Security");
+    let Some(first) = values.first() else {
+        return Ok(Judgement::fail(
+            "No Strict-Transport-Security header: browsers will still try plain HTTP first, \
+             where the connection can be intercepted.",
+        )
+        .evidence(evidence));
+    };
+    let duplicates = if values.len() > 1 {
+        format!(
+            " ({} Strict-Transport-Security headers were sent; browsers use only the first)",
+            values.len()
+        )
+    } else {
+        String::new()
+    };
+    let judgement = match parse_hsts(first) {
+        Err(why) => Judgement::fail(format!(
+            "The Strict-Transport-Security header is invalid ({why}), so browsers ignore it{duplicates}."
+        )),
+        Ok(p) if p.max_age == 0 => Judgement::fail(format!(
+            "Strict-Transport-Security has max-age=0, which tells browsers to forget HSTS for this \
+             host{duplicates}."
+        )),
+        Ok(p) if p.max_age >= HSTS_PASS_SECS => Judgement::pass(format!(
+            "HSTS is set for {} (max-age={}){}{duplicates}.",
+            human_secs(p.max_age),
+            p.max_age,
+            hsts_flags(p)
+        )),
+        Ok(p) if p.max_age >= HSTS_WARN_SECS => Judgement::warn(format!(
+            "HSTS max-age={} ({}) is below the recommended one year{}{duplicates}.",
+            p.max_age,
+            human_secs(p.max_age),
+            hsts_flags(p)
+        )),
+        Ok(p) => Judgement::fail(format!(
+            "HSTS max-age={} ({}) is shorter than six months, too short to protect returning \
+             visitors{duplicates}.",
+            p.max_age,
+            human_secs(p.max_age)
+        )),
+    };
+    Ok(judgement.evidence(evidence))
+}
+
+/// `, includeSubDomains, preload` notes for a summary.
+fn hsts_flags(p: HstsPolicy) -> String {
+    let mut notes = Vec::new();
+    notes.push(if p.include_subdomains {
+        "with includeSubDomains"
+    } else {
+        "without includeSubDomains"
+    });
+    if p.preload {
+        notes.push(if p.include_subdomains {
+            "preload requested"
+        } else {
+            "preload requested but not eligible without includeSubDomains"
+        });
+    }
+    format!(", {}", notes.join(", "))
+}
+
+// ---------------------------------------------------------------------------------------------
+// headers.csp
+
+/// `headers.csp`: an enforced Content-Security-Policy that restricts scripts.
+pub const CSP: CheckMeta = CheckMeta {
+    id: "headers.csp",
+    title: "Content Security Policy",
+    category: Category::Security,
+    severity: Severity::High,
+    active: false,
+    weight: 1.0,
+    rule: "Content-Security-Policy (parsed) — fail: missing or report-only; warn: \
+           unsafe-inline/unsafe-eval/wildcard/http: sources in script-src; pass otherwise; bonus \
+           noted for default-src 'none', frame-ancestors, object-src 'none'",
+    remediation: "Send an enforced `Content-Security-Policy` that restricts scripts without \
+                  'unsafe-inline' or 'unsafe-eval', e.g. `Content-Security-Policy: default-src \
+                  'self'; script-src 'self' 'nonce-{random}' 'strict-dynamic'; object-src 'none'; \
+                  base-uri 'none'; frame-ancestors 'none'` (start with the same value in \
+                  Content-Security-Policy-Report-Only to find breakage, then enforce it).",
+    references: &[
+        "https://www.w3.org/TR/CSP3/",
+        "https://developer.mozilla.org/en-US/docs/Web/HTTP/CSP",
+        "https://cheatsheetseries.owasp.org/cheatsheets/Content_Security_Policy_Cheat_Sheet.html",
+        "https://csp.withgoogle.com/docs/strict-csp.html",
+        OWASP_HEADERS,
+    ],
+    judge: csp,
+};
+
+/// One directive of a policy: lowercase name and lowercase source expressions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Directive {
+    name: String,
+    sources: Vec<String>,
+}
+
+/// One parsed policy (a header value may hold several, separated by commas).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+struct Policy {
+    directives: Vec<Directive>,
+}
+
+impl Policy {
+    /// The directive with this (lowercase) name.
+    fn get(&self, name: &str) -> Option<&Directive> {
+        self.directives.iter().find(|d| d.name == name)
+    }
+
+    /// The directive that governs scripts: script-src, else default-src.
+    fn script_directive(&self) -> Option<&Directive> {
+        self.get("script-src").or_else(|| self.get("default-src"))
+    }
+
+    /// True when the directive is present and is exactly `'none'`.
+    fn is_none(&self, name: &str) -> bool {
+        self.get(name)
+            .is_some_and(|d| d.sources.len() == 1 && d.sources[0] == "'none'")
+    }
+}
+
+/// Parses policies per CSP3 §2.2: a value is a comma-separated list of policies, a policy a
+/// `;`-separated list of directives, the first occurrence of a directive name wins.
+fn parse_policies(values: &[&str]) -> Vec<Policy> {
+    values
+        .iter()
+        .flat_map(|v| v.split(','))
+        .map(parse_policy)
+        .filter(|p| !p.directives.is_empty())
+        .collect()
+}
+
+fn parse_policy(text: &str) -> Policy {
+    let mut policy = Policy::default();
+    for part in text.split(';') {
+        let mut tokens = part.split_ascii_whitespace();
+        let Some(name) = tokens.next() else {
+            continue;
+        };
+        let name = name.to_ascii_lowercase();
+        if policy.get(&name).is_some() {
+            continue;
+        }
+        policy.directives.push(Directive {
+            name,
+            sources: tokens.map(str::to_ascii_lowercase).collect(),
+        });
+    }
+    policy
+}
+
+/// What weakens one script directive.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct ScriptRisk {
+    unsafe_inline: bool,
+    unsafe_eval: bool,
+    permissive: Vec<String>,
+}
+
+/// The weaknesses of a script directive's sources: 'unsafe-inline' without a nonce or hash
+/// (browsers ignore it when one is present), 'unsafe-eval', and sources that allow any host or
+/// plain HTTP (`*`, `http:`, `https:`, `data:`, `http://…`) unless 'strict-dynamic' with a nonce
+/// or hash makes browsers ignore them.
+fn script_risk(sources: &[String]) -> ScriptRisk {
+    let has = |s: &str| sources.iter().any(|x| x == s);
+    let nonce_or_hash = sources.iter().any(|s| {
+        ["'nonce-", "'sha256-", "'sha384-", "'sha512-"]
+            .iter()
+            .any(|p| s.starts_with(p))
+    });
+    let strict_dynamic = nonce_or_hash && has("'strict-dynamic'");
+    let permissive = if strict_dynamic {
+        Vec::new()
+    } else {
+        sources
+            .iter()
+            .filter(|s| {
+                matches!(s.as_str(), "*" | "http:" | "https:" | "data:") || s.starts_with("http://")
+            })
+            .map(|s| clip(s, 60))
+            .collect()
+    };
+    ScriptRisk {
+        unsafe_inline: has("'unsafe-inline'") && !nonce_or_hash,
+        unsafe_eval: has("'unsafe-eval'"),
+        permissive,
+    }
+}
+
+/// The weaknesses that hold in every script-restricting policy (a script runs only if every
+/// enforced policy allows it), as words for a summary.
+fn effective_weaknesses(restricting: &[(&Policy, &Directive)]) -> Vec<String> {
+    let risks: Vec<ScriptRisk> = restricting
+        .iter()
+        .map(|(_, d)| script_risk(&d.sources))
+        .collect();
+    let mut weak = Vec::new();
+    if risks.iter().all(|r| r.unsafe_inline) {
+        weak.push("'unsafe-inline'".to_string());
+    }
+    if risks.iter().all(|r| r.unsafe_eval) {
+        weak.push("'unsafe-eval'".to_string());
+    }
+    if risks.iter().all(|r| !r.permissive.is_empty())
+        && let Some(first) = risks.first()
+    {
+        weak.extend(first.permissive.iter().cloned());
+    }
+    weak
+}
+
+/// The bonus features of the policies, for the summary.
+fn csp_bonuses(policies: &[Policy]) -> Vec<&'static str> {
+    let mut bonuses = Vec::new();
+    if policies.iter().any(|p| p.is_none("default-src")) {
+        bonuses.push("default-src 'none'");
+    }
+    if policies.iter().any(|p| p.get("frame-ancestors").is_some()) {
+        bonuses.push("frame-ancestors");
+    }
+    if policies.iter().any(|p| {
+        p.is_none("object-src") || (p.get("object-src").is_none() && p.is_none("default-src"))
+    }) {
+        bonuses.push("object-src 'none'");
+    }
+    bonuses
+}
+
+/// ` (the root answered application/json; …)` when the response is not HTML.
+fn non_html_note(ex: &HttpExchange) -> String {
+    match ex.media_type() {
+        Some(mt) if mt == "text/html" || mt == "application/xhtml+xml" => String::new(),
+        Some(mt) => format!(
+            " (the root answered {}, not HTML; CSP matters most on HTML pages)",
+            clip(&mt, 60)
+        ),
+        None => " (the root sent no Content-Type; CSP matters most on HTML pages)".to_string(),
+    }
+}
+
+/// Judges `headers.csp`: see [`CSP`] for the rule.
+pub fn csp(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement, Unobserved> {
+    let root = obs.root_get()?;
+    let policies = parse_policies(&root.headers_named("content-security-policy"));
+    let note = non_html_note(root);
+    let report_only = root.has_header("content-security-policy-report-only");
+    let mut evidence = vec![header_line(root, "Content-Security-Policy")];
+    if report_only {
+        evidence.push(header_line(root, "Content-Security-Policy-Report-Only"));
+    }
+    if policies.is_empty() {
+        let summary = if report_only {
+            format!(
+                "Only Content-Security-Policy-Report-Only is sent: violations are reported but \
+                 nothing is blocked{note}."
+            )
+        } else {
+            format!("No Content-Security-Policy header: nothing limits what scripts may run{note}.")
+        };
+        return Ok(Judgement::fail(summary).evidence_all(evidence));
+    }
+    let restricting: Vec<(&Policy, &Directive)> = policies
+        .iter()
+        .filter_map(|p| p.script_directive().map(|d| (p, d)))
+        .collect();
+    let bonuses = csp_bonuses(&policies);
+    let bonus = if bonuses.is_empty() {
+        String::new()
+    } else {
+        format!("; bonus: {}", bonuses.join(", "))
+    };
+    if restricting.is_empty() {
+        return Ok(Judgement::warn(format!(
+            "The Content-Security-Policy has neither script-src nor default-src, so it does not \
+             restrict scripts at all{bonus}{note}."
+        ))
+        .score(0.25)
+        .evidence_all(evidence));
+    }
+    let weak = effective_weaknesses(&restricting);
+    let governing = if restricting.iter().any(|(_, d)| d.name == "script-src") {
+        "script-src"
+    } else {
+        "default-src (no script-src)"
+    };
+    let judgement = if weak.is_empty() {
+        Judgement::pass(format!(
+            "An enforced Content-Security-Policy restricts scripts through {governing} without \
+             unsafe sources{bonus}{note}."
+        ))
+    } else {
+        Judgement::warn(format!(
+            "The Content-Security-Policy allows {} in {governing}, which defeats much of its XSS \
+             protection{bonus}{note}.",
+            weak.join(", ")
+        ))
+    };
+    Ok(judgement.evidence_all(evidence))
+}
+
+// ---------------------------------------------------------------------------------------------
+// headers.content_type_options
+
+/// `headers.content_type_options`: `X-Content-Type-Options: nosniff`.
+pub const CONTENT_TYPE_OPTIONS: CheckMeta = CheckMeta {
+    id: "headers.content_type_options",
+    title: "X-Content-Type-Options",
+    category: Category::Security,
+    severity: Severity::Medium,
+    active: false,
+    weight: 1.0,
+    rule: "X-Content-Type-Options — fail: not `nosniff`",
+    remediation: "Send `X-Content-Type-Options: nosniff` on every response.",
+    references: &[
+        "https://fetch.spec.whatwg.org/#x-content-type-options-header",
+        "https://developer.mozilla.org/en-US/docs/Web/HTTP/Headers/X-Content-Type-Options",
+        OWASP_HEADERS,
+    ],
+    judge: content_type_options,
+};
+
+/// Judges `headers.content_type_options`: the first item of the combined header value must be
+/// `nosniff` (case-insensitive), as the Fetch standard reads it.
+pub fn content_type_options(
+    obs: &Observations,
+    _cfg: &JudgeConfig,
+) -> Result<Judgement, Unobserved> {
+    let root = obs.root_get()?;
+    let evidence = header_line(root, "X-Content-Type-Options");
+    let values = root.headers_named("x-content-type-options");
+    let first = values
+        .iter()
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .next();
+    let judgement = match first {
+        None => Judgement::fail(
+            "No X-Content-Type-Options header: browsers may sniff responses into executable types.",
+        ),
+        Some(v) if v.eq_ignore_ascii_case("nosniff") => {
+            Judgement::pass("X-Content-Type-Options is nosniff.")
+        }
+        Some(v) => Judgement::fail(format!(
+            "X-Content-Type-Options is {:?}, not nosniff, so browsers ignore it and still sniff.",
+            clip(v, 60)
+        )),
+    };
+    Ok(judgement.evidence(evidence))
+}
+
+// ---------------------------------------------------------------------------------------------
+// headers.frame_options
+
+/// `headers.frame_options`: framing restricted by X-Frame-Options or CSP frame-ancestors.
+pub const FRAME_OPTIONS: CheckMeta = CheckMeta {
+    id: "headers.frame_options",
+    title: "Clickjacking protection (X-Frame-Options / frame-ancestors)",
+    category: Category::Security,
+    severity: Severity::Medium,
+    active: false,
+    weight: 1.0,
+    rule: "X-Frame-Options or CSP frame-ancestors — fail: neither",
+    remediation: "Send `Content-Security-Policy: frame-ancestors 'none'` (or `'self'`), and \
+                  `X-Frame-Options: DENY` (or `SAMEORIGIN`) for older browsers; ALLOW-FROM is \
+                  obsolete — list allowed embedders in frame-ancestors instead.",
+    references: &[
+        "RFC 7034: HTTP Header Field X-Frame-Options",
+        "https://www.w3.org/TR/CSP3/#directive-frame-ancestors",
+        "https://developer.mozilla.org/en-US/docs/Web/HTTP/Headers/X-Frame-Options",
+        "https://cheatsheetseries.owasp.org/cheatsheets/Clickjacking_Defense_Cheat_Sheet.html",
+    ],
+    judge: frame_options,
+};
+
+/// How browsers read X-Frame-Options (HTML standard, "check a navigation response's adherence
+/// to X-Frame-Options"): `Ok(summary)` when framing is blocked, `Err(summary)` when it is not.
+fn xfo_verdict(items: &[String]) -> Result<String, String> {
+    let mut set: Vec<&str> = Vec::new();
+    for item in items {
+        if !set.contains(&item.as_str()) {
+            set.push(item);
+        }
+    }
+    let blocking = |s: &&str| matches!(*s, "deny" | "sameorigin" | "allowall");
+    match set.as_slice() {
+        [] => Err("no X-Frame-Options header".to_string()),
+        ["deny"] => Ok("X-Frame-Options is DENY".to_string()),
+        ["sameorigin"] => Ok("X-Frame-Options is SAMEORIGIN".to_string()),
+        [one] if one.starts_with("allow-from") => {
+            Err("X-Frame-Options ALLOW-FROM is obsolete and ignored by browsers".to_string())
+        }
+        many if many.len() > 1 && many.iter().any(blocking) => {
+            Ok("X-Frame-Options has conflicting values, which browsers treat as DENY".to_string())
+        }
+        _ => Err("X-Frame-Options has no value browsers act on".to_string()),
+    }
+}
+
+/// Judges `headers.frame_options`: see [`FRAME_OPTIONS`] for the rule. CSP frame-ancestors,
+/// when present, overrides X-Frame-Options in browsers.
+pub fn frame_options(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement, Unobserved> {
+    let root = obs.root_get()?;
+    let policies = parse_policies(&root.headers_named("content-security-policy"));
+    // Every enforced policy applies: framing is open only if every frame-ancestors allows it.
+    let ancestors: Vec<&Directive> = policies
+        .iter()
+        .filter_map(|p| p.get("frame-ancestors"))
+        .collect();
+    let mut evidence = vec![header_line(root, "X-Frame-Options")];
+    if let Some(first) = ancestors.first() {
+        let shown: Vec<String> = ancestors.iter().map(|d| d.sources.join(" ")).collect();
+        evidence.push(clip(
+            &format!(
+                "{}, Content-Security-Policy frame-ancestors {}",
+                root.request_line(),
+                shown.join(" | ")
+            ),
+            EVIDENCE_MAX,
+        ));
+        let open = ancestors.iter().all(|d| {
+            d.sources
+                .iter()
+                .any(|s| matches!(s.as_str(), "*" | "https:" | "http:"))
+        });
+        let judgement = if open {
+            Judgement::fail(format!(
+                "CSP frame-ancestors {} lets any site frame the page (and overrides \
+                 X-Frame-Options), so clickjacking is possible.",
+                clip(&first.sources.join(" "), 80)
+            ))
+        } else {
+            Judgement::pass(format!(
+                "Framing is restricted by CSP frame-ancestors {}.",
+                clip(&shown.join(" | "), 80)
+            ))
+        };
+        return Ok(judgement.evidence_all(evidence));
+    }
+    let judgement = match xfo_verdict(&list_items(root, "x-frame-options")) {
+        Ok(why) => Judgement::pass(format!("Framing is restricted: {why}.")),
+        Err(why) => Judgement::fail(format!(
+            "Any site can frame this page (clickjacking): {why} and no CSP frame-ancestors."
+        )),
+    };
+    Ok(judgement.evidence_all(evidence))
+}
+
+// ---------------------------------------------------------------------------------------------
+// headers.referrer_policy
+
+/// `headers.referrer_policy`: a Referrer-Policy that does not leak full URLs.
+pub const REFERRER_POLICY: CheckMeta = CheckMeta {
+    id: "headers.referrer_policy",
+    title: "Referrer-Policy",
+    category: Category::Security,
+    severity: Severity::Low,
+    active: false,
+    weight: 1.0,
+    rule: "Referrer-Policy — warn: missing or unsafe-url/no-referrer-when-downgrade",
+    remediation: "Send `Referrer-Policy: strict-origin-when-cross-origin` (or `no-referrer` for \
+                  pages whose URLs carry anything private).",
+    references: &[
+        "https://www.w3.org/TR/referrer-policy/",
+        "https://developer.mozilla.org/en-US/docs/Web/HTTP/Headers/Referrer-Policy",
+        OWASP_HEADERS,
+    ],
+    judge: referrer_policy,
+};
+
+/// The policy tokens browsers recognise.
+const REFERRER_TOKENS: &[&str] = &[
+    "no-referrer",
+    "no-referrer-when-downgrade",
+    "same-origin",
+    "origin",
+    "strict-origin",
+    "origin-when-cross-origin",
+    "strict-origin-when-cross-origin",
+    "unsafe-url",
+];
+
+/// Judges `headers.referrer_policy`: the last recognised token of the combined value counts.
+pub fn referrer_policy(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement, Unobserved> {
+    let root = obs.root_get()?;
+    let evidence = header_line(root, "Referrer-Policy");
+    let items = list_items(root, "referrer-policy");
+    let effective = items
+        .iter()
+        .rev()
+        .find(|t| REFERRER_TOKENS.contains(&t.as_str()));
+    let judgement = match effective {
+        None if items.is_empty() => Judgement::warn(
+            "No Referrer-Policy header: current browsers default to \
+             strict-origin-when-cross-origin, older ones send full URLs to other sites.",
+        ),
+        None => {
+            Judgement::warn("Referrer-Policy holds no value browsers recognise, so they ignore it.")
+        }
+        Some(p) if p == "unsafe-url" || p == "no-referrer-when-downgrade" => {
+            Judgement::warn(format!(
+                "Referrer-Policy is {p}: full URLs (paths and query strings) are sent to other sites."
+            ))
+        }
+        Some(p) => Judgement::pass(format!("Referrer-Policy is {p}.")),
+    };
+    Ok(judgement.evidence(evidence))
+}
+
+// ---------------------------------------------------------------------------------------------
+// headers.permissions_policy
+
+/// `headers.permissions_policy`: a Permissions-Policy is sent.
+pub const PERMISSIONS_POLICY: CheckMeta = CheckMeta {
+    id: "headers.permissions_policy",
+    title: "Permissions-Policy",
+    category: Category::Security,
+    severity: Severity::Low,
+    active: false,
+    weight: 1.0,
+    rule: "Permissions-Policy — warn: missing",
+    remediation: "Send a Permissions-Policy that turns off the features the site does not use, \
+                  e.g. `Permissions-Policy: camera=(), microphone=(), geolocation=(), payment=(), \
+                  usb=()`.",
+    references: &[
+        "https://www.w3.org/TR/permissions-policy/",
+        "https://developer.mozilla.org/en-US/docs/Web/HTTP/Headers/Permissions-Policy",
+        OWASP_HEADERS,
+    ],
+    judge: permissions_policy,
+};
+
+/// Judges `headers.permissions_policy`: see [`PERMISSIONS_POLICY`] for the rule.
+pub fn permissions_policy(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement, Unobserved> {
+    let root = obs.root_get()?;
+    let evidence = header_line(root, "Permissions-Policy");
+    let features = list_items(root, "permissions-policy").len();
+    let judgement = if features > 0 {
+        Judgement::pass(format!(
+            "Permissions-Policy is set ({features} feature{}).",
+            if features == 1 { "" } else { "s" }
+        ))
+    } else if root.has_header("permissions-policy") {
+        Judgement::warn("The Permissions-Policy header is empty, so it restricts nothing.")
+    } else if root.has_header("feature-policy") {
+        Judgement::warn(
+            "Only the deprecated Feature-Policy header is sent; browsers now read \
+             Permissions-Policy.",
+        )
+    } else {
+        Judgement::warn(
+            "No Permissions-Policy header: embedded content may ask for camera, microphone or \
+             location.",
+        )
+    };
+    Ok(judgement.evidence(evidence))
+}
+
+// ---------------------------------------------------------------------------------------------
+// headers.cross_origin
+
+/// `headers.cross_origin`: Cross-Origin-Opener-Policy and Cross-Origin-Resource-Policy.
+pub const CROSS_ORIGIN: CheckMeta = CheckMeta {
+    id: "headers.cross_origin",
+    title: "Cross-origin isolation headers (COOP/CORP)",
+    category: Category::Security,
+    severity: Severity::Low,
+    active: false,
+    weight: 1.0,
+    rule: "COOP/CORP — info/warn",
+    remediation: "Send `Cross-Origin-Opener-Policy: same-origin` and \
+                  `Cross-Origin-Resource-Policy: same-origin` (or `same-site`; `cross-origin` only \
+                  for resources meant to be embedded elsewhere).",
+    references: &[
+        "https://html.spec.whatwg.org/multipage/browsers.html#cross-origin-opener-policies",
+        "https://fetch.spec.whatwg.org/#cross-origin-resource-policy-header",
+        "https://developer.mozilla.org/en-US/docs/Web/HTTP/Headers/Cross-Origin-Opener-Policy",
+        "https://developer.mozilla.org/en-US/docs/Web/HTTP/Headers/Cross-Origin-Resource-Policy",
+        OWASP_HEADERS,
+    ],
+    judge: cross_origin,
+};
+
+const COOP_VALUES: &[&str] = &[
+    "same-origin",
+    "same-origin-allow-popups",
+    "noopener-allow-popups",
+    "unsafe-none",
+];
+const CORP_VALUES: &[&str] = &["same-origin", "same-site", "cross-origin"];
+
+/// The first header's value before any `;` parameters, lowercase, when it is a valid token.
+/// `Err` holds an invalid value for the summary.
+fn policy_token(ex: &HttpExchange, name: &str, valid: &[&str]) -> Result<Option<String>, String> {
+    let Some(value) = ex.header(name) else {
+        return Ok(None);
+    };
+    let token = value
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    if valid.contains(&token.as_str()) {
+        Ok(Some(token))
+    } else {
+        Err(clip(value, 40))
+    }
+}
+
+/// Judges `headers.cross_origin`: pass when both are set to valid values, warn (0.75) when one
+/// is missing or invalid, warn when both are.
+pub fn cross_origin(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement, Unobserved> {
+    let root = obs.root_get()?;
+    let evidence = [
+        header_line(root, "Cross-Origin-Opener-Policy"),
+        header_line(root, "Cross-Origin-Resource-Policy"),
+    ];
+    let coop = policy_token(root, "cross-origin-opener-policy", COOP_VALUES);
+    let corp = policy_token(root, "cross-origin-resource-policy", CORP_VALUES);
+    let describe = |name: &str, r: &Result<Option<String>, String>| match r {
+        Ok(Some(v)) => format!("{name} {v}"),
+        Ok(None) => format!("no {name}"),
+        Err(v) => format!("{name} {v:?} (invalid, ignored)"),
+    };
+    let both = format!(
+        "{}, {}",
+        describe("Cross-Origin-Opener-Policy", &coop),
+        describe("Cross-Origin-Resource-Policy", &corp)
+    );
+    let judgement = match (&coop, &corp) {
+        (Ok(Some(_)), Ok(Some(_))) => {
+            Judgement::pass(format!("Cross-origin isolation headers are set: {both}."))
+        }
+        (Ok(Some(_)), _) | (_, Ok(Some(_))) => Judgement::warn(format!(
+            "Only one cross-origin isolation header is in effect: {both}."
+        ))
+        .score(0.75),
+        _ => Judgement::warn(format!(
+            "Neither cross-origin isolation header is in effect ({both}): other sites can keep a \
+             handle on this window and embed its resources."
+        )),
+    };
+    Ok(judgement.evidence_all(evidence))
+}
+
+// ---------------------------------------------------------------------------------------------
+// headers.disclosure
+
+/// `headers.disclosure`: no software versions or frameworks in response headers.
+pub const DISCLOSURE: CheckMeta = CheckMeta {
+    id: "headers.disclosure",
+    title: "Software disclosure in headers",
+    category: Category::Security,
+    severity: Severity::Low,
+    active: false,
+    weight: 1.0,
+    rule: "Server with a version, X-Powered-By, X-AspNet-Version, X-Generator … — warn",
+    remediation: "Drop version details from `Server` (nginx: `server_tokens off;`, Apache: \
+                  `ServerTokens Prod`) and remove X-Powered-By, X-AspNet-Version, \
+                  X-AspNetMvc-Version, X-Generator, X-Runtime and X-Version (Express: \
+                  `app.disable('x-powered-by')`; ASP.NET: `enableVersionHeader=\"false\"`).",
+    references: &[
+        "https://owasp.org/www-project-web-security-testing-guide/latest/4-Web_Application_Security_Testing/01-Information_Gathering/02-Fingerprint_Web_Server",
+        OWASP_HEADERS,
+        "CWE-200: Exposure of Sensitive Information",
+    ],
+    judge: disclosure,
+};
+
+/// Headers whose mere presence discloses the stack.
+const DISCLOSING_HEADERS: &[&str] = &[
+    "X-Powered-By",
+    "X-AspNet-Version",
+    "X-AspNetMvc-Version",
+    "X-Generator",
+    "X-Runtime",
+    "X-Version",
+];
+
+/// True when a Server value carries a version: a digit right after `/` (`nginx/1.18.0`) or a
+/// dotted number (`Jetty(9.4.z)`).
+fn has_version(server: &str) -> bool {
+    let b = server.as_bytes();
+    b.windows(2).any(|w| w[0] == b'/' && w[1].is_ascii_digit())
+        || b.windows(3)
+            .any(|w| w[0].is_ascii_digit() && w[1] == b'.' && w[2].is_ascii_digit())
+}
+
+/// Judges `headers.disclosure`: see [`DISCLOSURE`] for the rule.
+pub fn disclosure(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement, Unobserved> {
+    let root = obs.root_get()?;
+    let mut named: Vec<&str> = Vec::new();
+    let mut evidence: Vec<String> = Vec::new();
+    if root.headers_named("server").iter().any(|s| has_version(s)) {
+        named.push("Server (with a version)");
+    }
+    evidence.push(header_line(root, "Server"));
+    for name in DISCLOSING_HEADERS {
+        if root.has_header(name) {
+            named.push(name);
+            evidence.push(header_line(root, name));
+        }
+    }
+    let judgement = if named.is_empty() {
+        Judgement::pass("Response headers disclose no software versions or frameworks.")
+    } else {
+        Judgement::warn(format!(
+            "Response headers disclose the software stack: {}.",
+            named.join(", ")
+        ))
+    };
+    Ok(judgement.evidence_all(evidence))
+}
+
+// ---------------------------------------------------------------------------------------------
+// headers.deprecated
+
+/// `headers.deprecated`: no deprecated security headers.
+pub const DEPRECATED: CheckMeta = CheckMeta {
+    id: "headers.deprecated",
+    title: "Deprecated security headers",
+    category: Category::Security,
+    severity: Severity::Low,
+    active: false,
+    weight: 1.0,
+    rule: "X-XSS-Protection (non-zero), Expect-CT, Public-Key-Pins, Feature-Policy — warn",
+    remediation: "Remove X-XSS-Protection (or send `X-XSS-Protection: 0`; rely on \
+                  Content-Security-Policy instead), Expect-CT and Public-Key-Pins(-Report-Only); \
+                  replace Feature-Policy with Permissions-Policy.",
+    references: &[
+        "https://developer.mozilla.org/en-US/docs/Web/HTTP/Headers/X-XSS-Protection",
+        "https://developer.mozilla.org/en-US/docs/Web/HTTP/Headers/Expect-CT",
+        "RFC 7469: Public Key Pinning Extension for HTTP (obsolete)",
+        OWASP_HEADERS,
+    ],
+    judge: deprecated,
+};
+
+/// Deprecated headers that warn whatever their value.
+const DEPRECATED_HEADERS: &[&str] = &[
+    "Expect-CT",
+    "Public-Key-Pins",
+    "Public-Key-Pins-Report-Only",
+    "Feature-Policy",
+];
+
+/// Judges `headers.deprecated`: see [`DEPRECATED`] for the rule.
+pub fn deprecated(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement, Unobserved> {
+    let root = obs.root_get()?;
+    let mut named: Vec<&str> = Vec::new();
+    let mut evidence: Vec<String> = Vec::new();
+    let xss_on = root
+        .headers_named("x-xss-protection")
+        .iter()
+        .any(|v| v.split(';').next().unwrap_or_default().trim() != "0");
+    if xss_on {
+        named.push("X-XSS-Protection (enabled)");
+        evidence.push(header_line(root, "X-XSS-Protection"));
+    }
+    for name in DEPRECATED_HEADERS {
+        if root.has_header(name) {
+            named.push(name);
+            evidence.push(header_line(root, name));
+        }
+    }
+    let judgement = if named.is_empty() {
+        Judgement::pass("No deprecated security headers are sent.")
+            .evidence(header_line(root, "X-XSS-Protection"))
+    } else {
+        Judgement::warn(format!(
+            "Deprecated security headers are sent: {}; browsers ignore them or, for the XSS \
+             auditor, they can open cross-site leaks.",
+            named.join(", ")
+        ))
+    };
+    Ok(judgement.evidence_all(evidence))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::fixtures::{
+        evidence_text, exchange, http_target, judge, obs_with_headers, obs_with_root, try_judge,
+    };
+    use crate::model::Outcome;
+    use crate::observations::Probed;
+
+    fn hsts_with(values: &[&str]) -> Judgement {
+        let headers: Vec<(&str, &str)> = values
+            .iter()
+            .map(|v| ("Strict-Transport-Security", *v))
+            .collect();
+        judge(&HSTS, &obs_with_headers(&headers))
+    }
+
+    // -- helpers
+
+    #[test]
+    fn clip_keeps_short_text_and_marks_the_cut() {
+        assert_eq!(clip("abc", 5), "abc");
+        assert_eq!(clip("abcdef", 3), "abc…");
+        assert_eq!(clip("a\nb\x1b[31m", 10), "a b [31m");
+        assert_eq!(clip("ééé", 2), "éé…");
+    }
+
+    // -- headers.hsts
+
+    #[test]
+    fn hsts_one_year_with_subdomains_passes() {
+        let j = hsts_with(&["max-age=31536000; includeSubDomains; preload"]);
+        assert_eq!(j.outcome, Outcome::Pass);
+        assert!(
+            j.summary.contains("with includeSubDomains"),
+            "{}",
+            j.summary
+        );
+        assert!(j.summary.contains("preload requested"), "{}", j.summary);
+        assert!(
+            evidence_text(&j).contains(
+                "GET https://app.example.com/ → 200, Strict-Transport-Security: max-age=31536000"
+            ),
+            "{:?}",
+            j.evidence
+        );
+    }
+
+    #[test]
+    fn hsts_six_months_warns() {
+        let j = hsts_with(&["max-age=15552000"]);
+        assert_eq!(j.outcome, Outcome::Warn);
+        assert!(
+            j.summary.contains("without includeSubDomains"),
+            "{}",
+            j.summary
+        );
+    }
+
+    #[test]
+    fn hsts_short_max_age_fails() {
+        let j = hsts_with(&["max-age=300"]);
+        assert_eq!(j.outcome, Outcome::Fail);
+        assert!(
+            j.summary.contains("max-age=300 (5 minutes)"),
+            "{}",
+            j.summary
+        );
+    }
+
+    #[test]
+    fn hsts_missing_fails_with_evidence() {
+        let j = judge(&HSTS, &obs_with_headers(&[]));
+        assert_eq!(j.outcome, Outcome::Fail);
+        assert_eq!(
+            j.evidence,
+            vec!["GET https://app.example.com/ → 200, no Strict-Transport-Security header"]
+        );
+    }
+
+    #[test]
+    fn hsts_max_age_zero_fails() {
+        let j = hsts_with(&["max-age=0"]);
+        assert_eq!(j.outcome, Outcome::Fail);
+        assert!(j.summary.contains("max-age=0"), "{}", j.summary);
+    }
+
+    #[test]
+    fn hsts_unparseable_max_age_fails_as_invalid() {
+        let j = hsts_with(&["max-age=one-year"]);
+        assert_eq!(j.outcome, Outcome::Fail);
+        assert!(j.summary.contains("invalid"), "{}", j.summary);
+    }
+
+    #[test]
+    fn hsts_duplicate_max_age_directive_fails_as_invalid() {
+        let j = hsts_with(&["max-age=31536000; MAX-AGE=31536000"]);
+        assert_eq!(j.outcome, Outcome::Fail);
+        assert!(j.summary.contains("appears twice"), "{}", j.summary);
+    }
+
+    #[test]
+    fn hsts_without_max_age_fails_as_invalid() {
+        let j = hsts_with(&["includeSubDomains"]);
+        assert_eq!(j.outcome, Outcome::Fail);
+        assert!(j.summary.contains("no max-age"), "{}", j.summary);
+    }
+
+    #[test]
+    fn hsts_judges_the_first_of_several_headers_and_mentions_duplicates() {
+        let j = hsts_with(&["max-age=300", "max-age=63072000"]);
+        assert_eq!(j.outcome, Outcome::Fail);
+        assert!(
+            j.summary.contains("2 Strict-Transport-Security headers"),
+            "{}",
+            j.summary
+        );
+        assert!(evidence_text(&j).contains("max-age=300 | max-age=63072000"));
+    }
+
+    #[test]
+    fn hsts_accepts_quoted_mixed_case_and_huge_max_age() {
+        let j = hsts_with(&["Max-Age=\"99999999999999999999999\" ; INCLUDESUBDOMAINS"]);
+        assert_eq!(j.outcome, Outcome::Pass);
+        assert!(
+            j.summary.contains("with includeSubDomains"),
+            "{}",
+            j.summary
+        );
+    }
+
+    #[test]
+    fn hsts_on_plain_http_target_fails_as_no_https() {
+        let mut obs = obs_with_root(crate::checks::fixtures::exchange_at(
+            "http://app.example.com/",
+            200,
+            &[],
+            "",
+        ));
+        obs.target = http_target();
+        let j = judge(&HSTS, &obs);
+        assert_eq!(j.outcome, Outcome::Fail);
+        assert!(j.summary.contains("no HTTPS at all"), "{}", j.summary);
+    }
+
+    #[test]
+    fn hsts_on_http_target_redirected_to_https_judges_the_header() {
+        let mut obs = obs_with_root(crate::checks::fixtures::exchange_at(
+            "https://app.example.com/",
+            200,
+            &[("strict-transport-security", "max-age=31536000")],
+            "",
+        ));
+        obs.target = http_target();
+        assert_eq!(judge(&HSTS, &obs).outcome, Outcome::Pass);
+    }
+
+    #[test]
+    fn hsts_failed_root_probe_is_unobserved() {
+        let mut obs = obs_with_headers(&[]);
+        obs.root = Probed::Failed("GET https://app.example.com/: cannot connect".into());
+        assert_eq!(
+            try_judge(&HSTS, &obs),
+            Err(Unobserved::Failed(
+                "GET https://app.example.com/: cannot connect".into()
+            ))
+        );
+    }
+
+    // -- headers.csp
+
+    fn csp_with(headers: &[(&str, &str)]) -> Judgement {
+        judge(&CSP, &obs_with_headers(headers))
+    }
+
+    #[test]
+    fn csp_strict_policy_passes_with_bonuses() {
+        let j = csp_with(&[(
+            "Content-Security-Policy",
+            "default-src 'none'; script-src 'self'; frame-ancestors 'none'",
+        )]);
+        assert_eq!(j.outcome, Outcome::Pass);
+        assert!(
+            j.summary
+                .contains("bonus: default-src 'none', frame-ancestors, object-src 'none'"),
+            "{}",
+            j.summary
+        );
+    }
+
+    #[test]
+    fn csp_missing_fails() {
+        let j = csp_with(&[]);
+        assert_eq!(j.outcome, Outcome::Fail);
+        assert!(evidence_text(&j).contains("no Content-Security-Policy header"));
+    }
+
+    #[test]
+    fn csp_report_only_fails() {
+        let j = csp_with(&[("Content-Security-Policy-Report-Only", "default-src 'self'")]);
+        assert_eq!(j.outcome, Outcome::Fail);
+        assert!(j.summary.contains("Report-Only"), "{}", j.summary);
+        assert!(evidence_text(&j).contains("Content-Security-Policy-Report-Only: default-src"));
+    }
+
+    #[test]
+    fn csp_unsafe_inline_in_script_src_warns() {
+        let j = csp_with(&[(
+            "content-security-policy",
+            "default-src 'self'; script-src 'self' 'unsafe-inline' 'unsafe-eval'",
+        )]);
+        assert_eq!(j.outcome, Outcome::Warn);
+        assert!(
+            j.summary.contains("'unsafe-inline', 'unsafe-eval'"),
+            "{}",
+            j.summary
+        );
+        assert!(j.summary.contains("script-src"), "{}", j.summary);
+    }
+
+    #[test]
+    fn csp_unsafe_inline_with_nonce_is_ignored_by_browsers_and_passes() {
+        let j = csp_with(&[(
+            "Content-Security-Policy",
+            "script-src 'nonce-r4nd0m' 'unsafe-inline' 'strict-dynamic' https:; object-src 'none'",
+        )]);
+        assert_eq!(j.outcome, Outcome::Pass, "{}", j.summary);
+    }
+
+    #[test]
+    fn csp_wildcard_in_default_src_fallback_warns() {
+        let j = csp_with(&[("Content-Security-Policy", "DEFAULT-SRC * data:")]);
+        assert_eq!(j.outcome, Outcome::Warn);
+        assert!(j.summary.contains("*, data:"), "{}", j.summary);
+        assert!(
+            j.summary.contains("default-src (no script-src)"),
+            "{}",
+            j.summary
+        );
+    }
+
+    #[test]
+    fn csp_http_host_source_warns() {
+        let j = csp_with(&[(
+            "Content-Security-Policy",
+            "script-src 'self' http://cdn.example.com",
+        )]);
+        assert_eq!(j.outcome, Outcome::Warn);
+        assert!(
+            j.summary.contains("http://cdn.example.com"),
+            "{}",
+            j.summary
+        );
+    }
+
+    #[test]
+    fn csp_without_script_restriction_warns_low() {
+        let j = csp_with(&[("Content-Security-Policy", "frame-ancestors 'self'")]);
+        assert_eq!(j.outcome, Outcome::Warn);
+        assert_eq!(j.score, Some(0.25));
+        assert!(j.summary.contains("neither script-src nor default-src"));
+    }
+
+    #[test]
+    fn csp_second_strict_policy_neutralises_a_weak_one() {
+        let j = csp_with(&[
+            ("Content-Security-Policy", "script-src * 'unsafe-inline'"),
+            ("Content-Security-Policy", "script-src 'self'"),
+        ]);
+        assert_eq!(j.outcome, Outcome::Pass, "{}", j.summary);
+    }
+
+    #[test]
+    fn csp_comma_joined_policies_are_all_enforced() {
+        let j = csp_with(&[(
+            "Content-Security-Policy",
+            "script-src 'unsafe-eval' 'self', script-src 'self' 'unsafe-eval'",
+        )]);
+        assert_eq!(j.outcome, Outcome::Warn);
+        assert!(j.summary.contains("'unsafe-eval'"));
+    }
+
+    #[test]
+    fn csp_on_json_root_still_judged_and_says_so() {
+        let obs = obs_with_root(exchange(
+            200,
+            &[
+                ("Content-Type", "application/json; charset=utf-8"),
+                ("Content-Security-Policy", "default-src 'none'"),
+            ],
+            "{}",
+        ));
+        let j = judge(&CSP, &obs);
+        assert_eq!(j.outcome, Outcome::Pass);
+        assert!(
+            j.summary.contains("application/json, not HTML"),
+            "{}",
+            j.summary
+        );
+    }
+
+    #[test]
+    fn csp_garbage_value_restricts_nothing_and_warns() {
+        let j = csp_with(&[("Content-Security-Policy", " ; ;, \u{FFFD}\u{FFFD}")]);
+        assert_eq!(j.outcome, Outcome::Warn);
+        assert_eq!(j.score, Some(0.25));
+    }
+
+    // -- headers.content_type_options
+
+    #[test]
+    fn content_type_options_nosniff_passes_in_any_case() {
+        let j = judge(
+            &CONTENT_TYPE_OPTIONS,
+            &obs_with_headers(&[("X-Content-Type-Options", "  NoSniff ")]),
+        );
+        assert_eq!(j.outcome, Outcome::Pass);
+        assert!(evidence_text(&j).contains("X-Content-Type-Options:   NoSniff"));
+    }
+
+    #[test]
+    fn content_type_options_missing_fails() {
+        let j = judge(&CONTENT_TYPE_OPTIONS, &obs_with_headers(&[]));
+        assert_eq!(j.outcome, Outcome::Fail);
+        assert!(evidence_text(&j).contains("no X-Content-Type-Options header"));
+    }
+
+    #[test]
+    fn content_type_options_other_value_fails() {
+        let j = judge(
+            &CONTENT_TYPE_OPTIONS,
+            &obs_with_headers(&[("x-content-type-options", "nosniff-please")]),
+        );
+        assert_eq!(j.outcome, Outcome::Fail);
+        assert!(j.summary.contains("\"nosniff-please\""), "{}", j.summary);
+    }
+
+    #[test]
+    fn content_type_options_duplicate_headers_use_the_first() {
+        let j = judge(
+            &CONTENT_TYPE_OPTIONS,
+            &obs_with_headers(&[
+                ("x-content-type-options", "nosniff"),
+                ("x-content-type-options", "nosniff"),
+            ]),
+        );
+        assert_eq!(j.outcome, Outcome::Pass);
+    }
+
+    // -- headers.frame_options
+
+    #[test]
+    fn frame_options_deny_passes() {
+        let j = judge(
+            &FRAME_OPTIONS,
+            &obs_with_headers(&[("X-Frame-Options", "deny")]),
+        );
+        assert_eq!(j.outcome, Outcome::Pass);
+        assert!(j.summary.contains("DENY"));
+    }
+
+    #[test]
+    fn frame_options_csp_frame_ancestors_alone_passes() {
+        let j = judge(
+            &FRAME_OPTIONS,
+            &obs_with_headers(&[("Content-Security-Policy", "Frame-Ancestors 'self'")]),
+        );
+        assert_eq!(j.outcome, Outcome::Pass);
+        assert!(evidence_text(&j).contains("frame-ancestors 'self'"));
+    }
+
+    #[test]
+    fn frame_options_neither_fails() {
+        let j = judge(&FRAME_OPTIONS, &obs_with_headers(&[]));
+        assert_eq!(j.outcome, Outcome::Fail);
+        assert!(evidence_text(&j).contains("no X-Frame-Options header"));
+    }
+
+    #[test]
+    fn frame_options_allow_from_is_obsolete_and_fails() {
+        let j = judge(
+            &FRAME_OPTIONS,
+            &obs_with_headers(&[("X-Frame-Options", "ALLOW-FROM https://partner.example")]),
+        );
+        assert_eq!(j.outcome, Outcome::Fail);
+        assert!(j.summary.contains("ALLOW-FROM is obsolete"));
+    }
+
+    #[test]
+    fn frame_options_conflicting_duplicates_block_and_pass() {
+        let j = judge(
+            &FRAME_OPTIONS,
+            &obs_with_headers(&[
+                ("X-Frame-Options", "DENY"),
+                ("X-Frame-Options", "SAMEORIGIN"),
+            ]),
+        );
+        assert_eq!(j.outcome, Outcome::Pass);
+        assert!(j.summary.contains("conflicting"));
+    }
+
+    #[test]
+    fn frame_options_wildcard_frame_ancestors_overrides_deny_and_fails() {
+        let j = judge(
+            &FRAME_OPTIONS,
+            &obs_with_headers(&[
+                ("X-Frame-Options", "DENY"),
+                ("Content-Security-Policy", "frame-ancestors *"),
+            ]),
+        );
+        assert_eq!(j.outcome, Outcome::Fail);
+    }
+
+    #[test]
+    fn frame_options_one_restrictive_policy_among_several_passes() {
+        let j = judge(
+            &FRAME_OPTIONS,
+            &obs_with_headers(&[
+                ("Content-Security-Policy", "frame-ancestors *"),
+                ("Content-Security-Policy", "frame-ancestors 'none'"),
+            ]),
+        );
+        assert_eq!(j.outcome, Outcome::Pass, "{}", j.summary);
+        assert!(evidence_text(&j).contains("frame-ancestors * | 'none'"));
+    }
+
+    // -- headers.referrer_policy
+
+    #[test]
+    fn referrer_policy_strict_origin_passes() {
+        let j = judge(
+            &REFERRER_POLICY,
+            &obs_with_headers(&[("Referrer-Policy", "strict-origin-when-cross-origin")]),
+        );
+        assert_eq!(j.outcome, Outcome::Pass);
+    }
+
+    #[test]
+    fn referrer_policy_missing_warns() {
+        let j = judge(&REFERRER_POLICY, &obs_with_headers(&[]));
+        assert_eq!(j.outcome, Outcome::Warn);
+        assert!(evidence_text(&j).contains("no Referrer-Policy header"));
+    }
+
+    #[test]
+    fn referrer_policy_unsafe_url_warns() {
+        let j = judge(
+            &REFERRER_POLICY,
+            &obs_with_headers(&[("Referrer-Policy", "Unsafe-URL")]),
+        );
+        assert_eq!(j.outcome, Outcome::Warn);
+        assert!(j.summary.contains("unsafe-url"));
+    }
+
+    #[test]
+    fn referrer_policy_last_valid_token_counts() {
+        let j = judge(
+            &REFERRER_POLICY,
+            &obs_with_headers(&[
+                ("Referrer-Policy", "no-referrer, no-referrer-when-downgrade"),
+                ("Referrer-Policy", "made-up-policy"),
+            ]),
+        );
+        assert_eq!(j.outcome, Outcome::Warn);
+        assert!(
+            j.summary.contains("no-referrer-when-downgrade"),
+            "{}",
+            j.summary
+        );
+    }
+
+    #[test]
+    fn referrer_policy_only_invalid_tokens_warns() {
+        let j = judge(
+            &REFERRER_POLICY,
+            &obs_with_headers(&[("Referrer-Policy", "strict")]),
+        );
+        assert_eq!(j.outcome, Outcome::Warn);
+        assert!(j.summary.contains("no value browsers recognise"));
+    }
+
+    // -- headers.permissions_policy
+
+    #[test]
+    fn permissions_policy_present_passes() {
+        let j = judge(
+            &PERMISSIONS_POLICY,
+            &obs_with_headers(&[("Permissions-Policy", "camera=(), geolocation=()")]),
+        );
+        assert_eq!(j.outcome, Outcome::Pass);
+        assert!(j.summary.contains("2 features"));
+    }
+
+    #[test]
+    fn permissions_policy_missing_warns() {
+        let j = judge(&PERMISSIONS_POLICY, &obs_with_headers(&[]));
+        assert_eq!(j.outcome, Outcome::Warn);
+        assert!(evidence_text(&j).contains("no Permissions-Policy header"));
+    }
+
+    #[test]
+    fn permissions_policy_only_feature_policy_warns() {
+        let j = judge(
+            &PERMISSIONS_POLICY,
+            &obs_with_headers(&[("Feature-Policy", "camera 'none'")]),
+        );
+        assert_eq!(j.outcome, Outcome::Warn);
+        assert!(j.summary.contains("Feature-Policy"));
+    }
+
+    // -- headers.cross_origin
+
+    #[test]
+    fn cross_origin_both_set_passes() {
+        let j = judge(
+            &CROSS_ORIGIN,
+            &obs_with_headers(&[
+                (
+                    "Cross-Origin-Opener-Policy",
+                    "same-origin; report-to=\"coop\"",
+                ),
+                ("Cross-Origin-Resource-Policy", "Same-Site"),
+            ]),
+        );
+        assert_eq!(j.outcome, Outcome::Pass);
+        assert!(j.summary.contains("Cross-Origin-Resource-Policy same-site"));
+    }
+
+    #[test]
+    fn cross_origin_one_missing_warns_at_three_quarters() {
+        let j = judge(
+            &CROSS_ORIGIN,
+            &obs_with_headers(&[("Cross-Origin-Opener-Policy", "same-origin")]),
+        );
+        assert_eq!(j.outcome, Outcome::Warn);
+        assert_eq!(j.score, Some(0.75));
+        assert!(j.summary.contains("no Cross-Origin-Resource-Policy"));
+    }
+
+    #[test]
+    fn cross_origin_both_missing_warns() {
+        let j = judge(&CROSS_ORIGIN, &obs_with_headers(&[]));
+        assert_eq!(j.outcome, Outcome::Warn);
+        assert_eq!(j.score, None);
+        assert_eq!(j.evidence.len(), 2);
+    }
+
+    #[test]
+    fn cross_origin_invalid_value_counts_as_missing() {
+        let j = judge(
+            &CROSS_ORIGIN,
+            &obs_with_headers(&[
+                ("Cross-Origin-Opener-Policy", "yes please"),
+                ("Cross-Origin-Resource-Policy", "same-origin"),
+            ]),
+        );
+        assert_eq!(j.outcome, Outcome::Warn);
+        assert!(j.summary.contains("invalid, ignored"), "{}", j.summary);
+    }
+
+    // -- headers.disclosure
+
+    #[test]
+    fn disclosure_server_version_and_powered_by_warns() {
+        let j = judge(
+            &DISCLOSURE,
+            &obs_with_headers(&[
+                ("Server", "Apache/2.4.41 (Ubuntu)"),
+                ("x-powered-by", "PHP/7.4.3"),
+            ]),
+        );
+        assert_eq!(j.outcome, Outcome::Warn);
+        assert!(j.summary.contains("Server (with a version), X-Powered-By"));
+        assert!(evidence_text(&j).contains("X-Powered-By: PHP/7.4.3"));
+    }
+
+    #[test]
+    fn disclosure_bare_server_name_passes() {
+        let j = judge(&DISCLOSURE, &obs_with_headers(&[("Server", "nginx")]));
+        assert_eq!(j.outcome, Outcome::Pass);
+        assert!(evidence_text(&j).contains("Server: nginx"));
+    }
+
+    #[test]
+    fn disclosure_dotted_version_without_slash_warns() {
+        let j = judge(
+            &DISCLOSURE,
+            &obs_with_headers(&[("SERVER", "Jetty(9.4.z-SNAPSHOT)")]),
+        );
+        assert_eq!(j.outcome, Outcome::Warn);
+    }
+
+    #[test]
+    fn disclosure_huge_header_value_is_clipped_in_evidence() {
+        let huge = "x".repeat(10_000);
+        let j = judge(
+            &DISCLOSURE,
+            &obs_with_headers(&[("X-Generator", huge.as_str())]),
+        );
+        assert_eq!(j.outcome, Outcome::Warn);
+        assert!(
+            j.evidence
+                .iter()
+                .all(|l| l.chars().count() <= EVIDENCE_MAX + 1)
+        );
+    }
+
+    // -- headers.deprecated
+
+    #[test]
+    fn deprecated_xss_protection_enabled_warns() {
+        let j = judge(
+            &DEPRECATED,
+            &obs_with_headers(&[("X-XSS-Protection", "1; mode=block")]),
+        );
+        assert_eq!(j.outcome, Outcome::Warn);
+        assert!(evidence_text(&j).contains("X-XSS-Protection: 1; mode=block"));
+    }
+
+    #[test]
+    fn deprecated_xss_protection_zero_passes() {
+        let j = judge(
+            &DEPRECATED,
+            &obs_with_headers(&[("x-xss-protection", " 0 ")]),
+        );
+        assert_eq!(j.outcome, Outcome::Pass);
+    }
+
+    #[test]
+    fn deprecated_expect_ct_and_pins_warn() {
+        let j = judge(
+            &DEPRECATED,
+            &obs_with_headers(&[
+                ("Expect-CT", "max-age=86400, enforce"),
+                ("public-key-pins-report-only", "pin-sha256=\"x\""),
+            ]),
+        );
+        assert_eq!(j.outcome, Outcome::Warn);
+        assert!(
+            j.summary.contains("Expect-CT, Public-Key-Pins-Report-Only"),
+            "{}",
+            j.summary
+        );
+    }
+}

@@ -1,0 +1,1395 @@
+//! Health-check judges: do liveness and readiness endpoints exist, does their HTTP status agree
+//! with what their body says, are they distinct, do they look at dependencies, and do they answer
+//! fast enough for an orchestrator's probes.
+//!
+//! These judge what the endpoints *claim*. Whether readiness really flips when a dependency dies
+//! is proved later by the active `health.fault.*` checks, so wording here stays on "the body
+//! claims", never "the service checks".
+
+use serde_json::Value;
+
+use super::headers::{EVIDENCE_MAX, clip};
+use super::{CheckMeta, Judgement};
+use crate::config::JudgeConfig;
+use crate::model::{Category, Severity};
+use crate::observations::{HealthKind, Observations, Probed, Unobserved};
+use crate::probes::http::HttpExchange;
+
+const K8S_PROBES: &str = "https://kubernetes.io/docs/tasks/configure-pod-container/configure-liveness-readiness-startup-probes/";
+const K8S_API_HEALTH: &str = "https://kubernetes.io/docs/reference/using-api/health-checks/";
+const HEALTH_JSON: &str = "draft-inadarei-api-health-check: Health Check Response Format for HTTP \
+                           APIs (application/health+json)";
+const SPRING_HEALTH: &str = "https://docs.spring.io/spring-boot/reference/actuator/endpoints.html#actuator.endpoints.health";
+const MICROPROFILE_HEALTH: &str = "https://microprofile.io/specifications/microprofile-health/";
+
+/// How many paths or component names a summary or evidence line lists before "…".
+const LIST_MAX: usize = 12;
+
+// ---------------------------------------------------------------------------------------------
+// Shared: which candidates answered
+
+/// A health candidate that exists, with what it answered.
+#[derive(Debug, Clone, Copy)]
+struct Endpoint<'a> {
+    path: &'a str,
+    kind: HealthKind,
+    ex: &'a HttpExchange,
+}
+
+impl Endpoint<'_> {
+    /// `GET https://host/readyz → 200 (readiness)`.
+    fn line(&self) -> String {
+        clip(
+            &format!("{} ({})", self.ex.request_line(), self.kind.as_str()),
+            EVIDENCE_MAX,
+        )
+    }
+}
+
+/// True when the answer is an HTML document: a catch-all route (a single-page app's index),
+/// not a health endpoint.
+fn is_html_page(ex: &HttpExchange) -> bool {
+    let head: String = ex
+        .body
+        .trim_start()
+        .chars()
+        .take(256)
+        .collect::<String>()
+        .to_ascii_lowercase();
+    ex.media_type().as_deref() == Some("text/html")
+        && (head.contains("<!doctype html") || head.contains("<html"))
+}
+
+/// The health candidates that exist (HTML catch-all pages left out), or why none could be looked
+/// at: no candidate was probed (skipped), or no probe got an answer (error when one failed).
+fn answering(obs: &Observations) -> Result<Vec<Endpoint<'_>>, Unobserved> {
+    if obs.health.iter().all(|h| h.exchange.observed().is_none()) {
+        let failed = obs.health.iter().find_map(|h| match &h.exchange {
+            Probed::Failed(reason) => Some(Unobserved::Failed(reason.clone())),
+            _ => None,
+        });
+        let skipped = obs.health.iter().find_map(|h| match &h.exchange {
+            Probed::Skipped(reason) => Some(Unobserved::Skipped(reason.clone())),
+            _ => None,
+        });
+        return Err(failed.or(skipped).unwrap_or_else(|| {
+            Unobserved::Skipped("no health endpoint candidates were probed".to_string())
+        }));
+    }
+    Ok(obs
+        .health
+        .iter()
+        .filter(|h| h.exists())
+        .filter_map(|h| {
+            h.exchange.observed().map(|ex| Endpoint {
+                path: &h.path,
+                kind: h.kind,
+                ex,
+            })
+        })
+        .filter(|e| !is_html_page(e.ex))
+        .collect())
+}
+
+/// The first endpoint of this kind.
+fn first_of<'a>(found: &[Endpoint<'a>], kind: HealthKind) -> Option<Endpoint<'a>> {
+    found.iter().find(|e| e.kind == kind).copied()
+}
+
+/// Items joined with `, `, at most [`LIST_MAX`] of them, each clipped.
+fn list<S: AsRef<str>>(items: &[S]) -> String {
+    let mut shown: Vec<String> = items
+        .iter()
+        .take(LIST_MAX)
+        .map(|s| clip(s.as_ref(), 60))
+        .collect();
+    if items.len() > LIST_MAX {
+        shown.push(format!("… and {} more", items.len() - LIST_MAX));
+    }
+    shown.join(", ")
+}
+
+/// The body as a short one-line quote (`empty body` when empty).
+fn body_quote(ex: &HttpExchange) -> String {
+    let body = ex.body.trim();
+    if body.is_empty() {
+        "empty body".to_string()
+    } else {
+        format!("body {}", clip(body, 120))
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// health.endpoints
+
+/// `health.endpoints`: a liveness and a readiness endpoint answer.
+pub const ENDPOINTS: CheckMeta = CheckMeta {
+    id: "health.endpoints",
+    title: "Liveness and readiness endpoints",
+    category: Category::HealthChecks,
+    severity: Severity::High,
+    active: false,
+    weight: 1.0,
+    rule: "GET candidate paths (/healthz /livez /readyz /ready /health /-/healthy /-/ready \
+           /actuator/health{,/liveness,/readiness} /q/health/{live,ready} or the configured ones) \
+           — pass: a liveness and a readiness endpoint answer; warn: only one generic /health; \
+           fail: none",
+    remediation: "Expose two endpoints and point the orchestrator's probes at them: a liveness \
+                  endpoint (`/livez`: 200 while the process can make progress, no dependency \
+                  checks) and a readiness endpoint (`/readyz`: 503 while a required dependency is \
+                  down or the service is draining). Spring Boot: \
+                  `management.endpoint.health.probes.enabled=true` gives \
+                  /actuator/health/liveness and /readiness; Quarkus: /q/health/live and \
+                  /q/health/ready. Configure custom paths under [health] if yours differ.",
+    references: &[
+        K8S_PROBES,
+        K8S_API_HEALTH,
+        HEALTH_JSON,
+        SPRING_HEALTH,
+        MICROPROFILE_HEALTH,
+    ],
+    judge: endpoints,
+};
+
+/// Evidence about the candidates that did not count: HTML pages, absent paths, failed probes.
+fn endpoint_side_lines(obs: &Observations) -> Vec<String> {
+    let mut lines: Vec<String> = obs
+        .health
+        .iter()
+        .filter(|h| h.exists())
+        .filter_map(|h| h.exchange.observed())
+        .filter(|ex| is_html_page(ex))
+        .map(|ex| {
+            clip(
+                &format!(
+                    "{} (an HTML page, likely a catch-all route; not counted)",
+                    ex.request_line()
+                ),
+                EVIDENCE_MAX,
+            )
+        })
+        .collect();
+    let absent: Vec<&str> = obs
+        .health
+        .iter()
+        .filter(|h| {
+            h.exchange
+                .observed()
+                .is_some_and(|ex| matches!(ex.status, 404 | 405 | 410))
+        })
+        .map(|h| h.path.as_str())
+        .collect();
+    if !absent.is_empty() {
+        lines.push(format!(
+            "{} of {} candidates answered 404/405/410: {}",
+            absent.len(),
+            obs.health.len(),
+            list(&absent)
+        ));
+    }
+    let failed: Vec<&str> = obs
+        .health
+        .iter()
+        .filter_map(|h| match &h.exchange {
+            Probed::Failed(reason) => Some(reason.as_str()),
+            _ => None,
+        })
+        .collect();
+    if let Some(first) = failed.first() {
+        lines.push(clip(
+            &format!(
+                "{} candidate{} could not be probed (first: {first})",
+                failed.len(),
+                if failed.len() == 1 { "" } else { "s" }
+            ),
+            EVIDENCE_MAX,
+        ));
+    }
+    lines
+}
+
+/// Judges `health.endpoints`: see [`ENDPOINTS`] for the rule. A generic endpoint stands in for
+/// liveness.
+pub fn endpoints(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement, Unobserved> {
+    let found = answering(obs)?;
+    let paths = |kind: HealthKind| -> Vec<&str> {
+        found
+            .iter()
+            .filter(|e| e.kind == kind)
+            .map(|e| e.path)
+            .collect()
+    };
+    let (live, ready, generic) = (
+        paths(HealthKind::Liveness),
+        paths(HealthKind::Readiness),
+        paths(HealthKind::Generic),
+    );
+    let judgement = match (live.is_empty(), ready.is_empty(), generic.is_empty()) {
+        _ if found.is_empty() => Judgement::fail(format!(
+            "No health endpoint answers: none of the {} candidates exists, so an orchestrator \
+             cannot tell whether the service is alive or ready.",
+            obs.health.len()
+        )),
+        (false, false, _) => Judgement::pass(format!(
+            "Liveness ({}) and readiness ({}) endpoints answer.",
+            list(&live),
+            list(&ready)
+        )),
+        (true, false, false) => Judgement::pass(format!(
+            "A generic health endpoint ({}) and a readiness endpoint ({}) answer.",
+            list(&generic),
+            list(&ready)
+        )),
+        (true, false, true) => Judgement::warn(format!(
+            "A readiness endpoint answers ({}) but no liveness endpoint does.",
+            list(&ready)
+        )),
+        (false, true, _) => Judgement::warn(format!(
+            "A liveness endpoint answers ({}) but no readiness endpoint, so traffic cannot be held \
+             back while dependencies are down.",
+            list(&live)
+        )),
+        (true, true, _) => Judgement::warn(format!(
+            "Only a generic health endpoint answers ({}); there is no separate readiness \
+             endpoint, so an orchestrator cannot tell \"restart me\" from \"send me no traffic\".",
+            list(&generic)
+        )),
+    };
+    Ok(judgement
+        .evidence_all(found.iter().map(Endpoint::line))
+        .evidence_all(endpoint_side_lines(obs)))
+}
+
+// ---------------------------------------------------------------------------------------------
+// health.status_consistency
+
+/// `health.status_consistency`: the HTTP status agrees with the status in the body.
+pub const STATUS_CONSISTENCY: CheckMeta = CheckMeta {
+    id: "health.status_consistency",
+    title: "Health status code matches the body",
+    category: Category::HealthChecks,
+    severity: Severity::High,
+    active: false,
+    weight: 1.0,
+    rule: "body status vs HTTP status (health+json pass/warn/fail, Spring UP/DOWN, \
+           {\"status\":\"ok\"} …) — fail: a failing body with 2xx or a passing body with 5xx",
+    remediation: "Make the HTTP status carry the verdict, since load balancers and kubelets read \
+                  only the code: answer 200 when the body says pass/UP/ok and 503 when it says \
+                  fail/DOWN/OUT_OF_SERVICE (health+json: `warn` stays 200). Spring Boot maps DOWN \
+                  and OUT_OF_SERVICE to 503 by default — check \
+                  `management.endpoint.health.status.http-mapping`.",
+    references: &[HEALTH_JSON, SPRING_HEALTH, K8S_PROBES],
+    judge: status_consistency,
+};
+
+/// What a body says about health.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Claim {
+    Passing,
+    Failing,
+}
+
+/// Reads one status word: health+json `pass/warn/fail`, Spring `UP/DOWN/OUT_OF_SERVICE`, `ok`,
+/// gRPC-style `SERVING`… (`warn` and `degraded` still serve traffic, so they count as passing).
+fn word_claim(word: &str) -> Option<Claim> {
+    let w = word.trim().to_ascii_lowercase().replace([' ', '-'], "_");
+    match w.as_str() {
+        "pass" | "passed" | "passing" | "ok" | "up" | "healthy" | "warn" | "warning"
+        | "degraded" | "serving" | "available" | "ready" | "alive" | "live" | "green" | "good"
+        | "true" => Some(Claim::Passing),
+        "fail" | "failed" | "failing" | "failure" | "down" | "error" | "out_of_service"
+        | "unhealthy" | "critical" | "not_serving" | "unavailable" | "not_ready" | "red"
+        | "bad" | "false" => Some(Claim::Failing),
+        _ => None,
+    }
+}
+
+/// JSON keys that carry the overall status, most authoritative first.
+const STATUS_KEYS: &[&str] = &["status", "health", "state", "healthy", "ok", "up"];
+
+/// The claim of a JSON body: a status word or boolean under one of [`STATUS_KEYS`].
+fn json_claim(value: &Value) -> Option<(Claim, String)> {
+    let obj = value.as_object()?;
+    STATUS_KEYS.iter().find_map(|name| {
+        let (key, v) = obj.iter().find(|(k, _)| k.eq_ignore_ascii_case(name))?;
+        let claim = match v {
+            Value::String(s) => word_claim(s),
+            Value::Bool(true) => Some(Claim::Passing),
+            Value::Bool(false) => Some(Claim::Failing),
+            _ => None,
+        }?;
+        Some((
+            claim,
+            format!("{} {}", clip(key, 30), clip(&v.to_string(), 40)),
+        ))
+    })
+}
+
+/// What the body claims, with the words quoted for evidence (`status "DOWN"`, `"OK"`).
+fn body_claim(ex: &HttpExchange) -> Option<(Claim, String)> {
+    if !ex.body_decoded {
+        return None;
+    }
+    let body = ex.body.trim();
+    if body.starts_with('{') {
+        return serde_json::from_str::<Value>(body)
+            .ok()
+            .and_then(|v| json_claim(&v));
+    }
+    if body.chars().count() <= 40 && !body.contains('\n') {
+        return word_claim(body).map(|c| (c, format!("{:?}", body)));
+    }
+    None
+}
+
+/// Judges `health.status_consistency`: see [`STATUS_CONSISTENCY`] for the rule. Skipped when no
+/// endpoint answers or none states a recognisable status.
+pub fn status_consistency(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement, Unobserved> {
+    let found = answering(obs)?;
+    if found.is_empty() {
+        return Ok(Judgement::skipped(
+            "No health endpoint answers, so there is no status to compare.",
+        ));
+    }
+    let mut contradictions: Vec<String> = Vec::new();
+    let mut agreeing = 0usize;
+    let mut evidence: Vec<String> = Vec::new();
+    for e in &found {
+        let Some((claim, said)) = body_claim(e.ex) else {
+            evidence.push(clip(
+                &format!(
+                    "{}, body states no recognisable status",
+                    e.ex.request_line()
+                ),
+                EVIDENCE_MAX,
+            ));
+            continue;
+        };
+        evidence.push(clip(
+            &format!("{}, body says {said}", e.ex.request_line()),
+            EVIDENCE_MAX,
+        ));
+        let contradicts = match claim {
+            Claim::Failing => e.ex.is_success(),
+            Claim::Passing => e.ex.status >= 500,
+        };
+        if contradicts {
+            contradictions.push(format!(
+                "{} answers {} while its body says {said}",
+                clip(e.path, 60),
+                e.ex.status
+            ));
+        } else {
+            agreeing += 1;
+        }
+    }
+    let judgement = if !contradictions.is_empty() {
+        Judgement::fail(format!(
+            "Health status codes contradict their bodies ({}); load balancers and probes read \
+             only the code.",
+            clip(&contradictions.join("; "), 300)
+        ))
+    } else if agreeing == 0 {
+        Judgement::skipped(
+            "No health endpoint states a recognisable status in its body (health+json, Spring, \
+             {\"status\": …}, plain OK), so there is nothing to compare the code with.",
+        )
+    } else {
+        Judgement::pass(format!(
+            "The HTTP status of {agreeing} health endpoint{} agrees with the status its body \
+             states.",
+            if agreeing == 1 { "" } else { "s" }
+        ))
+    };
+    Ok(judgement.evidence_all(evidence))
+}
+
+// ---------------------------------------------------------------------------------------------
+// health.separation
+
+/// `health.separation`: liveness and readiness are different checks.
+pub const SEPARATION: CheckMeta = CheckMeta {
+    id: "health.separation",
+    title: "Liveness and readiness are distinct",
+    category: Category::HealthChecks,
+    severity: Severity::Medium,
+    active: false,
+    weight: 1.0,
+    rule: "liveness vs readiness responses — pass: distinct; warn: byte-identical bodies and codes",
+    remediation: "Keep liveness shallow (the process can serve: no dependency calls) and let \
+                  readiness include the dependencies the service cannot work without; if both \
+                  run the same check, a database outage makes the orchestrator restart every pod \
+                  instead of only taking them out of the load balancer.",
+    references: &[K8S_PROBES, SPRING_HEALTH],
+    judge: separation,
+};
+
+/// Judges `health.separation`: compares the first liveness endpoint (or, failing that, the
+/// generic one) with the first readiness endpoint. Skipped when there is no such pair.
+pub fn separation(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement, Unobserved> {
+    let found = answering(obs)?;
+    let live = first_of(&found, HealthKind::Liveness).or(first_of(&found, HealthKind::Generic));
+    let (Some(live), Some(ready)) = (live, first_of(&found, HealthKind::Readiness)) else {
+        return Ok(Judgement::skipped(
+            "There is no liveness (or generic) and readiness endpoint pair to compare.",
+        ));
+    };
+    let evidence = [live, ready].map(|e| {
+        clip(
+            &format!(
+                "{} ({}), {}",
+                e.ex.request_line(),
+                e.kind.as_str(),
+                body_quote(e.ex)
+            ),
+            EVIDENCE_MAX,
+        )
+    });
+    if !live.ex.body_decoded || !ready.ex.body_decoded {
+        return Ok(Judgement::skipped(
+            "A liveness or readiness body could not be decoded, so the two cannot be compared.",
+        )
+        .evidence_all(evidence));
+    }
+    let judgement = if live.ex.status == ready.ex.status && live.ex.body == ready.ex.body {
+        Judgement::warn(format!(
+            "Liveness ({}) and readiness ({}) answer byte-identically ({}, same body), so they \
+             are probably the same check.",
+            clip(live.path, 60),
+            clip(ready.path, 60),
+            live.ex.status
+        ))
+    } else {
+        let how = if live.ex.status != ready.ex.status {
+            format!("status {} vs {}", live.ex.status, ready.ex.status)
+        } else {
+            "different bodies".to_string()
+        };
+        Judgement::pass(format!(
+            "Liveness ({}) and readiness ({}) answer differently ({how}).",
+            clip(live.path, 60),
+            clip(ready.path, 60)
+        ))
+    };
+    Ok(judgement.evidence_all(evidence))
+}
+
+// ---------------------------------------------------------------------------------------------
+// health.readiness_depth
+
+/// `health.readiness_depth`: the readiness body shows dependency checks.
+pub const READINESS_DEPTH: CheckMeta = CheckMeta {
+    id: "health.readiness_depth",
+    title: "Readiness checks dependencies",
+    category: Category::HealthChecks,
+    severity: Severity::Medium,
+    active: false,
+    weight: 1.0,
+    rule: "readiness body: dependency components (db, redis, broker, …) vs trivial ones (ping, \
+           diskSpace, readinessState) vs hidden details — pass: dependencies visible; warn: \
+           shallow; skipped with reason: details hidden",
+    remediation: "Include the dependencies the service cannot serve without in readiness and \
+                  name them in the body (health+json `checks` such as `postgres:connection`, \
+                  Spring Boot `management.endpoint.health.group.readiness.include=readinessState,db,redis`, \
+                  MicroProfile `@Readiness` checks). To let readyprobe see them on Spring Boot, \
+                  set `management.endpoint.health.show-components=always` (names only, no \
+                  details).",
+    references: &[HEALTH_JSON, SPRING_HEALTH, MICROPROFILE_HEALTH, K8S_PROBES],
+    judge: readiness_depth,
+};
+
+/// What a component name suggests it checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ComponentKind {
+    /// A database, cache, broker, store or upstream service.
+    Dependency,
+    /// The process itself (ping, disk space, the orchestrator's own state).
+    Trivial,
+    /// A name that says neither.
+    Unclear,
+}
+
+impl ComponentKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            ComponentKind::Dependency => "dependency",
+            ComponentKind::Trivial => "trivial",
+            ComponentKind::Unclear => "unclear",
+        }
+    }
+}
+
+/// Name fragments that mark a dependency (matched as a prefix or suffix of a word).
+const DEPENDENCY_MARKERS: &[&str] = &[
+    "db",
+    "database",
+    "datasource",
+    "jdbc",
+    "r2dbc",
+    "sql",
+    "postgres",
+    "pg",
+    "mysql",
+    "maria",
+    "oracle",
+    "mongo",
+    "cassandra",
+    "dynamo",
+    "couch",
+    "neo4j",
+    "clickhouse",
+    "influx",
+    "redis",
+    "valkey",
+    "memcache",
+    "cache",
+    "hazelcast",
+    "rabbit",
+    "amqp",
+    "mq",
+    "kafka",
+    "broker",
+    "queue",
+    "sqs",
+    "sns",
+    "pubsub",
+    "nats",
+    "elastic",
+    "opensearch",
+    "solr",
+    "s3",
+    "storage",
+    "bucket",
+    "blob",
+    "minio",
+    "upstream",
+    "dependenc",
+    "api",
+    "service",
+    "backend",
+    "external",
+    "remote",
+    "grpc",
+    "ldap",
+    "smtp",
+    "mail",
+    "vault",
+    "consul",
+    "etcd",
+    "zookeeper",
+    "keycloak",
+    "oidc",
+    "oauth",
+    "connection",
+    "pool",
+];
+
+/// Words that, alone, make a component trivial.
+const TRIVIAL_WORDS: &[&str] = &[
+    "ping",
+    "disk",
+    "space",
+    "liveness",
+    "readiness",
+    "state",
+    "refresh",
+    "scope",
+    "uptime",
+    "memory",
+    "heap",
+    "cpu",
+    "utilization",
+    "usage",
+    "threads",
+    "deadlocks",
+    "goroutines",
+    "ssl",
+    "process",
+    "jvm",
+    "gc",
+    "version",
+    "build",
+    "info",
+    "self",
+    "app",
+    "application",
+    "startup",
+    "alive",
+    "live",
+    "ready",
+    "health",
+    "check",
+    "status",
+    "os",
+    "system",
+    "load",
+];
+
+/// Splits a component name into lowercase words at punctuation and camelCase boundaries
+/// (`diskSpace` → disk, space; `postgres:connection` → postgres, connection).
+fn words(name: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut current = String::new();
+    let mut prev_lower = false;
+    for c in name.chars() {
+        if !c.is_alphanumeric() {
+            if !current.is_empty() {
+                out.push(std::mem::take(&mut current));
+            }
+            prev_lower = false;
+            continue;
+        }
+        if c.is_uppercase() && prev_lower && !current.is_empty() {
+            out.push(std::mem::take(&mut current));
+        }
+        prev_lower = c.is_lowercase() || c.is_ascii_digit();
+        current.extend(c.to_lowercase());
+    }
+    if !current.is_empty() {
+        out.push(current);
+    }
+    out
+}
+
+/// Classifies a component by its name.
+fn classify(name: &str) -> ComponentKind {
+    let words = words(name);
+    let dependency = words.iter().any(|w| {
+        DEPENDENCY_MARKERS
+            .iter()
+            .any(|m| w.starts_with(m) || w.ends_with(m))
+    });
+    if dependency {
+        ComponentKind::Dependency
+    } else if !words.is_empty() && words.iter().all(|w| TRIVIAL_WORDS.contains(&w.as_str())) {
+        ComponentKind::Trivial
+    } else {
+        ComponentKind::Unclear
+    }
+}
+
+/// Keys whose value lists components.
+const COMPONENT_KEYS: &[&str] = &["checks", "components", "details", "dependencies"];
+/// Keys that name a component inside an array item.
+const NAME_KEYS: &[&str] = &["name", "component", "componentId", "id", "check"];
+/// The most component names read from one body.
+const COMPONENTS_MAX: usize = 200;
+
+/// Component names a health body lists: keys of `checks`/`components`/`details`/`dependencies`
+/// objects, names of their array items, and (Spring Boot 1.x) top-level objects with a status.
+fn components(body: &Value) -> Vec<String> {
+    let Some(obj) = body.as_object() else {
+        return Vec::new();
+    };
+    let mut names: Vec<String> = Vec::new();
+    for (key, value) in obj {
+        if COMPONENT_KEYS.iter().any(|k| key.eq_ignore_ascii_case(k)) {
+            collect_names(value, &mut names);
+        } else if value
+            .as_object()
+            .is_some_and(|o| o.keys().any(|k| k.eq_ignore_ascii_case("status")))
+        {
+            names.push(key.clone());
+        }
+    }
+    names.truncate(COMPONENTS_MAX);
+    names
+}
+
+fn collect_names(value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => out.extend(map.keys().take(COMPONENTS_MAX).cloned()),
+        Value::Array(items) => {
+            for item in items.iter().take(COMPONENTS_MAX) {
+                match item {
+                    Value::String(s) => out.push(s.clone()),
+                    Value::Object(o) => out.extend(
+                        NAME_KEYS
+                            .iter()
+                            .find_map(|k| o.get(*k).and_then(Value::as_str))
+                            .map(str::to_string),
+                    ),
+                    _ => {}
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// True for a Spring Boot actuator answer with details switched off: `{"status":"UP"}`, perhaps
+/// with `groups`, and nothing else.
+fn spring_details_hidden(path: &str, body: Option<&Value>) -> bool {
+    let Some(obj) = body.and_then(Value::as_object) else {
+        return false;
+    };
+    path.contains("/actuator/health")
+        && obj.contains_key("status")
+        && obj.keys().all(|k| k == "status" || k == "groups")
+}
+
+/// Judges `health.readiness_depth`: see [`READINESS_DEPTH`] for the rule. Reads the readiness
+/// endpoint, or the generic one when there is no readiness endpoint.
+pub fn readiness_depth(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement, Unobserved> {
+    let found = answering(obs)?;
+    let Some(e) = first_of(&found, HealthKind::Readiness).or(first_of(&found, HealthKind::Generic))
+    else {
+        return Ok(Judgement::skipped(
+            "No readiness or generic health endpoint answers, so there is no body to read.",
+        ));
+    };
+    if !e.ex.body_decoded {
+        return Ok(Judgement::skipped(format!(
+            "The body of {} could not be decoded, so its components cannot be read.",
+            clip(e.path, 60)
+        ))
+        .evidence(e.line()));
+    }
+    let parsed: Option<Value> = serde_json::from_str(e.ex.body.trim()).ok();
+    let names = parsed.as_ref().map(components).unwrap_or_default();
+    let path = clip(e.path, 60);
+    if names.is_empty() {
+        let line = clip(
+            &format!("{}, {}", e.ex.request_line(), body_quote(e.ex)),
+            EVIDENCE_MAX,
+        );
+        if spring_details_hidden(e.path, parsed.as_ref()) {
+            return Ok(Judgement::skipped(format!(
+                "Details hidden: {path} answers only an overall status (Spring Boot show-details \
+                 or show-components is off), so its dependencies cannot be seen."
+            ))
+            .evidence(line));
+        }
+        return Ok(Judgement::warn(format!(
+            "{path} reports no components, only an overall status: nothing in the body shows it \
+             checks a dependency (a shallow health check)."
+        ))
+        .evidence(line));
+    }
+    let classified: Vec<(String, ComponentKind)> =
+        names.iter().map(|n| (clip(n, 60), classify(n))).collect();
+    let of_kind = |kind: ComponentKind| -> Vec<&str> {
+        classified
+            .iter()
+            .filter(|(_, k)| *k == kind)
+            .map(|(n, _)| n.as_str())
+            .collect()
+    };
+    let shown: Vec<String> = classified
+        .iter()
+        .map(|(n, k)| format!("{n} ({})", k.as_str()))
+        .collect();
+    let line = clip(
+        &format!("{}, components: {}", e.ex.request_line(), list(&shown)),
+        EVIDENCE_MAX,
+    );
+    let (deps, unclear) = (
+        of_kind(ComponentKind::Dependency),
+        of_kind(ComponentKind::Unclear),
+    );
+    let judgement = if !deps.is_empty() {
+        Judgement::pass(format!(
+            "{path} claims to check its dependencies ({}); fault injection proves whether it \
+             really fails when they do.",
+            list(&deps)
+        ))
+    } else if !unclear.is_empty() {
+        Judgement::warn(format!(
+            "{path} reports components ({}) whose names do not show a dependency; name \
+             dependency checks after what they check.",
+            list(&unclear)
+        ))
+        .score(0.75)
+    } else {
+        Judgement::warn(format!(
+            "{path} reports only trivial components ({}): nothing shows it checks a dependency.",
+            list(&of_kind(ComponentKind::Trivial))
+        ))
+    };
+    Ok(judgement.evidence(line))
+}
+
+// ---------------------------------------------------------------------------------------------
+// health.latency
+
+/// `health.latency`: health endpoints answer quickly and never time out.
+pub const LATENCY: CheckMeta = CheckMeta {
+    id: "health.latency",
+    title: "Health endpoint latency",
+    category: Category::HealthChecks,
+    severity: Severity::Medium,
+    active: false,
+    weight: 1.0,
+    rule: "20 samples of the health endpoints — warn: p95 > 500 ms; fail: timeouts",
+    remediation: "Keep health handlers cheap: no heavy queries, cache dependency results for a \
+                  few seconds, run checks concurrently with their own short timeouts, and keep \
+                  the handler off the request thread pool, so a probe answers well inside the \
+                  orchestrator's timeoutSeconds.",
+    references: &[K8S_PROBES, HEALTH_JSON],
+    judge: latency,
+};
+
+/// The nearest-rank percentile of sorted samples (`p` in 0–100); 0 when empty.
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    let n = sorted.len();
+    if n == 0 {
+        return 0.0;
+    }
+    // p·n/100 rather than (p/100)·n: 95·20/100 is exactly 19, 0.95·20 is not.
+    let rank = (p * n as f64 / 100.0).ceil() as usize;
+    sorted.get(rank.clamp(1, n) - 1).copied().unwrap_or(0.0)
+}
+
+/// Judges `health.latency`: see [`LATENCY`] for the rule; failed requests (reset, refused) count
+/// like timeouts, since an orchestrator's probe fails the same way.
+pub fn latency(obs: &Observations, cfg: &JudgeConfig) -> Result<Judgement, Unobserved> {
+    let s = obs.health_latency.get()?;
+    let mut ms: Vec<f64> = s
+        .samples_ms
+        .iter()
+        .copied()
+        .filter(|v| v.is_finite() && *v >= 0.0)
+        .collect();
+    ms.sort_by(f64::total_cmp);
+    let paths = list(&s.paths);
+    let first_failure = s
+        .first_failure
+        .as_deref()
+        .map(|f| clip(f, 200))
+        .unwrap_or_else(|| "no reason recorded".to_string());
+    if ms.is_empty() {
+        if s.timeouts == 0 && s.failures == 0 {
+            return Ok(Judgement::skipped(
+                "No health endpoint latency samples were taken.",
+            ));
+        }
+        return Ok(Judgement::fail(format!(
+            "None of the {} requests to the health endpoints completed ({} timeouts, {} failures).",
+            s.timeouts + s.failures,
+            s.timeouts,
+            s.failures
+        ))
+        .evidence(clip(
+            &format!("0 samples of {paths}; first failure: {first_failure}"),
+            EVIDENCE_MAX,
+        )));
+    }
+    let (p50, p95) = (percentile(&ms, 50.0), percentile(&ms, 95.0));
+    let max = ms.last().copied().unwrap_or(0.0);
+    let mut line = format!(
+        "{} samples of {paths}: p50 {p50:.1} ms, p95 {p95:.1} ms, max {max:.1} ms, {} timeouts",
+        ms.len(),
+        s.timeouts
+    );
+    if s.failures > 0 {
+        line.push_str(&format!(", {} failures", s.failures));
+    }
+    if s.first_failure.is_some() {
+        line.push_str(&format!(" (first failure: {first_failure})"));
+    }
+    let attempts = ms.len() as u64 + u64::from(s.timeouts) + u64::from(s.failures);
+    let judgement = if s.timeouts > 0 || s.failures > 0 {
+        Judgement::fail(format!(
+            "{} of {attempts} health requests timed out or failed; an orchestrator counts each \
+             as a failed probe.",
+            u64::from(s.timeouts) + u64::from(s.failures)
+        ))
+    } else if p95 > cfg.health_p95_warn_ms {
+        Judgement::warn(format!(
+            "Health endpoints are slow: p95 {p95:.1} ms is above {:.0} ms.",
+            cfg.health_p95_warn_ms
+        ))
+    } else {
+        Judgement::pass(format!(
+            "Health endpoints answer quickly: p95 {p95:.1} ms (limit {:.0} ms).",
+            cfg.health_p95_warn_ms
+        ))
+    };
+    Ok(judgement.evidence(clip(&line, EVIDENCE_MAX)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::fixtures::{
+        evidence_text, health, health_failed, judge, latency as latency_obs, obs_with_health,
+        try_judge,
+    };
+    use crate::model::Outcome;
+    use crate::observations::HealthProbe;
+
+    use HealthKind::{Generic, Liveness, Readiness};
+
+    fn missing(path: &str, kind: HealthKind) -> HealthProbe {
+        health(path, kind, 404, "Not Found")
+    }
+
+    // -- health.endpoints
+
+    #[test]
+    fn endpoints_liveness_and_readiness_pass() {
+        let obs = obs_with_health(vec![
+            health("/livez", Liveness, 200, "ok"),
+            health("/readyz", Readiness, 200, "ok"),
+            missing("/health", Generic),
+            missing("/actuator/health", Generic),
+        ]);
+        let j = judge(&ENDPOINTS, &obs);
+        assert_eq!(j.outcome, Outcome::Pass);
+        assert!(
+            j.summary
+                .contains("Liveness (/livez) and readiness (/readyz)")
+        );
+        assert_eq!(
+            j.evidence[0],
+            "GET https://app.example.com/livez → 200 (liveness)"
+        );
+        assert_eq!(
+            j.evidence[1],
+            "GET https://app.example.com/readyz → 200 (readiness)"
+        );
+        assert_eq!(
+            j.evidence[2],
+            "2 of 4 candidates answered 404/405/410: /health, /actuator/health"
+        );
+    }
+
+    #[test]
+    fn endpoints_generic_plus_readiness_pass() {
+        let obs = obs_with_health(vec![
+            health("/actuator/health", Generic, 200, r#"{"status":"UP"}"#),
+            health(
+                "/actuator/health/readiness",
+                Readiness,
+                200,
+                r#"{"status":"UP"}"#,
+            ),
+        ]);
+        assert_eq!(judge(&ENDPOINTS, &obs).outcome, Outcome::Pass);
+    }
+
+    #[test]
+    fn endpoints_only_generic_health_warns() {
+        let obs = obs_with_health(vec![
+            missing("/livez", Liveness),
+            missing("/readyz", Readiness),
+            health("/health", Generic, 200, "OK"),
+        ]);
+        let j = judge(&ENDPOINTS, &obs);
+        assert_eq!(j.outcome, Outcome::Warn);
+        assert!(
+            j.summary
+                .contains("Only a generic health endpoint answers (/health)")
+        );
+    }
+
+    #[test]
+    fn endpoints_only_liveness_warns() {
+        let obs = obs_with_health(vec![
+            health("/livez", Liveness, 200, "ok"),
+            missing("/readyz", Readiness),
+        ]);
+        let j = judge(&ENDPOINTS, &obs);
+        assert_eq!(j.outcome, Outcome::Warn);
+        assert!(j.summary.contains("no readiness endpoint"));
+    }
+
+    #[test]
+    fn endpoints_readiness_answering_503_still_exists() {
+        let obs = obs_with_health(vec![
+            health("/livez", Liveness, 200, "ok"),
+            health("/readyz", Readiness, 503, "not ready"),
+        ]);
+        assert_eq!(judge(&ENDPOINTS, &obs).outcome, Outcome::Pass);
+    }
+
+    #[test]
+    fn endpoints_none_found_fails() {
+        let obs = obs_with_health(vec![
+            missing("/livez", Liveness),
+            health("/readyz", Readiness, 405, ""),
+            health("/health", Generic, 410, ""),
+        ]);
+        let j = judge(&ENDPOINTS, &obs);
+        assert_eq!(j.outcome, Outcome::Fail);
+        assert!(j.summary.contains("none of the 3 candidates"));
+        assert!(evidence_text(&j).contains("3 of 3 candidates answered 404/405/410"));
+    }
+
+    #[test]
+    fn endpoints_all_probes_failed_is_unobserved_with_first_reason() {
+        let obs = obs_with_health(vec![
+            health_failed("/livez", Liveness, "GET /livez: no answer within 10s"),
+            health_failed("/readyz", Readiness, "GET /readyz: no answer within 10s"),
+        ]);
+        assert_eq!(
+            try_judge(&ENDPOINTS, &obs),
+            Err(Unobserved::Failed(
+                "GET /livez: no answer within 10s".into()
+            ))
+        );
+    }
+
+    #[test]
+    fn endpoints_some_failed_probes_are_listed() {
+        let obs = obs_with_health(vec![
+            health("/health", Generic, 200, "OK"),
+            health_failed("/readyz", Readiness, "GET /readyz: cannot connect: reset"),
+        ]);
+        let j = judge(&ENDPOINTS, &obs);
+        assert_eq!(j.outcome, Outcome::Warn);
+        assert!(evidence_text(&j).contains("1 candidate could not be probed (first: GET /readyz"));
+    }
+
+    #[test]
+    fn endpoints_html_catch_all_page_is_not_a_health_endpoint() {
+        let mut spa = health("/healthz", Liveness, 200, "");
+        if let Probed::Observed(ex) = &mut spa.exchange {
+            ex.headers = vec![("content-type".into(), "text/html; charset=utf-8".into())];
+            ex.body = "<!DOCTYPE html><html><div id=app></div></html>".into();
+        }
+        let obs = obs_with_health(vec![spa, missing("/readyz", Readiness)]);
+        let j = judge(&ENDPOINTS, &obs);
+        assert_eq!(j.outcome, Outcome::Fail);
+        assert!(evidence_text(&j).contains("likely a catch-all route"));
+    }
+
+    #[test]
+    fn endpoints_nothing_probed_is_skipped() {
+        assert!(matches!(
+            try_judge(&ENDPOINTS, &obs_with_health(Vec::new())),
+            Err(Unobserved::Skipped(_))
+        ));
+    }
+
+    // -- health.status_consistency
+
+    #[test]
+    fn status_consistency_agreeing_endpoints_pass() {
+        let obs = obs_with_health(vec![
+            health("/livez", Liveness, 200, "OK\n"),
+            health(
+                "/readyz",
+                Readiness,
+                503,
+                r#"{"status":"fail","checks":{}}"#,
+            ),
+        ]);
+        let j = judge(&STATUS_CONSISTENCY, &obs);
+        assert_eq!(j.outcome, Outcome::Pass);
+        assert!(j.summary.contains("2 health endpoints"));
+        assert!(evidence_text(&j).contains("/readyz → 503, body says status \"fail\""));
+    }
+
+    #[test]
+    fn status_consistency_down_body_with_200_fails() {
+        let obs = obs_with_health(vec![health(
+            "/actuator/health",
+            Generic,
+            200,
+            r#"{"status":"DOWN","components":{"db":{"status":"DOWN"}}}"#,
+        )]);
+        let j = judge(&STATUS_CONSISTENCY, &obs);
+        assert_eq!(j.outcome, Outcome::Fail);
+        assert!(
+            j.summary
+                .contains("/actuator/health answers 200 while its body says status \"DOWN\""),
+            "{}",
+            j.summary
+        );
+    }
+
+    #[test]
+    fn status_consistency_passing_body_with_503_fails() {
+        let obs = obs_with_health(vec![health(
+            "/readyz",
+            Readiness,
+            503,
+            r#"{"healthy":true}"#,
+        )]);
+        let j = judge(&STATUS_CONSISTENCY, &obs);
+        assert_eq!(j.outcome, Outcome::Fail);
+        assert!(j.summary.contains("healthy true"), "{}", j.summary);
+    }
+
+    #[test]
+    fn status_consistency_health_json_warn_counts_as_passing() {
+        let obs = obs_with_health(vec![health(
+            "/health",
+            Generic,
+            200,
+            r#"{"Status":"warn"}"#,
+        )]);
+        assert_eq!(judge(&STATUS_CONSISTENCY, &obs).outcome, Outcome::Pass);
+    }
+
+    #[test]
+    fn status_consistency_out_of_service_with_200_fails() {
+        let obs = obs_with_health(vec![health(
+            "/actuator/health/readiness",
+            Readiness,
+            200,
+            r#"{"status":"OUT_OF_SERVICE"}"#,
+        )]);
+        assert_eq!(judge(&STATUS_CONSISTENCY, &obs).outcome, Outcome::Fail);
+    }
+
+    #[test]
+    fn status_consistency_unrecognisable_bodies_are_skipped() {
+        let obs = obs_with_health(vec![
+            health("/health", Generic, 200, ""),
+            health("/readyz", Readiness, 200, r#"{"uptime": 12, "#),
+        ]);
+        let j = judge(&STATUS_CONSISTENCY, &obs);
+        assert_eq!(j.outcome, Outcome::Skipped);
+        assert!(evidence_text(&j).contains("body states no recognisable status"));
+    }
+
+    #[test]
+    fn status_consistency_without_endpoints_is_skipped() {
+        let obs = obs_with_health(vec![missing("/livez", Liveness)]);
+        assert_eq!(judge(&STATUS_CONSISTENCY, &obs).outcome, Outcome::Skipped);
+    }
+
+    // -- health.separation
+
+    #[test]
+    fn separation_distinct_answers_pass() {
+        let obs = obs_with_health(vec![
+            health("/livez", Liveness, 200, r#"{"status":"pass"}"#),
+            health(
+                "/readyz",
+                Readiness,
+                200,
+                r#"{"status":"pass","checks":{"db":[]}}"#,
+            ),
+        ]);
+        let j = judge(&SEPARATION, &obs);
+        assert_eq!(j.outcome, Outcome::Pass);
+        assert!(j.summary.contains("different bodies"));
+        assert!(evidence_text(&j).contains("/livez → 200 (liveness), body {\"status\":\"pass\"}"));
+    }
+
+    #[test]
+    fn separation_identical_answers_warn() {
+        let obs = obs_with_health(vec![
+            health("/livez", Liveness, 200, "ok"),
+            health("/readyz", Readiness, 200, "ok"),
+        ]);
+        let j = judge(&SEPARATION, &obs);
+        assert_eq!(j.outcome, Outcome::Warn);
+        assert!(j.summary.contains("byte-identically"));
+    }
+
+    #[test]
+    fn separation_uses_generic_when_no_liveness() {
+        let obs = obs_with_health(vec![
+            health("/health", Generic, 200, "ok"),
+            health("/readyz", Readiness, 503, "ok"),
+        ]);
+        let j = judge(&SEPARATION, &obs);
+        assert_eq!(j.outcome, Outcome::Pass);
+        assert!(j.summary.contains("status 200 vs 503"));
+    }
+
+    #[test]
+    fn separation_without_pair_is_skipped() {
+        let obs = obs_with_health(vec![health("/health", Generic, 200, "ok")]);
+        let j = judge(&SEPARATION, &obs);
+        assert_eq!(j.outcome, Outcome::Skipped);
+        assert!(j.summary.contains("no liveness"));
+    }
+
+    // -- health.readiness_depth
+
+    #[test]
+    fn readiness_depth_health_json_dependencies_pass() {
+        let body = r#"{"status":"pass","checks":{"postgres:connection":[{"status":"pass"}],"uptime":[{"status":"pass"}]}}"#;
+        let obs = obs_with_health(vec![health("/readyz", Readiness, 200, body)]);
+        let j = judge(&READINESS_DEPTH, &obs);
+        assert_eq!(j.outcome, Outcome::Pass);
+        assert!(j.summary.contains("postgres:connection"), "{}", j.summary);
+        assert!(
+            evidence_text(&j).contains("uptime (trivial)"),
+            "{:?}",
+            j.evidence
+        );
+    }
+
+    #[test]
+    fn readiness_depth_spring_components_pass() {
+        let body = r#"{"status":"UP","components":{"diskSpace":{"status":"UP"},"redisHealth":{"status":"UP"},"ping":{"status":"UP"}}}"#;
+        let obs = obs_with_health(vec![
+            health("/actuator/health", Generic, 200, body),
+            missing("/actuator/health/readiness", Readiness),
+        ]);
+        let j = judge(&READINESS_DEPTH, &obs);
+        assert_eq!(j.outcome, Outcome::Pass);
+        assert!(j.summary.contains("redisHealth"));
+    }
+
+    #[test]
+    fn readiness_depth_microprofile_checks_array_passes() {
+        let body = r#"{"status":"UP","checks":[{"name":"Database connections health check","status":"UP"}]}"#;
+        let obs = obs_with_health(vec![health("/q/health/ready", Readiness, 200, body)]);
+        assert_eq!(judge(&READINESS_DEPTH, &obs).outcome, Outcome::Pass);
+    }
+
+    #[test]
+    fn readiness_depth_only_trivial_components_warn() {
+        let body = r#"{"status":"UP","components":{"readinessState":{"status":"UP"},"diskSpace":{"status":"UP"},"ping":{"status":"UP"}}}"#;
+        let obs = obs_with_health(vec![health(
+            "/actuator/health/readiness",
+            Readiness,
+            200,
+            body,
+        )]);
+        let j = judge(&READINESS_DEPTH, &obs);
+        assert_eq!(j.outcome, Outcome::Warn);
+        assert!(
+            j.summary.contains("only trivial components"),
+            "{}",
+            j.summary
+        );
+    }
+
+    #[test]
+    fn readiness_depth_shallow_status_ok_warns() {
+        let obs = obs_with_health(vec![health(
+            "/readyz",
+            Readiness,
+            200,
+            r#"{"status":"ok"}"#,
+        )]);
+        let j = judge(&READINESS_DEPTH, &obs);
+        assert_eq!(j.outcome, Outcome::Warn);
+        assert!(j.summary.contains("shallow"));
+    }
+
+    #[test]
+    fn readiness_depth_unclear_component_names_warn_mildly() {
+        let body = r#"{"status":"pass","checks":{"orders-sync":[]}}"#;
+        let obs = obs_with_health(vec![health("/readyz", Readiness, 200, body)]);
+        let j = judge(&READINESS_DEPTH, &obs);
+        assert_eq!(j.outcome, Outcome::Warn);
+        assert_eq!(j.score, Some(0.75));
+    }
+
+    #[test]
+    fn readiness_depth_spring_details_hidden_is_skipped() {
+        let obs = obs_with_health(vec![health(
+            "/actuator/health",
+            Generic,
+            200,
+            r#"{"status":"UP","groups":["liveness","readiness"]}"#,
+        )]);
+        let j = judge(&READINESS_DEPTH, &obs);
+        assert_eq!(j.outcome, Outcome::Skipped);
+        assert!(j.summary.starts_with("Details hidden"), "{}", j.summary);
+    }
+
+    #[test]
+    fn readiness_depth_without_readiness_or_generic_is_skipped() {
+        let obs = obs_with_health(vec![health("/livez", Liveness, 200, "ok")]);
+        assert_eq!(judge(&READINESS_DEPTH, &obs).outcome, Outcome::Skipped);
+    }
+
+    #[test]
+    fn readiness_depth_hostile_body_with_many_components_is_bounded() {
+        let many: Vec<String> = (0..5000).map(|i| format!("\"c{i}\":{{}}")).collect();
+        let body = format!("{{\"checks\":{{{}}}}}", many.join(","));
+        let obs = obs_with_health(vec![health("/readyz", Readiness, 200, &body)]);
+        let j = judge(&READINESS_DEPTH, &obs);
+        assert!(
+            j.evidence
+                .iter()
+                .all(|l| l.chars().count() <= EVIDENCE_MAX + 1)
+        );
+        assert!(j.summary.len() < 2000);
+    }
+
+    #[test]
+    fn component_words_split_on_case_and_punctuation() {
+        assert_eq!(words("diskSpace"), vec!["disk", "space"]);
+        assert_eq!(words("postgres:connection"), vec!["postgres", "connection"]);
+        assert_eq!(classify("mongodb"), ComponentKind::Dependency);
+        assert_eq!(classify("livenessState"), ComponentKind::Trivial);
+        assert_eq!(classify("feedback"), ComponentKind::Unclear);
+    }
+
+    // -- health.latency
+
+    #[test]
+    fn latency_fast_samples_pass_with_percentiles() {
+        let samples: Vec<f64> = (1..=20).map(f64::from).collect();
+        let j = judge(&LATENCY, &latency_obs(&samples, 0, 0));
+        assert_eq!(j.outcome, Outcome::Pass);
+        assert_eq!(
+            j.evidence,
+            vec![
+                "20 samples of /livez, /readyz: p50 10.0 ms, p95 19.0 ms, max 20.0 ms, 0 timeouts"
+            ]
+        );
+    }
+
+    #[test]
+    fn latency_slow_p95_warns() {
+        let mut samples = vec![10.0; 18];
+        samples.extend([900.0, 1200.0]);
+        let j = judge(&LATENCY, &latency_obs(&samples, 0, 0));
+        assert_eq!(j.outcome, Outcome::Warn);
+        assert!(
+            j.summary.contains("p95 900.0 ms is above 500 ms"),
+            "{}",
+            j.summary
+        );
+    }
+
+    #[test]
+    fn latency_timeouts_fail() {
+        let j = judge(&LATENCY, &latency_obs(&[5.0; 19], 1, 0));
+        assert_eq!(j.outcome, Outcome::Fail);
+        assert!(j.summary.contains("1 of 20"), "{}", j.summary);
+        assert!(evidence_text(&j).contains("1 timeouts"));
+    }
+
+    #[test]
+    fn latency_no_samples_with_failures_fails_with_first_failure() {
+        let j = judge(&LATENCY, &latency_obs(&[], 0, 20));
+        assert_eq!(j.outcome, Outcome::Fail);
+        assert!(evidence_text(&j).contains("cannot connect: reset"));
+    }
+
+    #[test]
+    fn latency_unsorted_and_nan_samples_are_handled() {
+        let j = judge(
+            &LATENCY,
+            &latency_obs(&[3.0, f64::NAN, 1.0, 2.0, f64::INFINITY], 0, 0),
+        );
+        assert_eq!(j.outcome, Outcome::Pass);
+        assert!(
+            evidence_text(&j).starts_with("3 samples"),
+            "{:?}",
+            j.evidence
+        );
+        assert!(evidence_text(&j).contains("p50 2.0 ms, p95 3.0 ms, max 3.0 ms"));
+    }
+
+    #[test]
+    fn latency_failed_probe_is_unobserved() {
+        let mut obs = latency_obs(&[], 0, 0);
+        obs.health_latency = Probed::Failed("GET /livez: cannot connect".into());
+        assert!(matches!(
+            try_judge(&LATENCY, &obs),
+            Err(Unobserved::Failed(_))
+        ));
+    }
+
+    #[test]
+    fn latency_threshold_comes_from_config() {
+        let obs = latency_obs(&[100.0; 20], 0, 0);
+        let mut cfg = crate::checks::fixtures::cfg();
+        cfg.health_p95_warn_ms = 50.0;
+        assert_eq!(latency(&obs, &cfg).map(|j| j.outcome), Ok(Outcome::Warn));
+    }
+}

@@ -1,0 +1,254 @@
+//! Loading: TOML text → [`Config`], `env:NAME` resolution, then validation.
+
+use std::path::Path;
+
+use super::{Config, ConfigError};
+
+/// Reads, parses and validates a config file.
+pub fn from_file(path: &Path) -> Result<Config, ConfigError> {
+    let origin = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read {
+        path: origin.clone(),
+        reason: e.to_string(),
+    })?;
+    from_str(&text, &origin)
+}
+
+/// Parses and validates config text; `origin` names it in errors (a file path).
+pub fn from_str(text: &str, origin: &str) -> Result<Config, ConfigError> {
+    let de = toml::Deserializer::parse(text).map_err(|e| toml_error(origin, text, "", &e))?;
+    let config: Config = serde_path_to_error::deserialize(de).map_err(|e| {
+        let field = e.path().to_string();
+        toml_error(origin, text, &field, e.inner())
+    })?;
+    config.validate(origin)?;
+    Ok(config)
+}
+
+pub(crate) fn toml_error(
+    origin: &str,
+    text: &str,
+    field: &str,
+    err: &toml::de::Error,
+) -> ConfigError {
+    let line = err
+        .span()
+        .map(|span| text[..span.start.min(text.len())].matches('\n').count() + 1);
+    let message = match line {
+        Some(line) => format!("{} (line {line})", err.message().trim()),
+        None => err.message().trim().to_string(),
+    };
+    let field = if field.is_empty() || field == "." {
+        "(file)".to_string()
+    } else {
+        field.to_string()
+    };
+    ConfigError::field(origin, field, message)
+}
+
+impl Config {
+    /// Checks every value that the types alone cannot (URLs, ranges, known check ids, health
+    /// paths), naming the field in the error.
+    pub fn validate(&self, origin: &str) -> Result<(), ConfigError> {
+        let err = |field: &str, message: String| Err(ConfigError::field(origin, field, message));
+        if let Some(target) = &self.target {
+            if let Err(m) = validate_http_url(target) {
+                return err("target", m);
+            }
+        }
+        if let Some(http_url) = &self.run.http_url {
+            if let Err(m) = validate_http_url(http_url) {
+                return err("run.http_url", m);
+            }
+        }
+        if self.run.deadline.is_zero() {
+            return err("run.deadline", "must be more than 0s".into());
+        }
+        if self.run.timeout.is_zero() {
+            return err("run.timeout", "must be more than 0s".into());
+        }
+        if self.run.concurrency == 0 || self.run.concurrency > 1024 {
+            return err(
+                "run.concurrency",
+                format!("expected 1 to 1024, got {}", self.run.concurrency),
+            );
+        }
+        if self.run.max_requests == 0 {
+            return err("run.max_requests", "must be at least 1".into());
+        }
+        if self.run.max_body_bytes < 1024 {
+            return err(
+                "run.max_body_bytes",
+                format!("expected at least 1024, got {}", self.run.max_body_bytes),
+            );
+        }
+        for (field, paths) in [
+            ("health.liveness", &self.health.liveness),
+            ("health.readiness", &self.health.readiness),
+            ("health.generic", &self.health.generic),
+        ] {
+            for path in paths {
+                if !path.starts_with('/') {
+                    return err(
+                        field,
+                        format!("expected a path starting with /, got {path:?}"),
+                    );
+                }
+            }
+        }
+        if let Some(path) = &self.errors.json_endpoint
+            && !path.starts_with('/')
+        {
+            return err(
+                "errors.json_endpoint",
+                format!("expected a path starting with /, got {path:?}"),
+            );
+        }
+        if let Some(score) = self.gate.min_score
+            && !(0.0..=100.0).contains(&score)
+        {
+            return err("gate.min_score", format!("expected 0 to 100, got {score}"));
+        }
+        if !(0.0..=100.0).contains(&self.scoring.verdict_min_score) {
+            return err(
+                "scoring.verdict_min_score",
+                format!("expected 0 to 100, got {}", self.scoring.verdict_min_score),
+            );
+        }
+        let w = &self.scoring.weights;
+        for (name, value) in [
+            ("critical", w.critical),
+            ("high", w.high),
+            ("medium", w.medium),
+            ("low", w.low),
+            ("info", w.info),
+        ] {
+            if !value.is_finite() || value < 0.0 {
+                return err(
+                    &format!("scoring.weights.{name}"),
+                    format!("expected a number ≥ 0, got {value}"),
+                );
+            }
+        }
+        for (key, value) in &self.scoring.categories {
+            if crate::model::Category::parse(key).is_none() {
+                return err(
+                    &format!("scoring.categories.{key}"),
+                    "unknown category; expected one of security, health_checks, observability, \
+                     performance, scalability, reliability, operational"
+                        .into(),
+                );
+            }
+            if !value.is_finite() || *value < 0.0 {
+                return err(
+                    &format!("scoring.categories.{key}"),
+                    format!("expected a number ≥ 0, got {value}"),
+                );
+            }
+        }
+        for (name, value) in &self.http.headers {
+            if http::HeaderName::from_bytes(name.as_bytes()).is_err() {
+                return err(
+                    &format!("http.headers.{name}"),
+                    "not a valid header name".into(),
+                );
+            }
+            if value.starts_with("env:") && value.len() == 4 {
+                return err(
+                    &format!("http.headers.{name}"),
+                    "expected env:NAME with a variable name".into(),
+                );
+            }
+        }
+        super::dependencies::validate(&self.dependencies, origin, false)?;
+        Ok(())
+    }
+}
+
+/// Accepts only absolute http(s) URLs with a host.
+pub fn validate_http_url(raw: &str) -> Result<url::Url, String> {
+    let shown = crate::redact::url_str(raw);
+    let parsed = url::Url::parse(raw.trim())
+        .map_err(|e| format!("expected an http:// or https:// URL, got {shown:?} ({e})"))?;
+    if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
+        return Err(format!(
+            "expected an http:// or https:// URL, got {shown:?}"
+        ));
+    }
+    Ok(parsed)
+}
+
+/// Resolves a value that may be `env:NAME`; `field` names it in the error.
+pub fn resolve_env(value: &str, origin: &str, field: &str) -> Result<String, ConfigError> {
+    match value.strip_prefix("env:") {
+        Some(name) => std::env::var(name).map_err(|_| {
+            ConfigError::field(
+                origin,
+                field,
+                format!("environment variable {name} is not set (the value says env:{name})"),
+            )
+        }),
+        None => Ok(value.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn field_of(err: ConfigError) -> (String, String) {
+        match err {
+            ConfigError::Field { field, message, .. } => (field, message),
+            other => panic!("expected a field error, got {other}"),
+        }
+    }
+
+    #[test]
+    fn empty_config_is_valid_with_defaults() {
+        let c = from_str("", "t.toml").unwrap();
+        assert_eq!(c.run.deadline.as_secs(), 60);
+        assert_eq!(c.run.concurrency, 8);
+    }
+
+    #[test]
+    fn bad_duration_names_field_and_form() {
+        let (field, message) =
+            field_of(from_str("[run]\ndeadline = \"sixty\"\n", "t.toml").unwrap_err());
+        assert_eq!(field, "run.deadline");
+        assert!(
+            message.contains("expected a duration like \"60s\""),
+            "{message}"
+        );
+        assert!(message.contains("line 2"), "{message}");
+    }
+
+    #[test]
+    fn unknown_field_is_named() {
+        let (field, message) =
+            field_of(from_str("[run]\ndedline = \"5s\"\n", "t.toml").unwrap_err());
+        assert_eq!(field, "run.dedline");
+        assert!(message.contains("unknown field"), "{message}");
+    }
+
+    #[test]
+    fn target_must_be_http_url() {
+        let (field, message) =
+            field_of(from_str("target = \"localhost:8080\"", "t.toml").unwrap_err());
+        assert_eq!(field, "target");
+        assert!(message.contains("http:// or https://"), "{message}");
+    }
+
+    #[test]
+    fn bad_severity_value_is_named() {
+        let (field, message) =
+            field_of(from_str("[gate]\nfail_on = \"severe\"\n", "t.toml").unwrap_err());
+        assert_eq!(field, "gate.fail_on");
+        assert!(message.contains("critical"), "{message}");
+    }
+
+    #[test]
+    fn target_password_is_not_echoed() {
+        let err = from_str("target = \"ftp://u:hunter2@x\"", "t.toml").unwrap_err();
+        assert!(!err.to_string().contains("hunter2"), "{err}");
+    }
+}

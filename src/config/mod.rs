@@ -1,0 +1,349 @@
+//! Configuration: types with their defaults, TOML loading, `env:NAME` values and validation.
+//!
+//! Every error names the field and the expected form
+//! (`staging.toml: run.deadline: expected a duration like "60s", got "sixty" (line 3)`), because a
+//! CI job that fails on a typo must say where the typo is. Loading is all-or-nothing: a config
+//! that does not validate is never half-applied.
+
+mod dependencies;
+mod duration;
+pub mod load;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+pub use dependencies::{
+    DependenciesConfig, DnsDependency, RabbitManagement, RedisDependency, RedisRole,
+    parse_nameserver, percent_decode, url_password,
+};
+pub use load::{from_file, from_str};
+
+use crate::model::Severity;
+
+/// A configuration problem, naming where it is and what was expected.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("{path}: cannot read the config file: {reason}")]
+    Read {
+        /// The file.
+        path: String,
+        /// Why.
+        reason: String,
+    },
+    /// A field has the wrong form (or the file is not TOML).
+    #[error("{origin}: {field}: {message}")]
+    Field {
+        /// The file (or `command line`, `environment`).
+        origin: String,
+        /// Dotted field path (`run.deadline`).
+        field: String,
+        /// What is wrong and what was expected.
+        message: String,
+    },
+}
+
+impl ConfigError {
+    /// A field error.
+    pub fn field(
+        origin: impl Into<String>,
+        field: impl Into<String>,
+        message: impl Into<String>,
+    ) -> ConfigError {
+        ConfigError::Field {
+            origin: origin.into(),
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// Which kind of environment is audited; decides what may run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Profile {
+    /// A staging deployment: everything, active probes included when configured.
+    #[default]
+    Staging,
+    /// A production deployment: passive probes only (no bursts, load or fault injection).
+    Production,
+    /// A CI smoke step after a deploy: like staging, with fewer samples.
+    Ci,
+}
+
+impl Profile {
+    /// The lowercase name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Profile::Staging => "staging",
+            Profile::Production => "production",
+            Profile::Ci => "ci",
+        }
+    }
+
+    /// True when active (disturbing) probes may run at all under this profile.
+    pub fn allows_active(self) -> bool {
+        !matches!(self, Profile::Production)
+    }
+}
+
+/// The whole configuration file (`readyprobe.toml`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Base URL of the target (`https://staging.example.com`).
+    pub target: Option<String>,
+    /// The profile.
+    pub profile: Profile,
+    /// Limits of the run.
+    pub run: RunConfig,
+    /// Extra request headers.
+    pub http: HttpConfig,
+    /// Health endpoints.
+    pub health: HealthConfig,
+    /// Error-page probes.
+    pub errors: ErrorsConfig,
+    /// What makes the exit code 1.
+    pub gate: GateConfig,
+    /// Weights and the verdict's score bar.
+    pub scoring: ScoringConfig,
+    /// Which checks run and at what severity.
+    pub checks: ChecksConfig,
+    /// Databases, cache, broker and DNS names the system depends on (`[dependencies]`).
+    pub dependencies: DependenciesConfig,
+    /// Thresholds the judges use.
+    pub judge: JudgeConfig,
+}
+
+/// Limits of one run.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RunConfig {
+    /// The whole run's deadline; a report is written when it passes.
+    #[serde(with = "duration")]
+    pub deadline: Duration,
+    /// Timeout of each network operation.
+    #[serde(with = "duration")]
+    pub timeout: Duration,
+    /// Requests in flight to the target at once.
+    pub concurrency: usize,
+    /// The most requests one audit sends.
+    pub max_requests: u64,
+    /// The most body bytes read from one response.
+    pub max_body_bytes: usize,
+    /// The `User-Agent` header.
+    pub user_agent: String,
+    /// A PEM file of extra trusted CA certificates (a private staging CA).
+    pub ca_file: Option<PathBuf>,
+    /// Where plain HTTP is served, for `tls.http_redirect` (default: the target's host on port 80).
+    pub http_url: Option<String>,
+}
+
+impl Default for RunConfig {
+    fn default() -> Self {
+        RunConfig {
+            deadline: Duration::from_secs(60),
+            timeout: Duration::from_secs(10),
+            concurrency: 8,
+            max_requests: 1000,
+            max_body_bytes: 1024 * 1024,
+            user_agent: format!("readyprobe/{}", crate::VERSION),
+            ca_file: None,
+            http_url: None,
+        }
+    }
+}
+
+/// Headers sent with every request to the target.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpConfig {
+    /// Header name → value; a value `env:NAME` is read from the environment. Values are secrets:
+    /// masked in every output.
+    pub headers: BTreeMap<String, String>,
+}
+
+/// Health endpoint discovery.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HealthConfig {
+    /// Liveness paths to probe (replaces the built-in candidates when any health path is set).
+    pub liveness: Vec<String>,
+    /// Readiness paths to probe.
+    pub readiness: Vec<String>,
+    /// Generic health paths to probe.
+    pub generic: Vec<String>,
+    /// Sequential samples for `health.latency`.
+    pub latency_samples: u32,
+}
+
+impl Default for HealthConfig {
+    fn default() -> Self {
+        HealthConfig {
+            liveness: Vec::new(),
+            readiness: Vec::new(),
+            generic: Vec::new(),
+            latency_samples: 20,
+        }
+    }
+}
+
+impl HealthConfig {
+    /// Built-in liveness candidates.
+    pub const LIVENESS: &'static [&'static str] = &[
+        "/livez",
+        "/healthz",
+        "/-/healthy",
+        "/health/live",
+        "/actuator/health/liveness",
+        "/q/health/live",
+    ];
+    /// Built-in readiness candidates.
+    pub const READINESS: &'static [&'static str] = &[
+        "/readyz",
+        "/ready",
+        "/-/ready",
+        "/health/ready",
+        "/actuator/health/readiness",
+        "/q/health/ready",
+    ];
+    /// Built-in generic candidates.
+    pub const GENERIC: &'static [&'static str] = &["/health", "/actuator/health", "/q/health"];
+
+    /// True when the user named their own health paths.
+    pub fn is_configured(&self) -> bool {
+        !(self.liveness.is_empty() && self.readiness.is_empty() && self.generic.is_empty())
+    }
+}
+
+/// Error-page probes.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ErrorsConfig {
+    /// A JSON endpoint that may receive a malformed `POST` body (a mutation: only when named).
+    pub json_endpoint: Option<String>,
+}
+
+/// What fails the gate (exit code 1).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GateConfig {
+    /// Fail when any finding of at least this severity fails.
+    pub fail_on: Option<Severity>,
+    /// Fail when the overall score is below this.
+    pub min_score: Option<f64>,
+    /// Fail on a NO-GO verdict (default true).
+    pub fail_on_no_go: bool,
+}
+
+impl Default for GateConfig {
+    fn default() -> Self {
+        GateConfig {
+            fail_on: None,
+            min_score: None,
+            fail_on_no_go: true,
+        }
+    }
+}
+
+/// Scoring weights and the verdict's bar.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ScoringConfig {
+    /// Weight of a finding by severity inside its category.
+    pub weights: SeverityWeights,
+    /// Weight of each category in the overall score, by category key (`security`); default 1.
+    pub categories: BTreeMap<String, f64>,
+    /// Overall score under which the verdict is at best CONDITIONAL GO.
+    pub verdict_min_score: f64,
+}
+
+impl Default for ScoringConfig {
+    fn default() -> Self {
+        ScoringConfig {
+            weights: SeverityWeights::default(),
+            categories: BTreeMap::new(),
+            verdict_min_score: 50.0,
+        }
+    }
+}
+
+/// Weight of a finding by severity.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SeverityWeights {
+    /// Critical findings.
+    pub critical: f64,
+    /// High findings.
+    pub high: f64,
+    /// Medium findings.
+    pub medium: f64,
+    /// Low findings.
+    pub low: f64,
+    /// Informational findings (0: they never move a score).
+    pub info: f64,
+}
+
+impl Default for SeverityWeights {
+    fn default() -> Self {
+        SeverityWeights {
+            critical: 10.0,
+            high: 5.0,
+            medium: 3.0,
+            low: 1.0,
+            info: 0.0,
+        }
+    }
+}
+
+impl SeverityWeights {
+    /// The weight of one severity.
+    pub fn of(&self, severity: Severity) -> f64 {
+        match severity {
+            Severity::Critical => self.critical,
+            Severity::High => self.high,
+            Severity::Medium => self.medium,
+            Severity::Low => self.low,
+            Severity::Info => self.info,
+        }
+    }
+}
+
+/// Which checks run.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ChecksConfig {
+    /// Check ids not to run (reported as skipped, "disabled in config").
+    pub disable: Vec<String>,
+    /// Severity overrides by check id.
+    pub severity: BTreeMap<String, Severity>,
+}
+
+/// Thresholds the judges read. Part of the config so that `judge` can re-judge a recording
+/// with different thresholds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct JudgeConfig {
+    /// `health.latency` warns above this p95, in milliseconds.
+    pub health_p95_warn_ms: f64,
+    /// `perf.compression` looks at text responses at least this large, in bytes.
+    pub compression_min_bytes: u64,
+    /// Substrings that make a cookie name session-like for `cookies.flags`.
+    pub session_cookie_markers: Vec<String>,
+}
+
+impl Default for JudgeConfig {
+    fn default() -> Self {
+        JudgeConfig {
+            health_p95_warn_ms: 500.0,
+            compression_min_bytes: 1024,
+            session_cookie_markers: ["sess", "sid", "token", "auth", "login", "jwt"]
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+        }
+    }
+}

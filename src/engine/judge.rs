@@ -1,0 +1,96 @@
+//! Judging: runs every check over the observations and turns judgements into findings.
+
+use crate::checks::{Catalogue, Entry, Judgement, pack};
+use crate::config::Config;
+use crate::model::{Finding, Outcome};
+use crate::observations::{Observations, Unobserved};
+use crate::redact::Redactor;
+
+/// Judges the observations with every check of the catalogue, in catalogue order. Disabled
+/// checks and active checks the profile does not allow are reported as `skipped` with the
+/// reason. Every text is scrubbed of configured secrets.
+pub fn judge(
+    obs: &Observations,
+    config: &Config,
+    catalogue: &Catalogue,
+    redactor: &Redactor,
+) -> Vec<Finding> {
+    catalogue
+        .entries()
+        .into_iter()
+        .map(|check| {
+            let result = if config.checks.disable.iter().any(|id| id == check.id()) {
+                Err(Unobserved::Skipped(
+                    "disabled in config (checks.disable)".to_string(),
+                ))
+            } else if check.active() && !config.profile.allows_active() {
+                Err(Unobserved::Skipped(format!(
+                    "active check; the {} profile runs passive checks only",
+                    config.profile.as_str()
+                )))
+            } else {
+                match check {
+                    Entry::Builtin(meta) => (meta.judge)(obs, &config.judge),
+                    Entry::Pack(p) => match obs.packs.get(&p.id) {
+                        Some(exchanges) => pack::judge(p, exchanges),
+                        None => Err(Unobserved::Skipped("not probed in this run".to_string())),
+                    },
+                }
+            };
+            let mut finding = finding(&check, result);
+            if let Some(severity) = config.checks.severity.get(check.id()) {
+                finding.severity = *severity;
+            }
+            scrub(&mut finding, redactor);
+            finding
+        })
+        .collect()
+}
+
+/// Makes a finding from a check's metadata and its judge's result.
+pub fn finding(check: &Entry<'_>, result: Result<Judgement, Unobserved>) -> Finding {
+    let base = Finding {
+        check_id: check.id().to_string(),
+        title: check.title().to_string(),
+        category: check.category(),
+        severity: check.severity(),
+        outcome: Outcome::Skipped,
+        score: 0.0,
+        summary: String::new(),
+        evidence: Vec::new(),
+        remediation: check.remediation().to_string(),
+        references: check.references(),
+    };
+    match result {
+        Ok(judgement) => Finding {
+            outcome: judgement.outcome,
+            score: judgement
+                .score
+                .unwrap_or_else(|| judgement.outcome.default_score()),
+            summary: judgement.summary,
+            evidence: judgement.evidence,
+            severity: judgement.severity.unwrap_or(base.severity),
+            remediation: judgement.remediation.unwrap_or(base.remediation.clone()),
+            ..base
+        },
+        Err(Unobserved::Failed(reason)) => Finding {
+            outcome: Outcome::Error,
+            summary: format!("Could not measure: {reason}"),
+            evidence: vec![reason],
+            ..base
+        },
+        Err(Unobserved::Skipped(reason)) => Finding {
+            outcome: Outcome::Skipped,
+            summary: format!("Skipped: {reason}"),
+            ..base
+        },
+    }
+}
+
+fn scrub(finding: &mut Finding, redactor: &Redactor) {
+    finding.summary = redactor.scrub(&finding.summary);
+    finding.remediation = redactor.scrub(&finding.remediation);
+    for line in &mut finding.evidence {
+        *line = redactor.scrub(line);
+    }
+}

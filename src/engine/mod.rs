@@ -1,0 +1,149 @@
+//! The engine: plans the probes, runs them under the run's limits, then judges and scores.
+//!
+//! It owns everything probes must not decide for themselves: the one shared HTTP client, the
+//! per-target concurrency limit, the per-operation timeout, the global deadline and the request
+//! budget. The passive phase runs probes concurrently; the active phase (bursts, fault injection)
+//! runs afterwards, one step at a time, so it cannot skew latency measurements. A probe that fails
+//! becomes data (`Probed::Failed`) and its checks `error` findings: the run always ends with a
+//! report.
+
+pub mod active;
+pub mod dependencies;
+mod judge;
+mod passive;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64};
+use std::time::SystemTime;
+
+use rustls_pki_types::CertificateDer;
+use tokio::sync::Semaphore;
+use tokio::time::Instant;
+use url::Url;
+
+pub use judge::judge;
+pub use passive::join_path;
+
+use crate::checks::Catalogue;
+use crate::config::Config;
+use crate::model::Report;
+use crate::observations::{Observations, TargetInfo};
+use crate::probes::ProbeCx;
+use crate::probes::http::{self, ClientOptions};
+use crate::redact::{self, Redactor};
+use crate::scoring;
+
+/// Everything one audit needs, resolved from config, flags and environment.
+#[derive(Debug, Clone)]
+pub struct Audit {
+    /// The target's base URL.
+    pub target: Url,
+    /// The validated configuration.
+    pub config: Config,
+    /// Extra trust anchors (from `run.ca_file`, or the demo's CA).
+    pub extra_roots: Vec<CertificateDer<'static>>,
+    /// Headers sent with every request, `env:` values resolved (secret).
+    pub headers: Vec<(String, String)>,
+    /// Masks every configured secret in free text.
+    pub redactor: Redactor,
+    /// Every check this run knows (built-in and packs).
+    pub catalogue: Arc<Catalogue>,
+}
+
+/// What a run produced.
+#[derive(Debug, Clone)]
+pub struct RunOutput {
+    /// The scored report.
+    pub report: Report,
+    /// The raw observations (for `--record`).
+    pub observations: Observations,
+    /// False when nothing at all answered: the target could not be reached.
+    pub reachable: bool,
+}
+
+/// Why an audit could not start (a run that starts always ends with a report).
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// The HTTP client could not be built (a bad CA certificate, say).
+    #[error("cannot set up the HTTP client: {0}")]
+    Client(String),
+}
+
+/// Runs one audit: passive probes, active probes, judging, scoring.
+pub async fn run(audit: &Audit) -> Result<RunOutput, EngineError> {
+    let started_wall = SystemTime::now();
+    let started = Instant::now();
+    let cx = probe_cx(audit, started)?;
+
+    let mut obs = Observations {
+        target: target_info(&audit.target),
+        ..Observations::default()
+    };
+    passive::run(&cx, audit, &mut obs).await;
+    let active_note = active::run(&cx, audit, &mut obs).await;
+
+    let findings = judge(&obs, &audit.config, &audit.catalogue, &audit.redactor);
+    let scores = scoring::score(&findings, &audit.config.scoring);
+    let reachable = cx.any_answer();
+    let mut scope = passive::scope_lines(audit, &obs);
+    scope.push(active_note);
+    if !reachable {
+        scope.push(
+            "The target could not be reached at all: every request failed (see the errors)."
+                .to_string(),
+        );
+    }
+    let report = Report {
+        readyprobe_version: crate::VERSION.to_string(),
+        target: redact::url(&audit.target),
+        profile: audit.config.profile.as_str().to_string(),
+        started_at: humantime::format_rfc3339_seconds(started_wall).to_string(),
+        finished_at: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
+        duration_ms: started.elapsed().as_millis() as u64,
+        requests_sent: cx.requests_sent(),
+        findings,
+        categories: scores.categories,
+        overall_score: scores.overall,
+        band: scores.band,
+        verdict: scores.verdict,
+        verdict_reasons: scores.reasons,
+        scope,
+    };
+    Ok(RunOutput {
+        report,
+        observations: obs,
+        reachable,
+    })
+}
+
+/// Builds the probe context: client, limits, deadline, budget.
+fn probe_cx(audit: &Audit, started: Instant) -> Result<ProbeCx, EngineError> {
+    let run = &audit.config.run;
+    let client = http::client(&ClientOptions {
+        timeout: run.timeout,
+        extra_roots: audit.extra_roots.clone(),
+        user_agent: run.user_agent.clone(),
+    })
+    .map_err(EngineError::Client)?;
+    Ok(ProbeCx {
+        client,
+        limit: Arc::new(Semaphore::new(run.concurrency)),
+        timeout: run.timeout,
+        deadline: started + run.deadline,
+        requests: Arc::new(AtomicU64::new(0)),
+        max_requests: run.max_requests,
+        max_body: run.max_body_bytes,
+        extra_headers: audit.headers.clone(),
+        redactor: audit.redactor.clone(),
+        answered: Arc::new(AtomicBool::new(false)),
+    })
+}
+
+fn target_info(url: &Url) -> TargetInfo {
+    TargetInfo {
+        url: redact::url(url),
+        scheme: url.scheme().to_string(),
+        host: url.host_str().unwrap_or_default().to_string(),
+        port: url.port_or_known_default().unwrap_or_default(),
+    }
+}

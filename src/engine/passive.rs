@@ -1,0 +1,303 @@
+//! The passive phase: read-only probes, run concurrently under the per-target limit.
+//!
+//! Discovery runs first (root page, plain-HTTP redirect, health candidates, error pages, all at
+//! once); latency sampling of the health endpoints that exist follows, sequentially, so the
+//! samples are not queued behind discovery.
+
+use std::collections::hash_map::RandomState;
+use std::hash::BuildHasher;
+
+use std::collections::BTreeMap;
+
+use url::Url;
+
+use super::Audit;
+use crate::config::HealthConfig;
+use crate::observations::{
+    ErrorProbe, ErrorProbeKind, HealthKind, HealthProbe, LatencySamples, Observations, Probed,
+};
+use crate::probes::http::{self, HttpExchange, RequestSpec};
+use crate::probes::{ProbeCx, ProbeError};
+
+/// Runs every passive probe and fills the observations.
+pub async fn run(cx: &ProbeCx, audit: &Audit, obs: &mut Observations) {
+    let (root, http_redirect, health, errors, packs, dependencies) = tokio::join!(
+        root(cx, &audit.target),
+        http_redirect(cx, audit),
+        health(cx, audit),
+        error_pages(cx, audit),
+        packs(cx, audit),
+        super::dependencies::observe(cx, audit),
+    );
+    dependencies.store(obs);
+    obs.root = root;
+    obs.http_redirect = http_redirect;
+    obs.health = health;
+    obs.errors = errors;
+    obs.packs = packs;
+    obs.health_latency = health_latency(cx, audit, &obs.health).await;
+}
+
+/// What the passive phase covered, for the report's "Scope and method".
+pub fn scope_lines(audit: &Audit, obs: &Observations) -> Vec<String> {
+    let found: Vec<String> = obs
+        .health_found()
+        .iter()
+        .map(|h| format!("{} ({})", h.path, h.kind.as_str()))
+        .collect();
+    vec![
+        format!(
+            "Probed {} from this host over real HTTP, {} requests at a time, {} timeout per operation, {} deadline.",
+            obs.target.url,
+            audit.config.run.concurrency,
+            humantime::format_duration(audit.config.run.timeout),
+            humantime::format_duration(audit.config.run.deadline),
+        ),
+        format!(
+            "Health endpoints: {} candidates probed; found {}.",
+            obs.health.len(),
+            if found.is_empty() {
+                "none".to_string()
+            } else {
+                found.join(", ")
+            }
+        ),
+        "Read-only: GET requests only, except a malformed JSON POST when errors.json_endpoint is configured."
+            .to_string(),
+    ]
+}
+
+fn observed(result: Result<HttpExchange, ProbeError>) -> Probed<HttpExchange> {
+    match result {
+        Ok(exchange) => Probed::Observed(exchange),
+        Err(err) => Probed::Failed(err.to_string()),
+    }
+}
+
+/// `GET /` as a browser would ask for it (compression offered, redirects followed).
+async fn root(cx: &ProbeCx, target: &Url) -> Probed<HttpExchange> {
+    let spec = RequestSpec::get(target.clone())
+        .header("accept-encoding", "gzip, deflate, br")
+        .header(
+            "accept",
+            "text/html,application/xhtml+xml,application/json;q=0.9,*/*;q=0.8",
+        );
+    observed(http::send(cx, &spec).await)
+}
+
+/// `GET http://host/` without following, for https targets only.
+async fn http_redirect(cx: &ProbeCx, audit: &Audit) -> Probed<HttpExchange> {
+    if audit.target.scheme() != "https" {
+        return Probed::Skipped("the target is addressed over plain http".to_string());
+    }
+    let url = match &audit.config.run.http_url {
+        Some(raw) => match Url::parse(raw) {
+            Ok(url) => url,
+            Err(e) => return Probed::Failed(format!("run.http_url: {e}")),
+        },
+        None => {
+            let mut url = audit.target.clone();
+            // Cannot fail: switching between two special schemes on a URL with a host.
+            let _ = url.set_scheme("http");
+            let _ = url.set_port(None);
+            url
+        }
+    };
+    observed(http::send(cx, &RequestSpec::get(url).no_follow()).await)
+}
+
+/// The health paths to probe: the configured ones, else the built-in candidates.
+pub fn health_candidates(cfg: &HealthConfig) -> Vec<(String, HealthKind)> {
+    let mut out = Vec::new();
+    if cfg.is_configured() {
+        out.extend(
+            cfg.liveness
+                .iter()
+                .map(|p| (p.clone(), HealthKind::Liveness)),
+        );
+        out.extend(
+            cfg.readiness
+                .iter()
+                .map(|p| (p.clone(), HealthKind::Readiness)),
+        );
+        out.extend(cfg.generic.iter().map(|p| (p.clone(), HealthKind::Generic)));
+    } else {
+        let builtin = [
+            (HealthConfig::LIVENESS, HealthKind::Liveness),
+            (HealthConfig::READINESS, HealthKind::Readiness),
+            (HealthConfig::GENERIC, HealthKind::Generic),
+        ];
+        for (paths, kind) in builtin {
+            out.extend(paths.iter().map(|p| (p.to_string(), kind)));
+        }
+    }
+    out
+}
+
+/// Joins a path onto the target, keeping the target's own path prefix (`/app` + `/readyz`).
+pub fn join_path(target: &Url, path: &str) -> Url {
+    let mut url = target.clone();
+    let base = url.path().trim_end_matches('/').to_string();
+    let (path, query) = match path.split_once('?') {
+        Some((p, q)) => (p, Some(q)),
+        None => (path, None),
+    };
+    url.set_path(&format!("{base}{path}"));
+    url.set_query(query);
+    url.set_fragment(None);
+    url
+}
+
+async fn health(cx: &ProbeCx, audit: &Audit) -> Vec<HealthProbe> {
+    let candidates = health_candidates(&audit.config.health);
+    let probes = candidates.iter().map(|(path, kind)| async move {
+        let url = join_path(&audit.target, path);
+        let spec = RequestSpec::get(url).header(
+            "accept",
+            "application/health+json, application/json;q=0.9, */*;q=0.5",
+        );
+        HealthProbe {
+            path: path.clone(),
+            kind: *kind,
+            exchange: observed(http::send(cx, &spec).await),
+        }
+    });
+    futures_util::future::join_all(probes).await
+}
+
+async fn health_latency(
+    cx: &ProbeCx,
+    audit: &Audit,
+    health: &[HealthProbe],
+) -> Probed<LatencySamples> {
+    let paths: Vec<&str> = health
+        .iter()
+        .filter(|h| h.exists())
+        .map(|h| h.path.as_str())
+        .collect();
+    if paths.is_empty() {
+        if let Some(reason) = health.iter().find_map(|h| match &h.exchange {
+            Probed::Failed(reason) => Some(reason.clone()),
+            _ => None,
+        }) && health.iter().all(|h| h.exchange.is_failed())
+        {
+            return Probed::Failed(reason);
+        }
+        return Probed::Skipped("no health endpoint was found to sample".to_string());
+    }
+    let mut samples = LatencySamples {
+        paths: paths.iter().map(|p| p.to_string()).collect(),
+        ..LatencySamples::default()
+    };
+    for i in 0..audit.config.health.latency_samples as usize {
+        let url = join_path(&audit.target, paths[i % paths.len()]);
+        match http::send(cx, &RequestSpec::get(url).no_follow()).await {
+            Ok(exchange) => samples.samples_ms.push(exchange.elapsed_ms),
+            Err(ProbeError::Timeout { .. }) => samples.timeouts += 1,
+            Err(err @ (ProbeError::Deadline { .. } | ProbeError::Budget { .. })) => {
+                samples.first_failure.get_or_insert(err.to_string());
+                break;
+            }
+            Err(err) => {
+                samples.failures += 1;
+                samples.first_failure.get_or_insert(err.to_string());
+            }
+        }
+    }
+    Probed::Observed(samples)
+}
+
+/// Sends every request of every enabled pack check, concurrently under the target's limit.
+async fn packs(cx: &ProbeCx, audit: &Audit) -> BTreeMap<String, Vec<Probed<HttpExchange>>> {
+    let disabled = &audit.config.checks.disable;
+    let checks = audit
+        .catalogue
+        .packs()
+        .iter()
+        .filter(|p| !disabled.contains(&p.id));
+    let per_check = checks.map(|check| async move {
+        let requests = check.requests.iter().map(|request| async move {
+            observed(http::send(cx, &request.spec(&audit.target)).await)
+        });
+        (
+            check.id.clone(),
+            futures_util::future::join_all(requests).await,
+        )
+    });
+    futures_util::future::join_all(per_check)
+        .await
+        .into_iter()
+        .collect()
+}
+
+/// A random hex token, so a 404 probe cannot hit a real path by luck.
+fn token() -> String {
+    format!(
+        "{:016x}",
+        RandomState::new().hash_one(std::time::SystemTime::now())
+    )
+}
+
+async fn error_pages(cx: &ProbeCx, audit: &Audit) -> Vec<ErrorProbe> {
+    let target = &audit.target;
+    let mut specs: Vec<(ErrorProbeKind, RequestSpec)> = vec![
+        (
+            ErrorProbeKind::NotFound,
+            RequestSpec::get(join_path(target, &format!("/__readyprobe_{}", token()))).no_follow(),
+        ),
+        (
+            ErrorProbeKind::MalformedQuery,
+            RequestSpec::get(join_path(target, "/?id=1'\"<x>{{7*7}}%&q=%ZZ")).no_follow(),
+        ),
+        (
+            ErrorProbeKind::OversizedHeader,
+            RequestSpec::get(target.clone())
+                .no_follow()
+                .header("x-readyprobe-padding", &"a".repeat(16 * 1024)),
+        ),
+    ];
+    if let Some(path) = &audit.config.errors.json_endpoint {
+        let mut spec = RequestSpec::get(join_path(target, path))
+            .no_follow()
+            .header("content-type", "application/json");
+        spec.method = "POST".to_string();
+        spec.body = Some("{\"readyprobe\": [1, 2,".to_string());
+        specs.push((ErrorProbeKind::MalformedJson, spec));
+    }
+    let probes = specs.into_iter().map(|(kind, spec)| async move {
+        ErrorProbe {
+            kind,
+            exchange: observed(http::send(cx, &spec).await),
+        }
+    });
+    futures_util::future::join_all(probes).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn join_path_keeps_base_prefix_and_query() {
+        let base = Url::parse("https://x.test/app/").unwrap();
+        assert_eq!(
+            join_path(&base, "/readyz").as_str(),
+            "https://x.test/app/readyz"
+        );
+        let root = Url::parse("https://x.test").unwrap();
+        assert_eq!(join_path(&root, "/?a=1").as_str(), "https://x.test/?a=1");
+    }
+
+    #[test]
+    fn configured_health_paths_replace_candidates() {
+        let cfg = HealthConfig {
+            readiness: vec!["/status/ready".into()],
+            ..HealthConfig::default()
+        };
+        assert_eq!(
+            health_candidates(&cfg),
+            vec![("/status/ready".to_string(), HealthKind::Readiness)]
+        );
+        assert!(health_candidates(&HealthConfig::default()).len() > 10);
+    }
+}

@@ -1,0 +1,295 @@
+//! The MySQL/MariaDB probe: one connection, `START TRANSACTION READ ONLY`, `SELECT`/`SHOW`
+//! statements, `ROLLBACK`, close.
+//!
+//! It observes what the `db.mysql.*` checks judge: reachability and latency, TLS
+//! (`have_ssl`, `require_secure_transport`, this session's `Ssl_cipher`), binary logging for
+//! point-in-time recovery, the login user's global privileges (`SHOW GRANTS`) and connection
+//! headroom (`Threads_connected` vs `max_connections`).
+//!
+//! It must not write: the only statements are the static ones in this file plus the driver's
+//! `SET NAMES` at connect (a session setting). `SHOW GRANTS` output is masked before it is kept
+//! (MariaDB prints `IDENTIFIED BY PASSWORD '*hash'`).
+
+use std::collections::BTreeMap;
+use std::str::FromStr;
+use std::sync::LazyLock;
+
+use regex::Regex;
+use serde::{Deserialize, Serialize};
+use sqlx::mysql::{MySqlConnectOptions, MySqlConnection, MySqlRow};
+use sqlx::{ConnectOptions, Connection, Row};
+use tokio::time::Instant;
+
+use super::{Dependency, MapObserved, ms_since};
+use crate::observations::Probed;
+use crate::probes::{ProbeCx, ProbeError, error_chain};
+
+/// Global variables read with `SHOW GLOBAL VARIABLES`.
+pub const VARIABLES: &[&str] = &[
+    "version",
+    "version_comment",
+    "have_ssl",
+    "have_openssl",
+    "tls_version",
+    "require_secure_transport",
+    "log_bin",
+    "binlog_format",
+    "expire_logs_days",
+    "binlog_expire_logs_seconds",
+    "gtid_mode",
+    "sync_binlog",
+    "max_connections",
+    "max_user_connections",
+];
+
+/// Global status counters read with `SHOW GLOBAL STATUS`.
+pub const STATUS: &[&str] = &[
+    "Threads_connected",
+    "Threads_running",
+    "Max_used_connections",
+    "Connection_errors_max_connections",
+    "Aborted_connects",
+];
+
+/// What one MySQL/MariaDB inspection saw.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MySqlObservation {
+    /// The DSN, password masked.
+    pub server: String,
+    /// Connect (TCP, TLS, handshake, authentication) in milliseconds.
+    pub connect_ms: f64,
+    /// Round trip of `SELECT 1` in milliseconds.
+    pub select1_ms: f64,
+    /// `VERSION()`.
+    pub version: String,
+    /// `CURRENT_USER()` (`app@%`).
+    pub current_user: String,
+    /// The global variables of [`VARIABLES`] that exist on this server.
+    pub variables: Probed<BTreeMap<String, String>>,
+    /// This session's `Ssl_version` and `Ssl_cipher` (empty when unencrypted).
+    pub session_ssl: Probed<BTreeMap<String, String>>,
+    /// The global status counters of [`STATUS`].
+    pub status: Probed<BTreeMap<String, String>>,
+    /// `SHOW GRANTS` lines, credentials masked.
+    pub grants: Probed<Vec<String>>,
+}
+
+impl MySqlObservation {
+    /// True when the server calls itself MariaDB.
+    pub fn is_mariadb(&self) -> bool {
+        self.version.to_ascii_lowercase().contains("mariadb")
+    }
+
+    /// "MariaDB" or "MySQL", for sentences.
+    pub fn product(&self) -> &'static str {
+        if self.is_mariadb() {
+            "MariaDB"
+        } else {
+            "MySQL"
+        }
+    }
+}
+
+static IDENTIFIED: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\bIDENTIFIED\b.*?(\s+(?:WITH\s+GRANT|REQUIRE|WITH\s+MAX|PASSWORD\s+EXPIRE|ACCOUNT)\b|$)")
+        .unwrap_or_else(|_| unreachable!("static regex"))
+});
+
+/// A `SHOW GRANTS` line with any `IDENTIFIED BY/VIA/WITH …` clause masked.
+pub fn mask_grant(line: &str) -> String {
+    IDENTIFIED
+        .replace_all(line, |c: &regex::Captures<'_>| {
+            format!("IDENTIFIED BY ***{}", &c[1])
+        })
+        .into_owned()
+}
+
+/// Inspects the MySQL/MariaDB server at `dsn`, read-only. A connection-level failure is the
+/// error; anything after that is recorded per observation.
+pub async fn inspect(cx: &ProbeCx, dsn: &str) -> Result<MySqlObservation, ProbeError> {
+    let dep = Dependency::new(cx, "mysql", dsn);
+    let url = match dsn.trim().strip_prefix("mariadb://") {
+        Some(rest) => format!("mysql://{rest}"),
+        None => dsn.trim().to_string(),
+    };
+    let options = MySqlConnectOptions::from_str(&url)
+        .map_err(|e| dep.protocol_error(&format!("not a usable MySQL URL: {e}")))?
+        // Only `SET NAMES` at connect: no sql_mode or time_zone changes.
+        .pipes_as_concat(false)
+        .no_engine_substitution(false)
+        .timezone(None)
+        .statement_cache_capacity(0)
+        .disable_statement_logging();
+
+    let started = Instant::now();
+    let mut conn: MySqlConnection = dep
+        .timed(cx, options.connect())
+        .await?
+        .map_err(|e| dep.connect_error(&error_chain(&e)))?;
+    let connect_ms = ms_since(started);
+
+    let (observation, clean) = session(cx, &dep, &mut conn, connect_ms).await?;
+    if clean {
+        let _ = dep.timed(cx, conn.close()).await;
+    }
+    Ok(observation)
+}
+
+const Q_SELECT1: &str = "SELECT 1";
+const Q_WHO: &str = "SELECT VERSION(), CURRENT_USER()";
+const Q_VARIABLES: &str = "SHOW GLOBAL VARIABLES WHERE Variable_name IN ('version', 'version_comment', \
+     'have_ssl', 'have_openssl', 'tls_version', 'require_secure_transport', 'log_bin', 'binlog_format', \
+     'expire_logs_days', 'binlog_expire_logs_seconds', 'gtid_mode', 'sync_binlog', 'max_connections', \
+     'max_user_connections')";
+const Q_SESSION_SSL: &str =
+    "SHOW SESSION STATUS WHERE Variable_name IN ('Ssl_version', 'Ssl_cipher')";
+const Q_STATUS: &str = "SHOW GLOBAL STATUS WHERE Variable_name IN ('Threads_connected', 'Threads_running', \
+     'Max_used_connections', 'Connection_errors_max_connections', 'Aborted_connects')";
+const Q_GRANTS: &str = "SHOW GRANTS";
+
+/// Reads column `i` as text whatever its wire type (SHOW output is sometimes binary).
+fn text(row: &MySqlRow, i: usize) -> String {
+    if let Ok(Some(s)) = row.try_get::<Option<String>, _>(i) {
+        return s;
+    }
+    if let Ok(Some(b)) = row.try_get::<Option<Vec<u8>>, _>(i) {
+        return String::from_utf8_lossy(&b).into_owned();
+    }
+    if let Ok(Some(n)) = row.try_get::<Option<i64>, _>(i) {
+        return n.to_string();
+    }
+    String::new()
+}
+
+fn pairs(rows: Vec<MySqlRow>) -> BTreeMap<String, String> {
+    rows.iter().map(|r| (text(r, 0), text(r, 1))).collect()
+}
+
+async fn session(
+    cx: &ProbeCx,
+    dep: &Dependency,
+    conn: &mut MySqlConnection,
+    connect_ms: f64,
+) -> Result<(MySqlObservation, bool), ProbeError> {
+    let query_err = |e: sqlx::Error| dep.protocol_error(&error_chain(&e));
+    let mut tx = dep
+        .timed(cx, conn.begin_with("START TRANSACTION READ ONLY"))
+        .await?
+        .map_err(query_err)?;
+
+    let started = Instant::now();
+    dep.timed(cx, sqlx::raw_sql(Q_SELECT1).fetch_all(&mut *tx))
+        .await?
+        .map_err(query_err)?;
+    let select1_ms = ms_since(started);
+    let who = dep
+        .timed(cx, sqlx::raw_sql(Q_WHO).fetch_all(&mut *tx))
+        .await?
+        .map_err(query_err)?;
+    let (version, current_user) = match who.first() {
+        Some(row) => (text(row, 0), text(row, 1)),
+        None => return Err(dep.protocol_error("SELECT VERSION() returned no row")),
+    };
+
+    // MySQL keeps a transaction usable after a failed statement; only a timeout (connection
+    // left mid-reply) stops the rest.
+    let mut timed_out = false;
+    let variables = run(
+        cx,
+        dep,
+        &mut timed_out,
+        sqlx::raw_sql(Q_VARIABLES).fetch_all(&mut *tx),
+    )
+    .await
+    .map_observed(pairs);
+    let session_ssl = run(
+        cx,
+        dep,
+        &mut timed_out,
+        sqlx::raw_sql(Q_SESSION_SSL).fetch_all(&mut *tx),
+    )
+    .await
+    .map_observed(pairs);
+    let status = run(
+        cx,
+        dep,
+        &mut timed_out,
+        sqlx::raw_sql(Q_STATUS).fetch_all(&mut *tx),
+    )
+    .await
+    .map_observed(pairs);
+    let grants = run(
+        cx,
+        dep,
+        &mut timed_out,
+        sqlx::raw_sql(Q_GRANTS).fetch_all(&mut *tx),
+    )
+    .await
+    .map_observed(|rows| {
+        rows.iter()
+            .map(|r| dep.scrub(&mask_grant(&text(r, 0))))
+            .collect()
+    });
+
+    let clean = !timed_out && matches!(dep.timed(cx, tx.rollback()).await, Ok(Ok(())));
+    Ok((
+        MySqlObservation {
+            server: dep.shown.clone(),
+            connect_ms,
+            select1_ms,
+            version,
+            current_user,
+            variables,
+            session_ssl,
+            status,
+            grants,
+        },
+        clean,
+    ))
+}
+
+/// Runs one statement unless an earlier one timed out.
+async fn run<T>(
+    cx: &ProbeCx,
+    dep: &Dependency,
+    timed_out: &mut bool,
+    fut: impl std::future::Future<Output = Result<T, sqlx::Error>>,
+) -> Probed<T> {
+    if *timed_out {
+        return Probed::Failed(format!(
+            "{}: not run: an earlier statement timed out",
+            dep.subject()
+        ));
+    }
+    match dep.timed(cx, fut).await {
+        Ok(Ok(value)) => Probed::Observed(value),
+        Ok(Err(e)) => Probed::Failed(dep.protocol_error(&error_chain(&e)).to_string()),
+        Err(timeout) => {
+            *timed_out = true;
+            Probed::Failed(timeout.to_string())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grant_credentials_are_masked() {
+        let line = "GRANT ALL PRIVILEGES ON *.* TO `root`@`localhost` IDENTIFIED BY PASSWORD \
+                    '*81F5E21E35407D884A6CD4A731AEBFB6AF209E1B' WITH GRANT OPTION";
+        let shown = mask_grant(line);
+        assert_eq!(
+            shown,
+            "GRANT ALL PRIVILEGES ON *.* TO `root`@`localhost` IDENTIFIED BY *** WITH GRANT OPTION"
+        );
+        let via = "GRANT USAGE ON *.* TO `a`@`%` IDENTIFIED VIA ed25519 USING 'abc' OR unix_socket";
+        assert_eq!(
+            mask_grant(via),
+            "GRANT USAGE ON *.* TO `a`@`%` IDENTIFIED BY ***"
+        );
+        let plain = "GRANT SELECT ON `app`.* TO `app`@`%`";
+        assert_eq!(mask_grant(plain), plain);
+    }
+}

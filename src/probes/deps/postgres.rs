@@ -1,0 +1,547 @@
+//! The PostgreSQL probe: one connection, one `READ ONLY` transaction, `SELECT`s of the catalog
+//! and statistics views, then `ROLLBACK` and close.
+//!
+//! It observes what the `db.postgres.*` checks judge: reachability and latency, `ssl` and this
+//! connection's encryption, the login role's `rolsuper`/`rolbypassrls`, connection headroom,
+//! idle-in-transaction and long-running sessions, PITR evidence (`archive_mode`, `wal_level`,
+//! `archive_command`/`archive_library` — redacted — and `pg_stat_archiver`), timeouts,
+//! `pg_stat_statements` and sequential-scan-heavy tables.
+//!
+//! It must not write: every statement is a static `SELECT` in this file, run inside
+//! `BEGIN READ ONLY`, so even a mistake here would be refused by the server. Query text from
+//! other sessions is evidence only after its string literals are masked. A role that cannot see
+//! other sessions' state (not a member of `pg_read_all_stats`/`pg_monitor`) gets a `skipped`
+//! session observation instead of a false "no long queries".
+
+use std::collections::BTreeMap;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+use sqlx::postgres::{PgConnectOptions, PgConnection};
+use sqlx::{ConnectOptions, Connection};
+use tokio::time::Instant;
+
+use super::{Dependency, MapObserved, ms_since, redact_command, redact_sql};
+use crate::observations::Probed;
+use crate::probes::{ProbeCx, ProbeError, error_chain};
+
+/// Settings read from `pg_settings` (as the login role sees them).
+pub const SETTINGS: &[&str] = &[
+    "ssl",
+    "archive_mode",
+    "wal_level",
+    "archive_command",
+    "archive_library",
+    "archive_timeout",
+    "statement_timeout",
+    "idle_in_transaction_session_timeout",
+    "max_connections",
+    "superuser_reserved_connections",
+    "reserved_connections",
+    "shared_preload_libraries",
+];
+
+/// What one PostgreSQL inspection saw.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PgObservation {
+    /// The DSN, password masked.
+    pub server: String,
+    /// Connect (TCP, TLS, startup, authentication) in milliseconds.
+    pub connect_ms: f64,
+    /// Round trip of `SELECT 1` in milliseconds.
+    pub select1_ms: f64,
+    /// `version()`.
+    pub version: String,
+    /// `server_version_num`.
+    pub version_num: i32,
+    /// Settings by name (`pg_settings.setting`, unit kept apart); a missing name was not visible.
+    pub settings: Probed<BTreeMap<String, PgSetting>>,
+    /// The login role.
+    pub role: Probed<PgRole>,
+    /// This connection's `pg_stat_ssl` row.
+    pub connection_ssl: Probed<PgConnectionSsl>,
+    /// Backends connected now.
+    pub connections: Probed<PgConnections>,
+    /// Other sessions idle in a transaction or running a query for over a minute (skipped when
+    /// the role cannot see other sessions).
+    pub sessions: Probed<Vec<PgSession>>,
+    /// `pg_stat_archiver`.
+    pub archiver: Probed<PgArchiver>,
+    /// Large tables of the connected database with their scan counters.
+    pub tables: Probed<Vec<PgTableScans>>,
+    /// `pg_stat_statements`: installed or not, and the slowest statements by mean time.
+    pub statements: Probed<PgStatements>,
+}
+
+/// One setting.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PgSetting {
+    /// `pg_settings.setting` (redacted for `archive_command`).
+    pub value: String,
+    /// `pg_settings.unit` (`ms`, `s`, `8kB`…) or empty.
+    pub unit: String,
+}
+
+impl PgSetting {
+    /// The value with its unit, as `SHOW` would phrase it (`0`, `30000ms`).
+    pub fn shown(&self) -> String {
+        if self.value == "0" || self.unit.is_empty() {
+            self.value.clone()
+        } else {
+            format!("{}{}", self.value, self.unit)
+        }
+    }
+}
+
+/// The login role's attributes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PgRole {
+    /// `current_user`.
+    pub name: String,
+    /// `rolsuper`.
+    pub superuser: bool,
+    /// `rolbypassrls`.
+    pub bypass_rls: bool,
+    /// `rolcreaterole`.
+    pub create_role: bool,
+    /// `rolreplication`.
+    pub replication: bool,
+    /// Member of `pg_read_all_stats` (directly or through `pg_monitor`), or a superuser: can see
+    /// other sessions' state and query.
+    pub sees_all_sessions: bool,
+}
+
+/// `pg_stat_ssl` for this connection.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PgConnectionSsl {
+    /// True when this connection is encrypted.
+    pub ssl: bool,
+    /// `TLSv1.3`…, empty when not encrypted.
+    pub version: String,
+    /// The cipher, empty when not encrypted.
+    pub cipher: String,
+}
+
+/// Connection counts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PgConnections {
+    /// Client backends (sessions) connected now, this probe's included.
+    pub client_backends: i64,
+    /// Every backend (background workers included).
+    pub all_backends: i64,
+}
+
+/// Another session worth reporting.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PgSession {
+    /// Backend pid.
+    pub pid: i32,
+    /// User name.
+    pub user: String,
+    /// Database.
+    pub database: String,
+    /// `application_name`.
+    pub application: String,
+    /// `state` (`active`, `idle in transaction`…).
+    pub state: String,
+    /// Seconds in the current state (idle-in-transaction age).
+    pub state_secs: f64,
+    /// Seconds since the current query started.
+    pub query_secs: f64,
+    /// The query text with literals masked, clipped.
+    pub query: String,
+}
+
+impl PgSession {
+    /// True for `idle in transaction` and `idle in transaction (aborted)`.
+    pub fn is_idle_in_transaction(&self) -> bool {
+        self.state.starts_with("idle in transaction")
+    }
+}
+
+/// `pg_stat_archiver`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PgArchiver {
+    /// WAL files archived successfully since the stats reset.
+    pub archived_count: i64,
+    /// Last archived WAL file.
+    pub last_archived_wal: String,
+    /// Seconds since the last success (None: never).
+    pub last_archived_secs_ago: Option<f64>,
+    /// Failed archive attempts since the stats reset.
+    pub failed_count: i64,
+    /// Last WAL file that failed.
+    pub last_failed_wal: String,
+    /// Seconds since the last failure (None: never).
+    pub last_failed_secs_ago: Option<f64>,
+}
+
+/// Scan counters of one table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PgTableScans {
+    /// `schema.table`.
+    pub table: String,
+    /// `seq_scan`.
+    pub seq_scan: i64,
+    /// `seq_tup_read`.
+    pub seq_tup_read: i64,
+    /// `idx_scan`.
+    pub idx_scan: i64,
+    /// `n_live_tup`.
+    pub live_rows: i64,
+}
+
+/// `pg_stat_statements`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PgStatements {
+    /// True when the extension is created in the connected database.
+    pub installed: bool,
+    /// The slowest statements by mean execution time (empty when not installed).
+    pub slowest: Vec<PgStatement>,
+}
+
+/// One `pg_stat_statements` row.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PgStatement {
+    /// Normalised query text, literals masked, clipped.
+    pub query: String,
+    /// Calls.
+    pub calls: i64,
+    /// Mean execution time in milliseconds.
+    pub mean_ms: f64,
+}
+
+const Q_SELECT1: &str = "SELECT 1::int4";
+const Q_VERSION: &str = "SELECT version(), current_setting('server_version_num')::int4";
+const Q_SETTINGS: &str = "SELECT name::text, COALESCE(setting, '')::text, COALESCE(unit, '')::text \
+     FROM pg_settings WHERE name = ANY($1)";
+const Q_ROLE: &str = "SELECT r.rolname::text, r.rolsuper, r.rolbypassrls, r.rolcreaterole, r.rolreplication, \
+     pg_has_role(current_user, 'pg_read_all_stats', 'USAGE') \
+     FROM pg_roles r WHERE r.rolname = current_user";
+const Q_SSL: &str = "SELECT ssl, COALESCE(version, '')::text, COALESCE(cipher, '')::text \
+     FROM pg_stat_ssl WHERE pid = pg_backend_pid()";
+const Q_CONNECTIONS: &str = "SELECT (count(*) FILTER (WHERE backend_type = 'client backend'))::int8, count(*)::int8 \
+     FROM pg_stat_activity";
+const Q_SESSIONS: &str = "SELECT pid::int4, COALESCE(usename::text, ''), COALESCE(datname::text, ''), \
+     COALESCE(application_name, '')::text, COALESCE(state, '')::text, \
+     COALESCE(EXTRACT(EPOCH FROM (now() - state_change)), 0)::float8, \
+     COALESCE(EXTRACT(EPOCH FROM (now() - query_start)), 0)::float8, \
+     left(COALESCE(query, ''), 400)::text \
+     FROM pg_stat_activity \
+     WHERE pid <> pg_backend_pid() AND backend_type = 'client backend' \
+       AND ((state LIKE 'idle in transaction%' AND now() - state_change > interval '60 seconds') \
+         OR (state = 'active' AND now() - query_start > interval '60 seconds')) \
+     ORDER BY least(state_change, query_start) ASC LIMIT 50";
+const Q_ARCHIVER: &str = "SELECT archived_count::int8, COALESCE(last_archived_wal, '')::text, \
+     EXTRACT(EPOCH FROM (now() - last_archived_time))::float8, failed_count::int8, \
+     COALESCE(last_failed_wal, '')::text, EXTRACT(EPOCH FROM (now() - last_failed_time))::float8 \
+     FROM pg_stat_archiver";
+const Q_TABLES: &str = "SELECT (schemaname || '.' || relname)::text, COALESCE(seq_scan, 0)::int8, \
+     COALESCE(seq_tup_read, 0)::int8, COALESCE(idx_scan, 0)::int8, COALESCE(n_live_tup, 0)::int8 \
+     FROM pg_stat_user_tables WHERE n_live_tup >= 10000 \
+     ORDER BY seq_tup_read DESC LIMIT 20";
+const Q_STATEMENTS_INSTALLED: &str =
+    "SELECT count(*)::int8 FROM pg_extension WHERE extname = 'pg_stat_statements'";
+const Q_STATEMENTS_13: &str = "SELECT left(query, 400)::text, calls::int8, mean_exec_time::float8 \
+     FROM pg_stat_statements ORDER BY mean_exec_time DESC LIMIT 5";
+const Q_STATEMENTS_12: &str = "SELECT left(query, 400)::text, calls::int8, mean_time::float8 \
+     FROM pg_stat_statements ORDER BY mean_time DESC LIMIT 5";
+
+/// How long query texts may be in evidence.
+const QUERY_MAX: usize = 120;
+
+/// Inspects the PostgreSQL server at `dsn`, read-only. A connection-level failure (refused,
+/// timeout, TLS, authentication, not PostgreSQL) is the error; anything after that is recorded
+/// per observation.
+pub async fn inspect(cx: &ProbeCx, dsn: &str) -> Result<PgObservation, ProbeError> {
+    let dep = Dependency::new(cx, "postgres", dsn);
+    let options = PgConnectOptions::from_str(dsn.trim())
+        .map_err(|e| dep.protocol_error(&format!("not a usable PostgreSQL URL: {e}")))?
+        .application_name("readyprobe")
+        .statement_cache_capacity(0)
+        .disable_statement_logging();
+
+    let started = Instant::now();
+    let mut conn: PgConnection = dep
+        .timed(cx, options.connect())
+        .await?
+        .map_err(|e| dep.connect_error(&error_chain(&e)))?;
+    let connect_ms = ms_since(started);
+
+    let (observation, clean) = session(cx, &dep, &mut conn, connect_ms).await?;
+    // A clean close when the session ended normally; one left mid-query is just dropped.
+    if clean {
+        let _ = dep.timed(cx, conn.close()).await;
+    }
+    Ok(observation)
+}
+
+/// Why the rest of a session cannot run: a query failed (the transaction is aborted) or timed
+/// out (the connection is mid-query).
+#[derive(Default)]
+struct Flow {
+    broken: Option<String>,
+    timed_out: bool,
+}
+
+/// Everything after connecting: a read-only transaction of SELECTs. Returns the observation and
+/// whether the connection is still in a state to be closed cleanly.
+async fn session(
+    cx: &ProbeCx,
+    dep: &Dependency,
+    conn: &mut PgConnection,
+    connect_ms: f64,
+) -> Result<(PgObservation, bool), ProbeError> {
+    let query_err = |e: sqlx::Error| dep.protocol_error(&error_chain(&e));
+    let mut tx = dep
+        .timed(cx, conn.begin_with("BEGIN READ ONLY"))
+        .await?
+        .map_err(query_err)?;
+
+    let started = Instant::now();
+    dep.timed(
+        cx,
+        sqlx::query_scalar::<_, i32>(Q_SELECT1).fetch_one(&mut *tx),
+    )
+    .await?
+    .map_err(query_err)?;
+    let select1_ms = ms_since(started);
+    let (version, version_num): (String, i32) = dep
+        .timed(cx, sqlx::query_as(Q_VERSION).fetch_one(&mut *tx))
+        .await?
+        .map_err(query_err)?;
+
+    // From here a failed query is recorded against its observation; a timeout leaves the
+    // connection mid-query, so everything after it is reported as not run.
+    let mut flow = Flow::default();
+
+    let names: Vec<String> = SETTINGS.iter().map(|s| s.to_string()).collect();
+    let settings = run(cx, dep, &mut flow, async {
+        sqlx::query_as::<_, (String, String, String)>(Q_SETTINGS)
+            .bind(&names)
+            .fetch_all(&mut *tx)
+            .await
+    })
+    .await
+    .map_observed(|rows| {
+        rows.into_iter()
+            .map(|(name, value, unit)| {
+                let value = if name == "archive_command" {
+                    dep.scrub(&redact_command(&value))
+                } else {
+                    value
+                };
+                (name, PgSetting { value, unit })
+            })
+            .collect::<BTreeMap<_, _>>()
+    });
+
+    let role = run(cx, dep, &mut flow, async {
+        sqlx::query_as::<_, (String, bool, bool, bool, bool, bool)>(Q_ROLE)
+            .fetch_one(&mut *tx)
+            .await
+    })
+    .await
+    .map_observed(
+        |(name, superuser, bypass_rls, create_role, replication, stats)| PgRole {
+            name,
+            superuser,
+            bypass_rls,
+            create_role,
+            replication,
+            sees_all_sessions: superuser || stats,
+        },
+    );
+
+    let connection_ssl = run(cx, dep, &mut flow, async {
+        sqlx::query_as::<_, (bool, String, String)>(Q_SSL)
+            .fetch_one(&mut *tx)
+            .await
+    })
+    .await
+    .map_observed(|(ssl, version, cipher)| PgConnectionSsl {
+        ssl,
+        version,
+        cipher,
+    });
+
+    let connections = run(cx, dep, &mut flow, async {
+        sqlx::query_as::<_, (i64, i64)>(Q_CONNECTIONS)
+            .fetch_one(&mut *tx)
+            .await
+    })
+    .await
+    .map_observed(|(client_backends, all_backends)| PgConnections {
+        client_backends,
+        all_backends,
+    });
+
+    let sessions = match &role {
+        Probed::Observed(r) if !r.sees_all_sessions => Probed::Skipped(format!(
+            "needs pg_monitor: role {} cannot see other sessions' state (grant pg_monitor or \
+             pg_read_all_stats to the audit role)",
+            r.name
+        )),
+        Probed::Observed(_) => run(cx, dep, &mut flow, async {
+            sqlx::query_as::<_, (i32, String, String, String, String, f64, f64, String)>(Q_SESSIONS)
+                .fetch_all(&mut *tx)
+                .await
+        })
+        .await
+        .map_observed(|rows| {
+            rows.into_iter()
+                .map(
+                    |(pid, user, database, application, state, state_secs, query_secs, query)| {
+                        PgSession {
+                            pid,
+                            user,
+                            database,
+                            application,
+                            state,
+                            state_secs,
+                            query_secs,
+                            query: dep.scrub(&redact_sql(&query, QUERY_MAX)),
+                        }
+                    },
+                )
+                .collect()
+        }),
+        Probed::Failed(reason) => Probed::Failed(format!("the login role is unknown: {reason}")),
+        Probed::Skipped(reason) => Probed::Skipped(reason.clone()),
+    };
+
+    let archiver = run(cx, dep, &mut flow, async {
+        sqlx::query_as::<_, (i64, String, Option<f64>, i64, String, Option<f64>)>(Q_ARCHIVER)
+            .fetch_one(&mut *tx)
+            .await
+    })
+    .await
+    .map_observed(
+        |(
+            archived_count,
+            last_archived_wal,
+            last_archived_secs_ago,
+            failed_count,
+            last_failed_wal,
+            last_failed_secs_ago,
+        )| {
+            PgArchiver {
+                archived_count,
+                last_archived_wal,
+                last_archived_secs_ago,
+                failed_count,
+                last_failed_wal,
+                last_failed_secs_ago,
+            }
+        },
+    );
+
+    let tables = run(cx, dep, &mut flow, async {
+        sqlx::query_as::<_, (String, i64, i64, i64, i64)>(Q_TABLES)
+            .fetch_all(&mut *tx)
+            .await
+    })
+    .await
+    .map_observed(|rows| {
+        rows.into_iter()
+            .map(
+                |(table, seq_scan, seq_tup_read, idx_scan, live_rows)| PgTableScans {
+                    table,
+                    seq_scan,
+                    seq_tup_read,
+                    idx_scan,
+                    live_rows,
+                },
+            )
+            .collect()
+    });
+
+    // Last, because reading the view fails (and aborts the transaction) when the extension is
+    // created but not loaded through shared_preload_libraries.
+    let installed = run(cx, dep, &mut flow, async {
+        sqlx::query_scalar::<_, i64>(Q_STATEMENTS_INSTALLED)
+            .fetch_one(&mut *tx)
+            .await
+    })
+    .await;
+    let statements = match installed {
+        Probed::Observed(0) => Probed::Observed(PgStatements {
+            installed: false,
+            slowest: Vec::new(),
+        }),
+        Probed::Observed(_) => {
+            let q = if version_num >= 130000 {
+                Q_STATEMENTS_13
+            } else {
+                Q_STATEMENTS_12
+            };
+            run(cx, dep, &mut flow, async {
+                sqlx::query_as::<_, (String, i64, f64)>(q)
+                    .fetch_all(&mut *tx)
+                    .await
+            })
+            .await
+            .map_observed(|rows| PgStatements {
+                installed: true,
+                slowest: rows
+                    .into_iter()
+                    .map(|(query, calls, mean_ms)| PgStatement {
+                        query: dep.scrub(&redact_sql(&query, QUERY_MAX)),
+                        calls,
+                        mean_ms,
+                    })
+                    .collect(),
+            })
+        }
+        Probed::Failed(reason) => Probed::Failed(reason),
+        Probed::Skipped(reason) => Probed::Skipped(reason),
+    };
+
+    // Read-only either way; ROLLBACK is the natural end of an inspection (and the only way out
+    // of an aborted transaction).
+    let clean = !flow.timed_out && matches!(dep.timed(cx, tx.rollback()).await, Ok(Ok(())));
+
+    let observation = PgObservation {
+        server: dep.shown.clone(),
+        connect_ms,
+        select1_ms,
+        version,
+        version_num,
+        settings,
+        role,
+        connection_ssl,
+        connections,
+        sessions,
+        archiver,
+        tables,
+        statements,
+    };
+    Ok((observation, clean))
+}
+
+/// Runs one query unless an earlier one failed; a failure or timeout stops the rest.
+async fn run<T>(
+    cx: &ProbeCx,
+    dep: &Dependency,
+    flow: &mut Flow,
+    fut: impl std::future::Future<Output = Result<T, sqlx::Error>>,
+) -> Probed<T> {
+    if let Some(reason) = &flow.broken {
+        return Probed::Failed(format!("not run: an earlier query failed ({reason})"));
+    }
+    match dep.timed(cx, fut).await {
+        Ok(Ok(value)) => Probed::Observed(value),
+        Ok(Err(e)) => {
+            let reason = dep.protocol_error(&error_chain(&e)).to_string();
+            // In PostgreSQL an error aborts the transaction: later queries cannot run.
+            flow.broken = Some(reason.clone());
+            Probed::Failed(reason)
+        }
+        Err(timeout) => {
+            let reason = timeout.to_string();
+            flow.broken = Some(reason.clone());
+            flow.timed_out = true;
+            Probed::Failed(reason)
+        }
+    }
+}

@@ -1,0 +1,403 @@
+//! The Redis probe: an unauthenticated `PING` first, then — with the configured credentials —
+//! `PING`, `ACL WHOAMI`, `INFO`, `CONFIG GET` and `ACL LIST`.
+//!
+//! The unauthenticated `PING` answers the most important question on its own: `+PONG` means
+//! anyone who can reach the port owns the data; `-NOAUTH` means a password is required;
+//! `-DENIED` means protected mode refused a remote client of a server without a password.
+//!
+//! It must not write or reconfigure: those five commands are the whole list (the client's
+//! `CLIENT SETINFO` handshake is switched off; `AUTH` and `SELECT` come from the URL). `NOPERM`
+//! or an unknown (renamed) command on `CONFIG`/`ACL` is recorded as `skipped` with the reason —
+//! a restricted audit user is good practice, not an error. `requirepass` and `masterauth` are
+//! never asked for, and `ACL LIST` password hashes are masked before they are kept.
+
+use std::collections::BTreeMap;
+use std::sync::LazyLock;
+
+use redis::aio::MultiplexedConnection;
+use redis::{AsyncConnectionConfig, Client, ConnectionInfo, IntoConnectionInfo, RedisError, Value};
+use regex::Regex;
+use serde::{Deserialize, Serialize};
+use tokio::time::Instant;
+
+use super::{Dependency, MapObserved, ms_since};
+use crate::config::RedisRole;
+use crate::observations::Probed;
+use crate::probes::{ProbeCx, ProbeError, error_chain};
+
+/// `CONFIG GET` keys read (never `requirepass`/`masterauth`).
+pub const CONFIG_KEYS: &[&str] = &[
+    "protected-mode",
+    "bind",
+    "save",
+    "appendonly",
+    "appendfsync",
+    "maxmemory",
+    "maxmemory-policy",
+    "maxclients",
+];
+
+/// `INFO` fields kept.
+pub const INFO_KEYS: &[&str] = &[
+    "redis_version",
+    "redis_mode",
+    "role",
+    "connected_clients",
+    "maxclients",
+    "blocked_clients",
+    "used_memory",
+    "used_memory_human",
+    "maxmemory",
+    "maxmemory_human",
+    "maxmemory_policy",
+    "rdb_changes_since_last_save",
+    "rdb_bgsave_in_progress",
+    "rdb_last_save_time",
+    "rdb_last_bgsave_status",
+    "rdb_saves",
+    "aof_enabled",
+    "aof_last_bgrewrite_status",
+    "aof_last_write_status",
+    "rejected_connections",
+    "evicted_keys",
+    "total_connections_received",
+    "uptime_in_seconds",
+];
+
+/// What one Redis inspection saw.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RedisObservation {
+    /// The URL, password masked.
+    pub server: String,
+    /// The declared role (from config), which decides how memory and persistence are judged.
+    pub role: RedisRole,
+    /// True when the URL carries credentials.
+    pub has_credentials: bool,
+    /// `PING` sent without any credentials.
+    pub unauthenticated: Probed<RedisReply>,
+    /// The session opened with the configured credentials.
+    pub session: Probed<RedisSession>,
+}
+
+/// A reply to one command: the status or error line as the server sent it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RedisReply {
+    /// `PONG`, or the error line (`NOAUTH Authentication required.`, `DENIED Redis is running…`).
+    pub reply: String,
+    /// Round trip in milliseconds (connect included for the unauthenticated ping).
+    pub ms: f64,
+}
+
+impl RedisReply {
+    /// True for `+PONG`.
+    pub fn is_pong(&self) -> bool {
+        self.reply.eq_ignore_ascii_case("PONG")
+    }
+
+    /// The error code (`NOAUTH`, `DENIED`, `WRONGPASS`…), if the reply is an error.
+    pub fn code(&self) -> Option<&str> {
+        if self.is_pong() {
+            None
+        } else {
+            self.reply.split_whitespace().next()
+        }
+    }
+}
+
+/// What the authenticated session saw.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RedisSession {
+    /// Connect and authenticate, in milliseconds.
+    pub connect_ms: f64,
+    /// `PING` round trip, in milliseconds.
+    pub ping_ms: f64,
+    /// `ACL WHOAMI` (skipped before Redis 6 or when refused).
+    pub whoami: Probed<String>,
+    /// The [`INFO_KEYS`] fields of `INFO`.
+    pub info: Probed<BTreeMap<String, String>>,
+    /// The [`CONFIG_KEYS`] of `CONFIG GET`.
+    pub config: Probed<BTreeMap<String, String>>,
+    /// `ACL LIST` lines, password hashes masked.
+    pub acl: Probed<Vec<String>>,
+}
+
+static ACL_SECRET: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(^|\s)([#>])\S+").unwrap_or_else(|_| unreachable!("static regex"))
+});
+
+/// An `ACL LIST` line with password hashes (`#…`) and clear passwords (`>…`) masked.
+pub fn mask_acl(line: &str) -> String {
+    ACL_SECRET.replace_all(line, "$1$2***").into_owned()
+}
+
+/// Inspects the Redis server at `url` as a `role`. Fails only when the server cannot be reached
+/// or opened with the configured credentials.
+pub async fn inspect(
+    cx: &ProbeCx,
+    url: &str,
+    role: RedisRole,
+) -> Result<RedisObservation, ProbeError> {
+    let dep = Dependency::new(cx, "redis", url);
+    let info: ConnectionInfo = url
+        .trim()
+        .into_connection_info()
+        .map_err(|e| dep.protocol_error(&format!("not a usable Redis URL: {e}")))?;
+    let settings = info.redis_settings().clone();
+    let has_credentials = settings.password().is_some() || settings.username().is_some();
+
+    // 1. PING without credentials (db 0: SELECT would need them).
+    let anonymous = info
+        .clone()
+        .set_redis_settings(redis::RedisConnectionInfo::default().set_skip_set_lib_name());
+    let started = Instant::now();
+    let unauthenticated: Result<RedisReply, ProbeError> = match connect(cx, &dep, anonymous).await {
+        Ok(mut con) => match dep
+            .timed(cx, redis::cmd("PING").query_async::<Value>(&mut con))
+            .await
+        {
+            Ok(Ok(value)) => Ok(RedisReply {
+                reply: value_text(&value),
+                ms: ms_since(started),
+            }),
+            Ok(Err(e)) if e.code().is_some() => Ok(RedisReply {
+                reply: dep.scrub(&server_error_line(&e)),
+                ms: ms_since(started),
+            }),
+            Ok(Err(e)) => Err(classify(cx, &dep, &e)),
+            Err(timeout) => Err(timeout),
+        },
+        Err(err) => Err(err),
+    };
+    let unauthenticated = match unauthenticated {
+        Ok(reply) => Probed::Observed(reply),
+        // Nothing usable answered and there are no credentials to try: unreachable.
+        Err(err) if !has_credentials => return Err(err),
+        Err(err) => Probed::Failed(err.to_string()),
+    };
+
+    // 2. The configured session.
+    let configured = info
+        .clone()
+        .set_redis_settings(settings.set_skip_set_lib_name());
+    let session = match session(cx, &dep, configured).await {
+        Ok(s) => Probed::Observed(s),
+        // Neither way in worked: the connection-level failure is the observation.
+        Err(err) if unauthenticated.is_failed() => return Err(err),
+        Err(err) => Probed::Failed(err.to_string()),
+    };
+    Ok(RedisObservation {
+        server: dep.shown.clone(),
+        role,
+        has_credentials,
+        unauthenticated,
+        session,
+    })
+}
+
+async fn connect(
+    cx: &ProbeCx,
+    dep: &Dependency,
+    info: ConnectionInfo,
+) -> Result<MultiplexedConnection, ProbeError> {
+    let client = Client::open(info).map_err(|e| classify(cx, dep, &e))?;
+    let config = AsyncConnectionConfig::new()
+        .set_connection_timeout(Some(cx.timeout))
+        .set_response_timeout(Some(cx.timeout));
+    match dep
+        .timed(
+            cx,
+            client.get_multiplexed_async_connection_with_config(&config),
+        )
+        .await?
+    {
+        Ok(con) => Ok(con),
+        Err(e) => Err(classify(cx, dep, &e)),
+    }
+}
+
+async fn session(
+    cx: &ProbeCx,
+    dep: &Dependency,
+    info: ConnectionInfo,
+) -> Result<RedisSession, ProbeError> {
+    let started = Instant::now();
+    let mut con = connect(cx, dep, info).await?;
+    let connect_ms = ms_since(started);
+    let started = Instant::now();
+    match dep
+        .timed(cx, redis::cmd("PING").query_async::<Value>(&mut con))
+        .await?
+    {
+        Ok(_) => {}
+        Err(e) => return Err(classify(cx, dep, &e)),
+    }
+    let ping_ms = ms_since(started);
+
+    let whoami = command(
+        cx,
+        dep,
+        &mut con,
+        redis::cmd("ACL").arg("WHOAMI"),
+        "ACL WHOAMI",
+    )
+    .await
+    .map_observed(|v| value_text(&v));
+    let info = command(cx, dep, &mut con, &redis::cmd("INFO"), "INFO")
+        .await
+        .map_observed(|v| parse_info(&value_text(&v)));
+    let mut get = redis::cmd("CONFIG");
+    get.arg("GET");
+    for key in CONFIG_KEYS {
+        get.arg(*key);
+    }
+    let config = command(cx, dep, &mut con, &get, "CONFIG GET")
+        .await
+        .map_observed(|v| config_pairs(&v));
+    let acl = command(cx, dep, &mut con, redis::cmd("ACL").arg("LIST"), "ACL LIST")
+        .await
+        .map_observed(|v| match v {
+            Value::Array(items) => items.iter().map(|i| mask_acl(&value_text(i))).collect(),
+            other => vec![mask_acl(&value_text(&other))],
+        });
+    Ok(RedisSession {
+        connect_ms,
+        ping_ms,
+        whoami,
+        info,
+        config,
+        acl,
+    })
+}
+
+/// Runs one read-only command; a refusal (`NOPERM`, unknown/renamed command) is `Skipped` with
+/// the reason, any other failure `Failed`.
+async fn command(
+    cx: &ProbeCx,
+    dep: &Dependency,
+    con: &mut MultiplexedConnection,
+    cmd: &redis::Cmd,
+    name: &str,
+) -> Probed<Value> {
+    match dep.timed(cx, cmd.query_async::<Value>(con)).await {
+        Ok(Ok(value)) => Probed::Observed(value),
+        Ok(Err(e)) => {
+            let line = dep.scrub(&server_error_line(&e));
+            match e.code() {
+                Some("NOPERM") => Probed::Skipped(format!(
+                    "{name} is not permitted for this user ({line}) — restricting it is good \
+                     practice"
+                )),
+                Some("ERR") if line.to_ascii_lowercase().contains("unknown") => Probed::Skipped(
+                    format!("{name} is disabled or renamed on this server ({line})"),
+                ),
+                Some(_) => Probed::Failed(format!("{}: {name}: {line}", dep.subject())),
+                None => Probed::Failed(classify(cx, dep, &e).to_string()),
+            }
+        }
+        Err(timeout) => Probed::Failed(timeout.to_string()),
+    }
+}
+
+/// `CODE detail` as the server sent it.
+fn server_error_line(e: &RedisError) -> String {
+    match (e.code(), e.detail()) {
+        (Some(code), Some(detail)) => format!("{code} {detail}"),
+        (Some(code), None) => code.to_string(),
+        _ => e.to_string(),
+    }
+}
+
+/// A client error as a probe error naming the dependency.
+fn classify(cx: &ProbeCx, dep: &Dependency, e: &RedisError) -> ProbeError {
+    if e.is_timeout() {
+        return cx.expired(&dep.subject());
+    }
+    if e.code().is_some() {
+        return dep.protocol_error(&server_error_line(e));
+    }
+    let chain = error_chain(e);
+    if e.is_connection_refusal() || e.is_io_error() {
+        dep.connect_error(&chain)
+    } else {
+        dep.protocol_error(&chain)
+    }
+}
+
+/// A reply as text (status, bulk string, or an array joined by spaces).
+fn value_text(v: &Value) -> String {
+    match v {
+        Value::SimpleString(s) => s.clone(),
+        Value::BulkString(b) => String::from_utf8_lossy(b).into_owned(),
+        Value::VerbatimString { text, .. } => text.clone(),
+        Value::Okay => "OK".to_string(),
+        Value::Int(i) => i.to_string(),
+        Value::Nil => String::new(),
+        Value::Array(items) | Value::Set(items) => {
+            items.iter().map(value_text).collect::<Vec<_>>().join(" ")
+        }
+        other => format!("{other:?}"),
+    }
+}
+
+/// `CONFIG GET` reply (flat array or RESP3 map) → key/value pairs.
+fn config_pairs(v: &Value) -> BTreeMap<String, String> {
+    match v {
+        Value::Array(items) => items
+            .chunks(2)
+            .filter(|c| c.len() == 2)
+            .map(|c| (value_text(&c[0]), value_text(&c[1])))
+            .collect(),
+        Value::Map(pairs) => pairs
+            .iter()
+            .map(|(k, v)| (value_text(k), value_text(v)))
+            .collect(),
+        _ => BTreeMap::new(),
+    }
+}
+
+/// Keeps the [`INFO_KEYS`] fields of an `INFO` reply.
+pub fn parse_info(text: &str) -> BTreeMap<String, String> {
+    text.lines()
+        .filter_map(|line| line.trim().split_once(':'))
+        .filter(|(k, _)| INFO_KEYS.contains(k))
+        .map(|(k, v)| (k.to_string(), v.trim().to_string()))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn acl_hashes_and_passwords_are_masked() {
+        assert_eq!(
+            mask_acl("user app on #5e884898da28047151d0e56f8dc62927 ~app:* >clear +get"),
+            "user app on #*** ~app:* >*** +get"
+        );
+        assert_eq!(
+            mask_acl("user default on nopass ~* &* +@all"),
+            "user default on nopass ~* &* +@all"
+        );
+    }
+
+    #[test]
+    fn info_keeps_known_fields() {
+        let info = parse_info("# Server\r\nredis_version:7.0.15\r\nos:Linux\r\nmaxmemory:0\r\n");
+        assert_eq!(
+            info.get("redis_version").map(String::as_str),
+            Some("7.0.15")
+        );
+        assert_eq!(info.get("maxmemory").map(String::as_str), Some("0"));
+        assert!(!info.contains_key("os"));
+    }
+
+    #[test]
+    fn reply_codes() {
+        let r = RedisReply {
+            reply: "NOAUTH Authentication required.".into(),
+            ms: 1.0,
+        };
+        assert_eq!(r.code(), Some("NOAUTH"));
+        assert!(!r.is_pong());
+    }
+}

@@ -1,0 +1,529 @@
+//! The HTTP probe: one request (following same-host redirects when asked), recorded as an
+//! [`HttpExchange`] with secrets masked, the body capped and timings measured.
+//!
+//! Redirects are followed here rather than by the client so that every hop lands in the evidence,
+//! a loop is reported as such, and a redirect to another host is recorded instead of followed
+//! (a prober must not wander off to hosts it was not pointed at).
+
+use std::io::Read;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rustls_pki_types::CertificateDer;
+use serde::{Deserialize, Serialize};
+use tokio::time::Instant;
+use url::Url;
+
+use super::{ProbeCx, ProbeError, error_chain};
+use crate::redact;
+
+/// How much decoded body text an exchange keeps for checks and recordings.
+pub const BODY_KEEP: usize = 64 * 1024;
+
+/// The most redirects a probe follows.
+pub const MAX_REDIRECTS: usize = 5;
+
+/// One redirect that was followed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Hop {
+    /// The redirect's status code.
+    pub status: u16,
+    /// The URL that answered with the redirect (redacted).
+    pub url: String,
+    /// Its `Location` header, as sent.
+    pub location: String,
+}
+
+/// What one request saw: serialisable, redacted, replayable.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct HttpExchange {
+    /// Request method.
+    pub method: String,
+    /// The URL first requested (redacted).
+    pub url: String,
+    /// The URL that produced this response, after redirects (redacted).
+    pub final_url: String,
+    /// Headers the probe set on the request (secret values masked).
+    pub request_headers: Vec<(String, String)>,
+    /// Response status code.
+    pub status: u16,
+    /// `HTTP/1.1`, `HTTP/2.0`…
+    pub version: String,
+    /// Response headers in arrival order, names lowercase, values lossily decoded; `Set-Cookie`
+    /// values masked.
+    pub headers: Vec<(String, String)>,
+    /// Body bytes received on the wire (up to the cap).
+    pub body_len: u64,
+    /// True when the body was longer than the cap and the rest was not read.
+    pub body_truncated: bool,
+    /// The decoded body as text (lossy UTF-8), at most [`BODY_KEEP`] bytes; empty when the
+    /// encoding could not be decoded (see `body_decoded`).
+    pub body: String,
+    /// False when the body's `Content-Encoding` is one the probe does not decode (br, zstd).
+    pub body_decoded: bool,
+    /// Time from sending the first request to the end of the body, in milliseconds.
+    pub elapsed_ms: f64,
+    /// Redirects followed before this response.
+    pub redirects: Vec<Hop>,
+}
+
+impl HttpExchange {
+    /// The first value of a header (name case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Every value of a header, in arrival order.
+    pub fn headers_named(&self, name: &str) -> Vec<&str> {
+        self.headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+
+    /// True when the header is present at least once.
+    pub fn has_header(&self, name: &str) -> bool {
+        self.header(name).is_some()
+    }
+
+    /// The media type of the response, lowercase, without parameters (`text/html`).
+    pub fn media_type(&self) -> Option<String> {
+        self.header("content-type").map(|ct| {
+            ct.split(';')
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_ascii_lowercase()
+        })
+    }
+
+    /// True for 2xx.
+    pub fn is_success(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+
+    /// `GET https://host/path → 200` — the start of most evidence lines.
+    pub fn request_line(&self) -> String {
+        format!("{} {} → {}", self.method, self.final_url, self.status)
+    }
+
+    /// The request line followed by one header as received, or "no <Header> header".
+    pub fn header_evidence(&self, name: &str) -> String {
+        let values = self.headers_named(name);
+        if values.is_empty() {
+            format!("{}, no {} header", self.request_line(), name)
+        } else {
+            format!("{}, {}: {}", self.request_line(), name, values.join(" | "))
+        }
+    }
+}
+
+/// A request to send.
+#[derive(Debug, Clone)]
+pub struct RequestSpec {
+    /// Method (`GET`, `HEAD`, `OPTIONS`; others only for configured mutations).
+    pub method: String,
+    /// Where to send it.
+    pub url: Url,
+    /// Extra request headers.
+    pub headers: Vec<(String, String)>,
+    /// Request body, if any.
+    pub body: Option<String>,
+    /// Follow same-host redirects (up to [`MAX_REDIRECTS`]).
+    pub follow_redirects: bool,
+}
+
+impl RequestSpec {
+    /// A `GET` that follows same-host redirects.
+    pub fn get(url: Url) -> RequestSpec {
+        RequestSpec {
+            method: "GET".to_string(),
+            url,
+            headers: Vec::new(),
+            body: None,
+            follow_redirects: true,
+        }
+    }
+
+    /// Adds a request header.
+    pub fn header(mut self, name: &str, value: &str) -> RequestSpec {
+        self.headers.push((name.to_string(), value.to_string()));
+        self
+    }
+
+    /// Records redirects instead of following them.
+    pub fn no_follow(mut self) -> RequestSpec {
+        self.follow_redirects = false;
+        self
+    }
+}
+
+/// How the shared client is built.
+#[derive(Debug, Clone)]
+pub struct ClientOptions {
+    /// Connect and request timeout.
+    pub timeout: Duration,
+    /// Extra trust anchors (a private CA, the demo target's certificate).
+    pub extra_roots: Vec<CertificateDer<'static>>,
+    /// The `User-Agent` sent.
+    pub user_agent: String,
+}
+
+/// Builds the one shared HTTP client: rustls on ring, webpki roots plus extra anchors, HTTP/2 by
+/// ALPN, no automatic redirects, no cookie store, no transparent decompression (so
+/// `Content-Encoding` can be judged).
+pub fn client(opts: &ClientOptions) -> Result<reqwest::Client, String> {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    for cert in &opts.extra_roots {
+        roots
+            .add(cert.clone())
+            .map_err(|e| format!("a CA certificate is not usable as a trust anchor: {e}"))?;
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut tls = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("TLS configuration: {e}"))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    tls.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    reqwest::Client::builder()
+        .tls_backend_preconfigured(tls)
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(opts.timeout)
+        .timeout(opts.timeout)
+        .user_agent(opts.user_agent.clone())
+        .pool_max_idle_per_host(8)
+        .build()
+        .map_err(|e| format!("HTTP client: {}", error_chain(&e)))
+}
+
+/// Sends one `GET` that follows same-host redirects.
+pub async fn get(cx: &ProbeCx, url: &Url) -> Result<HttpExchange, ProbeError> {
+    send(cx, &RequestSpec::get(url.clone())).await
+}
+
+/// Sends a request under the run's limits and records what came back.
+pub async fn send(cx: &ProbeCx, spec: &RequestSpec) -> Result<HttpExchange, ProbeError> {
+    let subject = format!("{} {}", spec.method, redact::url(&spec.url));
+    let _permit = cx.permit(&subject).await?;
+    let started = Instant::now();
+    let result = match tokio::time::timeout_at(
+        cx.op_deadline(),
+        exchange(cx, spec, &subject, started),
+    )
+    .await
+    {
+        Ok(result) => result,
+        Err(_) => Err(cx.expired(&subject)),
+    };
+    if matches!(
+        result,
+        Ok(_) | Err(ProbeError::Tls { .. } | ProbeError::Protocol { .. })
+    ) {
+        cx.mark_answered();
+    }
+    result
+}
+
+async fn exchange(
+    cx: &ProbeCx,
+    spec: &RequestSpec,
+    subject: &str,
+    started: Instant,
+) -> Result<HttpExchange, ProbeError> {
+    let method =
+        reqwest::Method::from_bytes(spec.method.as_bytes()).map_err(|_| ProbeError::Protocol {
+            subject: subject.to_string(),
+            reason: format!("invalid method {:?}", spec.method),
+        })?;
+    let mut request_headers: Vec<(String, String)> = Vec::new();
+    for (name, value) in cx.extra_headers.iter().chain(spec.headers.iter()) {
+        request_headers.push((
+            name.to_ascii_lowercase(),
+            redact::header_value(name, value).into_owned(),
+        ));
+    }
+    let mut url = spec.url.clone();
+    let mut method_now = method;
+    let mut hops: Vec<Hop> = Vec::new();
+    let mut visited: Vec<Url> = vec![url.clone()];
+    loop {
+        cx.spend_request(subject)?;
+        let mut builder = cx.client.request(method_now.clone(), url.clone());
+        for (name, value) in cx.extra_headers.iter().chain(spec.headers.iter()) {
+            builder = builder.header(name.as_str(), value.as_str());
+        }
+        if let Some(body) = &spec.body {
+            builder = builder.body(body.clone());
+        }
+        let response = builder.send().await.map_err(|e| classify(cx, subject, e))?;
+        let status = response.status().as_u16();
+        if spec.follow_redirects && (300..400).contains(&status) {
+            let next = response
+                .headers()
+                .get(reqwest::header::LOCATION)
+                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+                .and_then(|loc| url.join(&loc).ok().map(|next| (loc, next)));
+            if let Some((location, next)) = next
+                && next.host_str() == spec.url.host_str()
+            {
+                hops.push(Hop {
+                    status,
+                    url: redact::url(&url),
+                    location: location.clone(),
+                });
+                if visited.contains(&next) {
+                    let chain: Vec<&str> = hops.iter().map(|h| h.url.as_str()).collect();
+                    return Err(ProbeError::Protocol {
+                        subject: subject.to_string(),
+                        reason: format!(
+                            "redirect loop: {} → {}",
+                            chain.join(" → "),
+                            redact::url(&next)
+                        ),
+                    });
+                }
+                if hops.len() > MAX_REDIRECTS {
+                    return Err(ProbeError::Protocol {
+                        subject: subject.to_string(),
+                        reason: format!("more than {MAX_REDIRECTS} redirects"),
+                    });
+                }
+                if !matches!(status, 307 | 308) {
+                    method_now = reqwest::Method::GET;
+                }
+                visited.push(next.clone());
+                url = next;
+                continue;
+            }
+        }
+        return record(
+            cx,
+            subject,
+            response,
+            RecordParts {
+                method: spec.method.clone(),
+                url: redact::url(&spec.url),
+                final_url: redact::url(&url),
+                request_headers,
+                redirects: hops,
+                started,
+            },
+        )
+        .await;
+    }
+}
+
+struct RecordParts {
+    method: String,
+    url: String,
+    final_url: String,
+    request_headers: Vec<(String, String)>,
+    redirects: Vec<Hop>,
+    started: Instant,
+}
+
+async fn record(
+    cx: &ProbeCx,
+    subject: &str,
+    mut response: reqwest::Response,
+    parts: RecordParts,
+) -> Result<HttpExchange, ProbeError> {
+    let status = response.status().as_u16();
+    let version = format!("{:?}", response.version());
+    let headers: Vec<(String, String)> = response
+        .headers()
+        .iter()
+        .map(|(name, value)| {
+            let name = name.as_str().to_ascii_lowercase();
+            let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
+            let value = redact::header_value(&name, &value).into_owned();
+            (name, value)
+        })
+        .collect();
+    let mut raw: Vec<u8> = Vec::new();
+    let mut truncated = false;
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| classify(cx, subject, e))?
+    {
+        let room = cx.max_body.saturating_sub(raw.len());
+        if chunk.len() > room {
+            raw.extend_from_slice(&chunk[..room]);
+            truncated = true;
+            break;
+        }
+        raw.extend_from_slice(&chunk);
+    }
+    let elapsed_ms = parts.started.elapsed().as_secs_f64() * 1000.0;
+    let encoding = headers
+        .iter()
+        .find(|(n, _)| n == "content-encoding")
+        .map(|(_, v)| v.trim().to_ascii_lowercase());
+    let (decoded, body_decoded) = decode(&raw, encoding.as_deref(), cx.max_body);
+    let keep = decoded.len().min(BODY_KEEP);
+    Ok(HttpExchange {
+        method: parts.method,
+        url: parts.url,
+        final_url: parts.final_url,
+        request_headers: parts.request_headers,
+        status,
+        version,
+        headers,
+        body_len: raw.len() as u64,
+        body_truncated: truncated,
+        body: cx
+            .redactor
+            .scrub(&String::from_utf8_lossy(&decoded[..keep])),
+        body_decoded,
+        elapsed_ms,
+        redirects: parts.redirects,
+    })
+}
+
+/// Decodes gzip/deflate bodies, never past `cap` bytes (a gzip bomb stops at the cap).
+fn decode(raw: &[u8], encoding: Option<&str>, cap: usize) -> (Vec<u8>, bool) {
+    let limit = cap as u64;
+    let mut out = Vec::new();
+    match encoding {
+        None | Some("") | Some("identity") => (raw.to_vec(), true),
+        Some("gzip") | Some("x-gzip") => {
+            // A truncated stream still yields what decoded before the cut.
+            let _ = flate2::read::GzDecoder::new(raw)
+                .take(limit)
+                .read_to_end(&mut out);
+            (out, true)
+        }
+        Some("deflate") => {
+            if flate2::read::ZlibDecoder::new(raw)
+                .take(limit)
+                .read_to_end(&mut out)
+                .is_err()
+            {
+                out.clear();
+                let _ = flate2::read::DeflateDecoder::new(raw)
+                    .take(limit)
+                    .read_to_end(&mut out);
+            }
+            (out, true)
+        }
+        Some(_) => (Vec::new(), false),
+    }
+}
+
+/// Turns a client error into a probe error, with the URL left out (it may carry credentials) and
+/// configured secrets masked.
+fn classify(cx: &ProbeCx, subject: &str, err: reqwest::Error) -> ProbeError {
+    let err = err.without_url();
+    if err.is_timeout() {
+        return cx.expired(subject);
+    }
+    let reason = cx.redactor.scrub(&error_chain(&err));
+    if is_tls_error(&err) || looks_like_tls_failure(&reason) {
+        ProbeError::Tls {
+            subject: subject.to_string(),
+            reason,
+        }
+    } else if err.is_connect() {
+        ProbeError::Connect {
+            subject: subject.to_string(),
+            reason,
+        }
+    } else {
+        ProbeError::Protocol {
+            subject: subject.to_string(),
+            reason,
+        }
+    }
+}
+
+/// rustls errors can reach us flattened into an `io::Error` whose `source()` skips them; their
+/// messages are distinctive enough to recognise.
+fn looks_like_tls_failure(reason: &str) -> bool {
+    const MARKERS: &[&str] = &[
+        "invalid peer certificate",
+        "peer is incompatible",
+        "received corrupt message",
+        "peer sent no certificates",
+        "handshake",
+        "InvalidContentType",
+        "AlertReceived",
+        "certificate",
+    ];
+    MARKERS.iter().any(|m| reason.contains(m))
+}
+
+/// True when a rustls error sits anywhere in the chain (an io::Error wrapping one counts).
+fn is_tls_error(err: &(dyn std::error::Error + 'static)) -> bool {
+    let mut current: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(e) = current {
+        if e.downcast_ref::<rustls::Error>().is_some() {
+            return true;
+        }
+        if let Some(io) = e.downcast_ref::<std::io::Error>()
+            && io
+                .get_ref()
+                .is_some_and(|inner| inner.downcast_ref::<rustls::Error>().is_some())
+        {
+            return true;
+        }
+        current = e.source();
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn exchange_with(headers: &[(&str, &str)]) -> HttpExchange {
+        HttpExchange {
+            method: "GET".into(),
+            url: "https://x/".into(),
+            final_url: "https://x/".into(),
+            status: 200,
+            headers: headers
+                .iter()
+                .map(|(n, v)| (n.to_string(), v.to_string()))
+                .collect(),
+            ..HttpExchange::default()
+        }
+    }
+
+    #[test]
+    fn header_lookup_is_case_insensitive_and_keeps_duplicates() {
+        let ex = exchange_with(&[("set-cookie", "a=1"), ("Set-Cookie", "b=2")]);
+        assert_eq!(ex.header("SET-COOKIE"), Some("a=1"));
+        assert_eq!(ex.headers_named("set-cookie"), vec!["a=1", "b=2"]);
+    }
+
+    #[test]
+    fn media_type_drops_parameters() {
+        let ex = exchange_with(&[("content-type", "Text/HTML; charset=utf-8")]);
+        assert_eq!(ex.media_type().as_deref(), Some("text/html"));
+    }
+
+    #[test]
+    fn gzip_bomb_stops_at_cap() {
+        use flate2::write::GzEncoder;
+        use std::io::Write;
+        let mut enc = GzEncoder::new(Vec::new(), flate2::Compression::best());
+        enc.write_all(&vec![0u8; 4 * 1024 * 1024]).unwrap();
+        let bomb = enc.finish().unwrap();
+        let (out, decoded) = decode(&bomb, Some("gzip"), 64 * 1024);
+        assert!(decoded);
+        assert_eq!(out.len(), 64 * 1024);
+    }
+
+    #[test]
+    fn brotli_is_reported_undecoded() {
+        let (out, decoded) = decode(b"\x0b\x02", Some("br"), 1024);
+        assert!(!decoded && out.is_empty());
+    }
+}

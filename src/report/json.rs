@@ -1,0 +1,182 @@
+//! The JSON report: the stable contract scripts and CI jobs depend on.
+//!
+//! These wire structs are kept apart from `model.rs` on purpose: a rename in the model must not
+//! silently change the contract. Field names and enum spellings change only with a
+//! [`SCHEMA_VERSION`] bump.
+//!
+//! # Wire format (schema_version 1)
+//! ```text
+//! { "schema_version": 1, "readyprobe_version": "0.1.0", "target": "https://…", "profile": "staging",
+//!   "started_at": "RFC 3339", "finished_at": "RFC 3339", "duration_ms": 412, "requests_sent": 57,
+//!   "verdict": "NO-GO" | "CONDITIONAL GO" | "GO WITH OBSERVATIONS" | "GO", "verdict_reasons": ["…"],
+//!   "overall_score": 63.5 | null, "band": "Excellent" | "Good" | "Needs work" | "Poor" | null,
+//!   "categories": [ { "name": "Security", "score": 48.0 | null, "band": "Poor" | null,
+//!                     "assessed": true, "complete": true, "pass": 5, "warn": 2, "fail": 4,
+//!                     "error": 0, "skipped": 1 } ],
+//!   "findings": [ { "check_id": "headers.hsts", "title": "…", "category": "Security",
+//!                   "severity": "critical|high|medium|low|info",
+//!                   "outcome": "pass|warn|fail|error|skipped", "score": 0.0, "summary": "…",
+//!                   "evidence": ["GET https://…/ → 200, no Strict-Transport-Security header"],
+//!                   "remediation": "…", "references": ["RFC 6797"] } ],
+//!   "scope": ["…"] }
+//! ```
+//! Every check that ran or was skipped appears once in `findings`, in catalogue order.
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::Report;
+
+/// The version of the JSON contract.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// The JSON report object.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JsonReport {
+    /// Contract version.
+    pub schema_version: u32,
+    /// readyprobe's version.
+    pub readyprobe_version: String,
+    /// Audited base URL (redacted).
+    pub target: String,
+    /// Profile name.
+    pub profile: String,
+    /// RFC 3339 start.
+    pub started_at: String,
+    /// RFC 3339 end.
+    pub finished_at: String,
+    /// Wall time of the run.
+    pub duration_ms: u64,
+    /// Requests sent.
+    pub requests_sent: u64,
+    /// `NO-GO`, `CONDITIONAL GO`, `GO WITH OBSERVATIONS` or `GO`.
+    pub verdict: String,
+    /// Why.
+    pub verdict_reasons: Vec<String>,
+    /// 0–100, or null when nothing was assessed.
+    pub overall_score: Option<f64>,
+    /// Band of the overall score.
+    pub band: Option<String>,
+    /// The seven categories.
+    pub categories: Vec<JsonCategory>,
+    /// Every check that ran or was skipped.
+    pub findings: Vec<JsonFinding>,
+    /// What was probed and how.
+    pub scope: Vec<String>,
+}
+
+/// One category.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JsonCategory {
+    /// Display name (`Health Checks`).
+    pub name: String,
+    /// 0–100 or null ("not assessed").
+    pub score: Option<f64>,
+    /// Band or null.
+    pub band: Option<String>,
+    /// False when no applicable check ran.
+    pub assessed: bool,
+    /// False when some check errored.
+    pub complete: bool,
+    /// Passed findings.
+    pub pass: usize,
+    /// Warnings.
+    pub warn: usize,
+    /// Failures.
+    pub fail: usize,
+    /// Could not measure.
+    pub error: usize,
+    /// Skipped.
+    pub skipped: usize,
+}
+
+/// One finding.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JsonFinding {
+    /// Stable check id.
+    pub check_id: String,
+    /// Title.
+    pub title: String,
+    /// Category display name.
+    pub category: String,
+    /// `critical|high|medium|low|info`.
+    pub severity: String,
+    /// `pass|warn|fail|error|skipped`.
+    pub outcome: String,
+    /// 0.0–1.0.
+    pub score: f64,
+    /// One sentence.
+    pub summary: String,
+    /// Observed evidence, redacted.
+    pub evidence: Vec<String>,
+    /// What to do.
+    pub remediation: String,
+    /// References.
+    pub references: Vec<String>,
+}
+
+impl From<&Report> for JsonReport {
+    fn from(r: &Report) -> JsonReport {
+        JsonReport {
+            schema_version: SCHEMA_VERSION,
+            readyprobe_version: r.readyprobe_version.clone(),
+            target: r.target.clone(),
+            profile: r.profile.clone(),
+            started_at: r.started_at.clone(),
+            finished_at: r.finished_at.clone(),
+            duration_ms: r.duration_ms,
+            requests_sent: r.requests_sent,
+            verdict: r.verdict.as_str().to_string(),
+            verdict_reasons: r.verdict_reasons.clone(),
+            overall_score: r.overall_score,
+            band: r.band.map(|b| b.name().to_string()),
+            categories: r
+                .categories
+                .iter()
+                .map(|c| JsonCategory {
+                    name: c.category.name().to_string(),
+                    score: c.score,
+                    band: c.band.map(|b| b.name().to_string()),
+                    assessed: c.assessed(),
+                    complete: c.complete,
+                    pass: c.pass,
+                    warn: c.warn,
+                    fail: c.fail,
+                    error: c.error,
+                    skipped: c.skipped,
+                })
+                .collect(),
+            findings: r
+                .findings
+                .iter()
+                .map(|f| JsonFinding {
+                    check_id: f.check_id.clone(),
+                    title: f.title.clone(),
+                    category: f.category.name().to_string(),
+                    severity: f.severity.as_str().to_string(),
+                    outcome: f.outcome.as_str().to_string(),
+                    score: f.score,
+                    summary: f.summary.clone(),
+                    evidence: f.evidence.clone(),
+                    remediation: f.remediation.clone(),
+                    references: f.references.clone(),
+                })
+                .collect(),
+            scope: r.scope.clone(),
+        }
+    }
+}
+
+/// Renders the report as pretty JSON with a trailing newline.
+pub fn render(report: &Report) -> String {
+    // Serialising plain strings and numbers cannot fail; fall back to an error object regardless.
+    match serde_json::to_string_pretty(&JsonReport::from(report)) {
+        Ok(mut text) => {
+            text.push('\n');
+            text
+        }
+        Err(e) => format!(
+            "{{\"schema_version\":{SCHEMA_VERSION},\"error\":{:?}}}\n",
+            e.to_string()
+        ),
+    }
+}

@@ -1,0 +1,148 @@
+//! `readyprobe audit --demo` end to end: the embedded demo target, audited over real HTTPS.
+
+use std::collections::BTreeMap;
+
+use crate::util::readyprobe;
+
+fn audit_json(args: &[&str]) -> (i32, serde_json::Value) {
+    let out = readyprobe()
+        .args(["audit", "--demo", "--format", "json"])
+        .args(args)
+        .output()
+        .expect("run");
+    let code = out.status.code().unwrap_or(-1);
+    let json = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not JSON ({e}); stderr: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (code, json)
+}
+
+fn outcomes(report: &serde_json::Value) -> BTreeMap<String, String> {
+    report["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .map(|f| {
+            (
+                f["check_id"].as_str().unwrap_or_default().to_string(),
+                f["outcome"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn flawed_demo_is_no_go_with_the_named_findings() {
+    let (code, report) = audit_json(&[]);
+    assert_eq!(
+        report["verdict"], "NO-GO",
+        "{:#}",
+        report["verdict_reasons"]
+    );
+    assert_eq!(code, 1, "NO-GO fails the gate");
+    let o = outcomes(&report);
+    for (id, expected) in [
+        ("headers.hsts", "fail"),
+        ("headers.csp", "fail"),
+        ("headers.disclosure", "warn"),
+        ("cookies.flags", "fail"),
+        ("tls.http_redirect", "fail"),
+        ("health.readiness_depth", "warn"),
+        ("health.separation", "warn"),
+        ("errors.leak", "fail"),
+        ("perf.compression", "warn"),
+        ("exposure.sensitive_paths", "fail"),
+    ] {
+        assert_eq!(
+            o.get(id).map(String::as_str),
+            Some(expected),
+            "{id}: {o:#?}"
+        );
+    }
+    assert_eq!(report["categories"].as_array().map(Vec::len), Some(7));
+    let hsts = report["findings"]
+        .as_array()
+        .and_then(|f| f.iter().find(|f| f["check_id"] == "headers.hsts"))
+        .expect("hsts");
+    let evidence = hsts["evidence"].to_string();
+    assert!(evidence.contains("GET https://127.0.0.1:"), "{evidence}");
+    assert!(
+        evidence.contains("no Strict-Transport-Security header"),
+        "{evidence}"
+    );
+}
+
+#[test]
+fn hardened_demo_passes_the_gate() {
+    let (code, report) = audit_json(&["--demo-profile", "hardened"]);
+    let verdict = report["verdict"].as_str().unwrap_or_default();
+    assert!(
+        verdict == "GO" || verdict == "GO WITH OBSERVATIONS",
+        "hardened verdict {verdict}: {:#}",
+        report["verdict_reasons"]
+    );
+    assert_eq!(code, 0);
+    let o = outcomes(&report);
+    for id in [
+        "headers.hsts",
+        "headers.csp",
+        "cookies.flags",
+        "tls.http_redirect",
+        "health.endpoints",
+        "health.readiness_depth",
+        "errors.leak",
+        "perf.compression",
+    ] {
+        assert_eq!(o.get(id).map(String::as_str), Some("pass"), "{id}: {o:#?}");
+    }
+    assert!(report["overall_score"].as_f64().unwrap_or(0.0) >= 90.0);
+}
+
+#[test]
+fn json_and_markdown_carry_the_same_findings() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let md = dir.path().join("r.md");
+    let json = dir.path().join("r.json");
+    readyprobe()
+        .args(["audit", "--demo", "--quiet", "--out"])
+        .arg(&md)
+        .arg("--out")
+        .arg(&json)
+        .assert()
+        .code(1);
+    let md = std::fs::read_to_string(md).expect("md");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(json).expect("json")).expect("parse");
+    for (id, outcome) in outcomes(&report) {
+        assert!(md.contains(&id), "markdown lacks {id}");
+        if outcome == "fail" || outcome == "warn" {
+            assert!(md.contains(&format!("`{id}`")) || md.contains(&id));
+        }
+    }
+    assert!(md.contains(report["verdict"].as_str().unwrap_or("?")));
+}
+
+#[test]
+fn terminal_output_shows_verdict_and_seven_categories() {
+    let out = readyprobe()
+        .args(["audit", "--demo"])
+        .output()
+        .expect("run");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("NO-GO"), "{text}");
+    for name in [
+        "Security",
+        "Health Checks",
+        "Observability",
+        "Performance",
+        "Scalability",
+        "Reliability & Recovery",
+        "Operational",
+    ] {
+        assert!(text.contains(name), "{name} missing:\n{text}");
+    }
+    assert!(!text.contains('\u{1b}'), "NO_COLOR/non-TTY must not colour");
+}
