@@ -361,6 +361,10 @@ async fn audit(args: AuditArgs) -> Result<u8> {
             .await
             .context("cannot start the demo target")?;
         cfg.run.http_url = Some(target.http_url.to_string());
+        // The demo's admin route: real targets name theirs in `[access] protected`.
+        if cfg.access.protected.is_empty() {
+            cfg.access.protected = vec!["/api/admin".to_string()];
+        }
         Some(target)
     } else {
         None

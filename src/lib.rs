@@ -10,6 +10,7 @@ pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod engine;
+pub mod exposition;
 pub mod model;
 pub mod observations;
 pub mod probes;

@@ -211,13 +211,35 @@ pub struct Finding {
     pub remediation: String,
     /// RFCs, OWASP pages, vendor docs.
     pub references: Vec<String>,
+    /// The config waiver that matched this check, if any (`[[waivers]]`). An active waiver keeps
+    /// the finding in the report but out of the verdict and the gate; an expired one does not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waiver: Option<Waiver>,
 }
 
 impl Finding {
-    /// True when this finding breaks its rule (`fail`).
+    /// True when this finding breaks its rule (`fail`) and counts: an active waiver takes a
+    /// failure out of the verdict and the gate (the finding is still reported).
     pub fn failed(&self) -> bool {
-        self.outcome == Outcome::Fail
+        self.outcome == Outcome::Fail && !self.is_waived()
     }
+
+    /// True when an active (not expired) waiver covers this finding.
+    pub fn is_waived(&self) -> bool {
+        self.waiver.as_ref().is_some_and(|w| !w.expired)
+    }
+}
+
+/// A waiver as applied to one finding: why the failure is accepted, until when, and whether that
+/// date has passed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Waiver {
+    /// Why the failure is accepted (from the config).
+    pub reason: String,
+    /// `YYYY-MM-DD` after which the waiver no longer applies, if any.
+    pub expires: Option<String>,
+    /// True when `expires` has passed: the finding counts again.
+    pub expired: bool,
 }
 
 /// Score bands, as DESIGN.md defines them.

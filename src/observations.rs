@@ -118,12 +118,22 @@ pub struct HealthProbe {
 
 impl HealthProbe {
     /// True when the endpoint exists: it answered with anything but 404/405/410 (a 503 from a
-    /// readiness endpoint still proves the endpoint is there).
+    /// readiness endpoint still proves the endpoint is there), and not with an HTML page (a
+    /// single-page app's catch-all route answers 200 with its index everywhere).
     pub fn exists(&self) -> bool {
         match self.exchange.observed() {
-            Some(ex) => !matches!(ex.status, 404 | 405 | 410) && ex.status < 600,
+            Some(ex) => {
+                !matches!(ex.status, 404 | 405 | 410) && ex.status < 600 && !ex.is_html_document()
+            }
             None => false,
         }
+    }
+
+    /// True when the path answered with an HTML page: a catch-all route, not a health endpoint.
+    pub fn is_catch_all_page(&self) -> bool {
+        self.exchange
+            .observed()
+            .is_some_and(|ex| !matches!(ex.status, 404 | 405 | 410) && ex.is_html_document())
     }
 }
 
@@ -207,6 +217,21 @@ pub struct Observations {
     pub rabbitmq: Probed<crate::probes::deps::rabbitmq::RabbitObservation>,
     /// DNS records of the target's names (`[dependencies.dns]`).
     pub dns: Probed<crate::probes::deps::dns::DnsObservation>,
+    /// TLS handshake (chain, verdict, version) and the TLS 1.0/1.1 acceptance probes (https
+    /// targets only).
+    pub tls: Probed<crate::probes::tls::TlsObservation>,
+    /// CORS requests to the API paths (`[access] api_paths`, else discovered ones).
+    pub cors: Probed<Vec<crate::probes::access::CorsProbe>>,
+    /// Protected routes requested without credentials (`[access] protected`).
+    pub protected: Probed<Vec<crate::probes::access::ProtectedProbe>>,
+    /// The OIDC discovery document's JWKS (or `/.well-known/jwks.json`).
+    pub jwks: Probed<crate::probes::access::JwksObservation>,
+    /// Forged tokens against the first protected route (active).
+    pub jwt_forgery: Probed<crate::probes::access::JwtForgery>,
+    /// Configured mutations sent cross-site (active).
+    pub csrf: Probed<Vec<crate::probes::access::MutationProbe>>,
+    /// Configured mutations sent without their idempotency header (active).
+    pub idempotency: Probed<Vec<crate::probes::access::MutationProbe>>,
 }
 
 impl Observations {

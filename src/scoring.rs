@@ -103,7 +103,19 @@ pub fn score(findings: &[Finding], cfg: &ScoringConfig) -> Scores {
         }
     }
     let overall = (total > 0.0).then(|| round1(weighted / total));
-    let (verdict, reasons) = verdict(findings, &categories, overall, cfg.verdict_min_score);
+    let (verdict, mut reasons) = verdict(findings, &categories, overall, cfg.verdict_min_score);
+    let waived: Vec<&str> = findings
+        .iter()
+        .filter(|f| f.is_waived() && matches!(f.outcome, Outcome::Fail | Outcome::Warn))
+        .map(|f| f.check_id.as_str())
+        .collect();
+    if !waived.is_empty() {
+        reasons.push(format!(
+            "{} waived finding(s) not counted: {}",
+            waived.len(),
+            waived.join(", ")
+        ));
+    }
     Scores {
         categories,
         overall,
@@ -210,6 +222,28 @@ pub fn gate_failures(report: &Report, gate: &GateConfig) -> Vec<String> {
             ));
         }
     }
+    for (key, min) in &gate.categories {
+        let Some(category) = Category::parse(key) else {
+            continue;
+        };
+        match report.categories.iter().find(|c| c.category == category) {
+            Some(c) => match c.score {
+                Some(score) if score < *min => out.push(format!(
+                    "gate.categories.{key} {min}: the {} score is {score:.1}",
+                    category.name()
+                )),
+                None => out.push(format!(
+                    "gate.categories.{key} {min}: {} was not assessed",
+                    category.name()
+                )),
+                _ => {}
+            },
+            None => out.push(format!(
+                "gate.categories.{key} {min}: {} was not assessed",
+                category.name()
+            )),
+        }
+    }
     if let Some(min) = gate.min_score {
         match report.overall_score {
             Some(score) if score < min => out.push(format!(
@@ -238,6 +272,7 @@ mod tests {
             evidence: vec![],
             remediation: String::new(),
             references: vec![],
+            waiver: None,
         }
     }
 

@@ -168,14 +168,26 @@ fn every_shipped_config_file_loads() {
             seen += 1;
         }
     }
-    assert!(seen >= 4, "expected the starter and three profiles, saw {seen}");
+    assert!(
+        seen >= 4,
+        "expected the starter and three profiles, saw {seen}"
+    );
 }
 
 #[test]
 fn production_profile_skips_active_checks_and_gate_flags_apply() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config/production.toml");
     let out = readyprobe()
-        .args(["audit", "--demo", "--demo-profile", "hardened", "--format", "json", "--min-score", "100.1"])
+        .args([
+            "audit",
+            "--demo",
+            "--demo-profile",
+            "hardened",
+            "--format",
+            "json",
+            "--min-score",
+            "100.1",
+        ])
         .arg("--config")
         .arg(&dir)
         .output()
@@ -183,7 +195,16 @@ fn production_profile_skips_active_checks_and_gate_flags_apply() {
     // --min-score above 100 is a usage error naming the flag.
     assert_eq!(out.status.code(), Some(2));
     let out = readyprobe()
-        .args(["audit", "--demo", "--demo-profile", "hardened", "--format", "json", "--min-score", "100"])
+        .args([
+            "audit",
+            "--demo",
+            "--demo-profile",
+            "hardened",
+            "--format",
+            "json",
+            "--min-score",
+            "100",
+        ])
         .arg("--config")
         .arg(&dir)
         .output()
@@ -241,11 +262,22 @@ fn https_target_with_private_ca_is_audited_through_ca_file() {
         .and_then(|f| f.iter().find(|f| f["check_id"] == "headers.hsts"))
         .expect("hsts");
     assert_eq!(hsts["outcome"], "error");
-    assert!(hsts["summary"].as_str().unwrap_or("").contains("TLS"), "{hsts}");
+    assert!(
+        hsts["summary"].as_str().unwrap_or("").contains("TLS"),
+        "{hsts}"
+    );
 
     // With it, the target is judged.
     let out = readyprobe()
-        .args(["audit", &url, "--format", "json", "--timeout", "2s", "--ca-file"])
+        .args([
+            "audit",
+            &url,
+            "--format",
+            "json",
+            "--timeout",
+            "2s",
+            "--ca-file",
+        ])
         .arg(&ca_file)
         .output()
         .expect("run");

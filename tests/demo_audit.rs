@@ -55,6 +55,12 @@ fn flawed_demo_is_no_go_with_the_named_findings() {
         ("errors.leak", "fail"),
         ("perf.compression", "warn"),
         ("exposure.sensitive_paths", "fail"),
+        ("cors.reflect_credentials", "fail"),
+        ("cors.origin_bypass", "fail"),
+        ("cors.vary_origin", "warn"),
+        ("auth.jwks", "fail"),
+        ("auth.jwt_forgery", "fail"),
+        ("auth.required", "pass"),
     ] {
         assert_eq!(
             o.get(id).map(String::as_str),
@@ -71,6 +77,16 @@ fn flawed_demo_is_no_go_with_the_named_findings() {
     assert!(evidence.contains("GET https://127.0.0.1:"), "{evidence}");
     assert!(
         evidence.contains("no Strict-Transport-Security header"),
+        "{evidence}"
+    );
+    let forgery = report["findings"]
+        .as_array()
+        .and_then(|f| f.iter().find(|f| f["check_id"] == "auth.jwt_forgery"))
+        .expect("auth.jwt_forgery");
+    assert_eq!(forgery["severity"], "critical", "{forgery:#}");
+    let evidence = forgery["evidence"].to_string();
+    assert!(
+        evidence.contains("/api/admin → 200 with alg:none token"),
         "{evidence}"
     );
 }
@@ -95,6 +111,13 @@ fn hardened_demo_passes_the_gate() {
         "health.readiness_depth",
         "errors.leak",
         "perf.compression",
+        "cors.reflect_credentials",
+        "cors.null_origin",
+        "cors.origin_bypass",
+        "cors.vary_origin",
+        "auth.required",
+        "auth.jwks",
+        "auth.jwt_forgery",
     ] {
         assert_eq!(o.get(id).map(String::as_str), Some("pass"), "{id}: {o:#?}");
     }

@@ -27,7 +27,16 @@ fn spa() -> Router {
 async fn audit(url: String, args: Vec<String>) -> (Option<i32>, Value, String) {
     let output = tokio::task::spawn_blocking(move || {
         readyprobe()
-            .args(["audit", &url, "--format", "json", "--deadline", "30s", "--timeout", "3s"])
+            .args([
+                "audit",
+                &url,
+                "--format",
+                "json",
+                "--deadline",
+                "30s",
+                "--timeout",
+                "3s",
+            ])
             .args(&args)
             .output()
             .expect("readyprobe runs")
@@ -84,11 +93,19 @@ async fn catch_all_spa_is_not_a_sensitive_path_false_positive() {
     let lines = evidence(exposure);
     assert_eq!(lines.len(), 12);
     assert!(
-        lines[0].starts_with(&format!("GET http://{addr}/.env → 200: any of: [STATUS] (200) != 200 ✗ | ")),
+        lines[0].starts_with(&format!(
+            "GET http://{addr}/.env → 200: any of: [STATUS] (200) != 200 ✗ | "
+        )),
         "{}",
         lines[0]
     );
-    assert!(lines[0].ends_with("matches (?i)\\A\\s*<(!doctype|html|head|body) ✓ — matched \"<!doctype html>\""), "{}", lines[0]);
+    assert!(
+        lines[0].ends_with(
+            "matches (?i)\\A\\s*<(!doctype|html|head|body) ✓ — matched \"<!doctype html>\""
+        ),
+        "{}",
+        lines[0]
+    );
     // The SPA is not an OpenAPI document nor a version endpoint either.
     assert_eq!(finding(&report, "docs.openapi")["outcome"], "warn");
     assert_eq!(finding(&report, "ops.version_endpoint")["outcome"], "warn");
@@ -109,7 +126,10 @@ async fn exposed_env_file_fails_critical_with_masked_evidence() {
     let exposure = finding(&report, "exposure.sensitive_paths");
     assert_eq!(exposure["outcome"], "fail", "{exposure:#}");
     assert_eq!(exposure["severity"], "critical");
-    assert_eq!(exposure["summary"], "1 of 12 requests broke their conditions: /.env");
+    assert_eq!(
+        exposure["summary"],
+        "1 of 12 requests broke their conditions: /.env"
+    );
     assert_eq!(
         evidence(exposure)[0],
         format!(
@@ -144,7 +164,12 @@ async fn a_ten_line_user_pack_is_scored_in_its_category() {
     let app = spa()
         .route(
             "/api/orders/health",
-            get(|| async { ([(header::CONTENT_TYPE, "application/json")], r#"{"status":"UP"}"#) }),
+            get(|| async {
+                (
+                    [(header::CONTENT_TYPE, "application/json")],
+                    r#"{"status":"UP"}"#,
+                )
+            }),
         )
         .route(
             "/api/payments/health",
@@ -207,7 +232,8 @@ async fn a_ten_line_user_pack_is_scored_in_its_category() {
 #[test]
 fn malformed_pack_exits_2_naming_file_line_and_field() {
     let dir = tempfile::tempdir().expect("tmp");
-    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/packs/invalid-placeholder.toml");
+    let fixture =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/packs/invalid-placeholder.toml");
     std::fs::copy(&fixture, dir.path().join("broken.toml")).expect("copy");
     write_pack(dir.path(), "ok.toml", USER_PACK);
     let broken = dir.path().join("broken.toml").display().to_string();
@@ -260,7 +286,11 @@ fn pack_reusing_a_builtin_id_needs_overrides() {
         .arg(dir.path())
         .output()
         .expect("runs");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let list: Value = serde_json::from_slice(&out.stdout).expect("json");
     let entries: Vec<&Value> = list
         .as_array()
@@ -268,7 +298,11 @@ fn pack_reusing_a_builtin_id_needs_overrides() {
         .iter()
         .filter(|c| c["id"] == "exposure.sensitive_paths")
         .collect();
-    assert_eq!(entries.len(), 1, "the override replaces the built-in pack check");
+    assert_eq!(
+        entries.len(),
+        1,
+        "the override replaces the built-in pack check"
+    );
     assert_eq!(entries[0]["category"], "Reliability & Recovery");
     assert_eq!(
         entries[0]["source"],
@@ -285,7 +319,11 @@ fn checks_lists_builtin_and_user_packs_with_their_source() {
         .arg(dir.path())
         .output()
         .expect("runs");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let list: Value = serde_json::from_slice(&out.stdout).expect("json");
     let source = |id: &str| {
         list.as_array()
@@ -295,7 +333,10 @@ fn checks_lists_builtin_and_user_packs_with_their_source() {
             .unwrap_or_else(|| panic!("{id} not listed"))["source"]
             .clone()
     };
-    assert_eq!(source("exposure.sensitive_paths"), "builtin:probes/exposure.toml");
+    assert_eq!(
+        source("exposure.sensitive_paths"),
+        "builtin:probes/exposure.toml"
+    );
     assert_eq!(source("docs.openapi"), "builtin:probes/docs.toml");
     assert_eq!(source("ops.version_endpoint"), "builtin:probes/ops.toml");
     assert_eq!(

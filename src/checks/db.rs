@@ -88,10 +88,7 @@ fn setting<'a>(
     settings.get(name)
 }
 
-fn setting_line(
-    settings: &std::collections::BTreeMap<String, PgSetting>,
-    name: &str,
-) -> String {
+fn setting_line(settings: &std::collections::BTreeMap<String, PgSetting>, name: &str) -> String {
     match setting(settings, name) {
         Some(s) if s.value.is_empty() => format!("{name} = ''"),
         Some(s) => format!("{name} = {}", s.shown()),
@@ -158,14 +155,23 @@ pub const POSTGRES_PITR: CheckMeta = CheckMeta {
 pub fn postgres_pitr(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement, Unobserved> {
     let pg = pg(obs)?;
     let settings = pg.settings.get()?;
-    let mut evidence: Vec<String> = ["archive_mode", "wal_level", "archive_command", "archive_library"]
-        .iter()
-        .map(|n| setting_line(settings, n))
-        .collect();
+    let mut evidence: Vec<String> = [
+        "archive_mode",
+        "wal_level",
+        "archive_command",
+        "archive_library",
+    ]
+    .iter()
+    .map(|n| setting_line(settings, n))
+    .collect();
     let mode = setting(settings, "archive_mode")
         .map(|s| s.value.as_str())
-        .ok_or_else(|| Unobserved::Failed("archive_mode is not visible to the login role".into()))?;
-    let wal_level = setting(settings, "wal_level").map(|s| s.value.as_str()).unwrap_or("");
+        .ok_or_else(|| {
+            Unobserved::Failed("archive_mode is not visible to the login role".into())
+        })?;
+    let wal_level = setting(settings, "wal_level")
+        .map(|s| s.value.as_str())
+        .unwrap_or("");
     if mode == "off" {
         return Ok(Judgement::fail(
             "WAL archiving is off (archive_mode = off): this server cannot be restored to a \
@@ -204,11 +210,18 @@ pub fn postgres_pitr(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement
         },
         archiver.failed_count,
         match archiver.last_failed_secs_ago {
-            Some(s) => format!(", last failure {} ago ({})", secs(s), archiver.last_failed_wal),
+            Some(s) => format!(
+                ", last failure {} ago ({})",
+                secs(s),
+                archiver.last_failed_wal
+            ),
             None => String::new(),
         }
     ));
-    let failing = match (archiver.last_failed_secs_ago, archiver.last_archived_secs_ago) {
+    let failing = match (
+        archiver.last_failed_secs_ago,
+        archiver.last_archived_secs_ago,
+    ) {
         (Some(_), None) => true,
         (Some(failed), Some(ok)) => failed < ok,
         _ => false,
@@ -238,10 +251,10 @@ pub fn postgres_pitr(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement
         ))
         .evidence_all(evidence));
     }
-    Ok(Judgement::pass(
-        "WAL is archived continuously and the last archive succeeded recently.",
+    Ok(
+        Judgement::pass("WAL is archived continuously and the last archive succeeded recently.")
+            .evidence_all(evidence),
     )
-    .evidence_all(evidence))
 }
 
 /// `db.postgres.ssl`: TLS on the server and on this connection.
@@ -282,7 +295,10 @@ pub fn postgres_ssl(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement,
              required to use it.",
         )
         .evidence(format!("ssl = {ssl}"))
-        .evidence(format!("{}: pg_stat_ssl.ssl = false for this connection", pg.server)));
+        .evidence(format!(
+            "{}: pg_stat_ssl.ssl = false for this connection",
+            pg.server
+        )));
     }
     Ok(Judgement::pass(format!(
         "TLS is on and this connection is encrypted ({} {}).",
@@ -400,7 +416,10 @@ pub const POSTGRES_CONN_HEADROOM: CheckMeta = CheckMeta {
 };
 
 /// Judges `db.postgres.conn_headroom`: see [`POSTGRES_CONN_HEADROOM`].
-pub fn postgres_conn_headroom(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement, Unobserved> {
+pub fn postgres_conn_headroom(
+    obs: &Observations,
+    _cfg: &JudgeConfig,
+) -> Result<Judgement, Unobserved> {
     let pg = pg(obs)?;
     let settings = pg.settings.get()?;
     let conns = pg.connections.get()?;
@@ -453,7 +472,9 @@ fn judge_headroom(
     Ok(judgement.evidence(line))
 }
 
-fn sessions_seen(obs: &Observations) -> Result<&[crate::probes::deps::postgres::PgSession], Unobserved> {
+fn sessions_seen(
+    obs: &Observations,
+) -> Result<&[crate::probes::deps::postgres::PgSession], Unobserved> {
     Ok(pg(obs)?.sessions.get()?.as_slice())
 }
 
@@ -476,7 +497,10 @@ pub const POSTGRES_IDLE_IN_TX: CheckMeta = CheckMeta {
 };
 
 /// Judges `db.postgres.idle_in_tx`: see [`POSTGRES_IDLE_IN_TX`].
-pub fn postgres_idle_in_tx(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement, Unobserved> {
+pub fn postgres_idle_in_tx(
+    obs: &Observations,
+    _cfg: &JudgeConfig,
+) -> Result<Judgement, Unobserved> {
     let sessions = sessions_seen(obs)?;
     let idle: Vec<_> = sessions
         .iter()
@@ -545,7 +569,10 @@ pub const POSTGRES_LONG_QUERIES: CheckMeta = CheckMeta {
 };
 
 /// Judges `db.postgres.long_queries`: see [`POSTGRES_LONG_QUERIES`].
-pub fn postgres_long_queries(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement, Unobserved> {
+pub fn postgres_long_queries(
+    obs: &Observations,
+    _cfg: &JudgeConfig,
+) -> Result<Judgement, Unobserved> {
     let sessions = sessions_seen(obs)?;
     let long: Vec<String> = sessions
         .iter()
@@ -571,7 +598,11 @@ pub fn postgres_long_queries(obs: &Observations, _cfg: &JudgeConfig) -> Result<J
     Ok(Judgement::warn(format!(
         "{} quer{} running for more than {}.",
         long.len(),
-        if long.len() == 1 { "y has been" } else { "ies have been" },
+        if long.len() == 1 {
+            "y has been"
+        } else {
+            "ies have been"
+        },
         secs(LONG_QUERY_WARN_SECS)
     ))
     .evidence_all(capped(long)))
@@ -595,7 +626,10 @@ pub const POSTGRES_STATEMENTS: CheckMeta = CheckMeta {
 };
 
 /// Judges `db.postgres.statements`: see [`POSTGRES_STATEMENTS`].
-pub fn postgres_statements(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement, Unobserved> {
+pub fn postgres_statements(
+    obs: &Observations,
+    _cfg: &JudgeConfig,
+) -> Result<Judgement, Unobserved> {
     let pg = pg(obs)?;
     let statements = match &pg.statements {
         Probed::Failed(reason) if reason.contains("shared_preload_libraries") => {
@@ -617,7 +651,12 @@ pub fn postgres_statements(obs: &Observations, _cfg: &JudgeConfig) -> Result<Jud
     let lines: Vec<String> = statements
         .slowest
         .iter()
-        .map(|s| format!("mean {:.1} ms over {} calls: {}", s.mean_ms, s.calls, s.query))
+        .map(|s| {
+            format!(
+                "mean {:.1} ms over {} calls: {}",
+                s.mean_ms, s.calls, s.query
+            )
+        })
         .collect();
     let slow = statements
         .slowest
@@ -764,7 +803,9 @@ pub fn mysql_ssl(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement, Un
             "{}: Ssl_cipher = {}, Ssl_version = {}",
             my.server,
             if encrypted { cipher } else { "''" },
-            var(session, "Ssl_version").filter(|v| !v.is_empty()).unwrap_or("''")
+            var(session, "Ssl_version")
+                .filter(|v| !v.is_empty())
+                .unwrap_or("''")
         ),
     ];
     let disabled = have_ssl.is_some_and(|v| !v.eq_ignore_ascii_case("YES"));
@@ -920,7 +961,10 @@ pub const MYSQL_CONN_HEADROOM: CheckMeta = CheckMeta {
 };
 
 /// Judges `db.mysql.conn_headroom`: see [`MYSQL_CONN_HEADROOM`].
-pub fn mysql_conn_headroom(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement, Unobserved> {
+pub fn mysql_conn_headroom(
+    obs: &Observations,
+    _cfg: &JudgeConfig,
+) -> Result<Judgement, Unobserved> {
     let my = my(obs)?;
     let vars = my.variables.get()?;
     let status = my.status.get()?;
@@ -1187,7 +1231,10 @@ mod tests {
             last_failed_wal: String::new(),
             last_failed_secs_ago: None,
         });
-        assert_eq!(ok(postgres_pitr, &with_pg(pg.clone())).outcome, Outcome::Warn);
+        assert_eq!(
+            ok(postgres_pitr, &with_pg(pg.clone())).outcome,
+            Outcome::Warn
+        );
         pg.archiver = Probed::Observed(PgArchiver {
             archived_count: 5,
             last_archived_wal: "A".into(),
@@ -1234,7 +1281,11 @@ mod tests {
         }
         let j = ok(postgres_superuser, &with_pg(pg.clone()));
         assert_eq!(j.outcome, Outcome::Fail);
-        assert!(j.summary.contains("postgres is a superuser"), "{}", j.summary);
+        assert!(
+            j.summary.contains("postgres is a superuser"),
+            "{}",
+            j.summary
+        );
         if let Probed::Observed(r) = &mut pg.role {
             r.superuser = false;
             r.bypass_rls = true;
@@ -1254,7 +1305,11 @@ mod tests {
 
     #[test]
     fn conn_headroom_thresholds() {
-        for (used, outcome) in [(70, Outcome::Pass), (85, Outcome::Warn), (96, Outcome::Fail)] {
+        for (used, outcome) in [
+            (70, Outcome::Pass),
+            (85, Outcome::Warn),
+            (96, Outcome::Fail),
+        ] {
             let mut pg = healthy_pg();
             pg.connections = Probed::Observed(PgConnections {
                 client_backends: used,
@@ -1282,7 +1337,10 @@ mod tests {
         let mut pg = healthy_pg();
         pg.sessions = Probed::Skipped("needs pg_monitor: role app cannot see".into());
         let obs = with_pg(pg);
-        for f in [postgres_idle_in_tx as super::super::JudgeFn, postgres_long_queries] {
+        for f in [
+            postgres_idle_in_tx as super::super::JudgeFn,
+            postgres_long_queries,
+        ] {
             match judge(f, &obs) {
                 Err(Unobserved::Skipped(r)) => assert!(r.contains("needs pg_monitor")),
                 other => panic!("expected skipped, got {other:?}"),
@@ -1296,7 +1354,11 @@ mod tests {
         pg.sessions = Probed::Observed(vec![session("active", 900.0, 900.0)]);
         let j = ok(postgres_long_queries, &with_pg(pg));
         assert_eq!(j.outcome, Outcome::Warn);
-        assert!(j.evidence[0].contains("running for 15m"), "{}", j.evidence[0]);
+        assert!(
+            j.evidence[0].contains("running for 15m"),
+            "{}",
+            j.evidence[0]
+        );
     }
 
     #[test]
@@ -1306,11 +1368,17 @@ mod tests {
             installed: false,
             slowest: Vec::new(),
         });
-        assert_eq!(ok(postgres_statements, &with_pg(pg.clone())).outcome, Outcome::Warn);
+        assert_eq!(
+            ok(postgres_statements, &with_pg(pg.clone())).outcome,
+            Outcome::Warn
+        );
         pg.statements = Probed::Failed(
             "pg_stat_statements must be loaded via \"shared_preload_libraries\"".into(),
         );
-        assert_eq!(ok(postgres_statements, &with_pg(pg.clone())).outcome, Outcome::Warn);
+        assert_eq!(
+            ok(postgres_statements, &with_pg(pg.clone())).outcome,
+            Outcome::Warn
+        );
         pg.statements = Probed::Observed(PgStatements {
             installed: true,
             slowest: vec![PgStatement {
@@ -1420,11 +1488,17 @@ mod tests {
             ..Observations::default()
         };
         for check in MY_CHECKS {
-            assert!(matches!(judge(check.judge, &skipped), Err(Unobserved::Skipped(_))));
+            assert!(matches!(
+                judge(check.judge, &skipped),
+                Err(Unobserved::Skipped(_))
+            ));
         }
         assert_eq!(ok(mysql_reachable, &failed).outcome, Outcome::Fail);
         for check in &MY_CHECKS[1..] {
-            assert!(matches!(judge(check.judge, &failed), Err(Unobserved::Failed(_))));
+            assert!(matches!(
+                judge(check.judge, &failed),
+                Err(Unobserved::Failed(_))
+            ));
         }
     }
 
@@ -1459,9 +1533,15 @@ mod tests {
             "GRANT ALL PRIVILEGES ON *.* TO `root`@`localhost` IDENTIFIED BY *** WITH GRANT OPTION"
                 .into(),
         ]);
-        assert_eq!(ok(mysql_superuser, &with_my(my.clone())).outcome, Outcome::Fail);
+        assert_eq!(
+            ok(mysql_superuser, &with_my(my.clone())).outcome,
+            Outcome::Fail
+        );
         my.grants = Probed::Observed(vec!["GRANT SUPER, PROCESS ON *.* TO `ops`@`%`".into()]);
-        assert_eq!(ok(mysql_superuser, &with_my(my.clone())).outcome, Outcome::Fail);
+        assert_eq!(
+            ok(mysql_superuser, &with_my(my.clone())).outcome,
+            Outcome::Fail
+        );
         my.grants = Probed::Observed(vec![
             "GRANT PROCESS ON *.* TO `ops`@`%` WITH GRANT OPTION".into(),
         ]);

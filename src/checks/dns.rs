@@ -80,7 +80,9 @@ pub fn records(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement, Unob
                 )),
             },
             Probed::Failed(reason) => evidence.push(format!("CAA for {}: {reason}", n.name)),
-            Probed::Skipped(reason) => evidence.push(format!("CAA for {}: skipped: {reason}", n.name)),
+            Probed::Skipped(reason) => {
+                evidence.push(format!("CAA for {}: skipped: {reason}", n.name))
+            }
         }
         match addresses.len() {
             0 if failed => {}
@@ -161,15 +163,24 @@ mod tests {
         )]))
         .unwrap();
         assert_eq!(j.outcome, Outcome::Pass);
-        assert_eq!(j.evidence[0], "app.test via 127.0.0.1:5353: 10.0.0.1, 10.0.0.2, fd00::1");
-        assert_eq!(j.evidence[1], "CAA for app.test (at app.test): 0 issue \"letsencrypt.org\"");
+        assert_eq!(
+            j.evidence[0],
+            "app.test via 127.0.0.1:5353: 10.0.0.1, 10.0.0.2, fd00::1"
+        );
+        assert_eq!(
+            j.evidence[1],
+            "CAA for app.test (at app.test): 0 issue \"letsencrypt.org\""
+        );
     }
 
     #[test]
     fn single_address_warns_and_missing_caa_is_info() {
         let j = run(&obs(vec![name(&["10.0.0.1"], &[], None)])).unwrap();
         assert_eq!(j.outcome, Outcome::Warn);
-        assert_eq!(j.evidence[1], "info: no CAA record for app.test (checked app.test)");
+        assert_eq!(
+            j.evidence[1],
+            "info: no CAA record for app.test (checked app.test)"
+        );
     }
 
     #[test]

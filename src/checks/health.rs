@@ -46,20 +46,6 @@ impl Endpoint<'_> {
     }
 }
 
-/// True when the answer is an HTML document: a catch-all route (a single-page app's index),
-/// not a health endpoint.
-fn is_html_page(ex: &HttpExchange) -> bool {
-    let head: String = ex
-        .body
-        .trim_start()
-        .chars()
-        .take(256)
-        .collect::<String>()
-        .to_ascii_lowercase();
-    ex.media_type().as_deref() == Some("text/html")
-        && (head.contains("<!doctype html") || head.contains("<html"))
-}
-
 /// The health candidates that exist (HTML catch-all pages left out), or why none could be looked
 /// at: no candidate was probed (skipped), or no probe got an answer (error when one failed).
 fn answering(obs: &Observations) -> Result<Vec<Endpoint<'_>>, Unobserved> {
@@ -87,7 +73,6 @@ fn answering(obs: &Observations) -> Result<Vec<Endpoint<'_>>, Unobserved> {
                 ex,
             })
         })
-        .filter(|e| !is_html_page(e.ex))
         .collect())
 }
 
@@ -156,9 +141,8 @@ fn endpoint_side_lines(obs: &Observations) -> Vec<String> {
     let mut lines: Vec<String> = obs
         .health
         .iter()
-        .filter(|h| h.exists())
+        .filter(|h| h.is_catch_all_page())
         .filter_map(|h| h.exchange.observed())
-        .filter(|ex| is_html_page(ex))
         .map(|ex| {
             clip(
                 &format!(

@@ -9,12 +9,16 @@
 //! Adding a check: write `pub const NAME: CheckMeta` and its judge in the area's file, then add
 //! one line to [`CHECKS`].
 
+pub mod auth;
 pub mod cookies;
+pub mod cors;
+pub mod csrf;
 pub mod db;
 pub mod dns;
 pub mod errors;
 pub mod headers;
 pub mod health;
+pub mod idempotency;
 pub mod pack;
 pub mod perf;
 pub mod rabbitmq;
@@ -45,6 +49,8 @@ pub enum CatalogueError {
         id: String,
         /// The pack file that redefines it.
         file: String,
+        /// The line of its `id`.
+        line: usize,
         /// Where it was defined first.
         other: String,
     },
@@ -87,6 +93,8 @@ pub static CHECKS: &[&CheckMeta] = &[
     &health::READINESS_DEPTH,
     &health::LATENCY,
     &tls::HTTP_REDIRECT,
+    &tls::CERTIFICATE,
+    &tls::PROTOCOLS,
     &headers::HSTS,
     &headers::CSP,
     &headers::CONTENT_TYPE_OPTIONS,
@@ -97,6 +105,17 @@ pub static CHECKS: &[&CheckMeta] = &[
     &headers::DISCLOSURE,
     &headers::DEPRECATED,
     &cookies::FLAGS,
+    // Access control: CORS, CSRF, authentication, idempotency.
+    &cors::REFLECT_CREDENTIALS,
+    &cors::NULL_ORIGIN,
+    &cors::ORIGIN_BYPASS,
+    &cors::WILDCARD,
+    &cors::VARY_ORIGIN,
+    &csrf::FOREIGN_ORIGIN,
+    &auth::REQUIRED,
+    &auth::JWKS,
+    &auth::JWT_FORGERY,
+    &idempotency::KEY_REQUIRED,
     &errors::LEAK,
     &perf::COMPRESSION,
     &perf::CACHING,
@@ -184,7 +203,8 @@ impl Entry<'_> {
     pub fn active(&self) -> bool {
         match self {
             Entry::Builtin(c) => c.active,
-            Entry::Pack(_) => false,
+            // A pack that sends mutations disturbs the target like any active check.
+            Entry::Pack(p) => p.mutating,
         }
     }
 
@@ -246,6 +266,7 @@ impl Catalogue {
                         return Err(CatalogueError::Collision {
                             id: user.id.clone(),
                             file: user.source.clone(),
+                            line: user.line,
                             other: packs[at].source.clone(),
                         });
                     }
@@ -254,6 +275,7 @@ impl Catalogue {
                     return Err(CatalogueError::Collision {
                         id: user.id.clone(),
                         file: user.source.clone(),
+                        line: user.line,
                         other: "builtin".to_string(),
                     });
                 }
@@ -292,6 +314,18 @@ impl Catalogue {
                     origin,
                     "checks.disable",
                     format!("unknown check id {id:?}; `readyprobe checks` lists them"),
+                ));
+            }
+        }
+        for (i, w) in config.waivers.iter().enumerate() {
+            if self.find(&w.check).is_none() {
+                return Err(ConfigError::field(
+                    origin,
+                    format!("waivers[{i}].check"),
+                    format!(
+                        "unknown check id {:?}; `readyprobe checks` lists them",
+                        w.check
+                    ),
                 ));
             }
         }

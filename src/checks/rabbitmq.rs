@@ -69,7 +69,11 @@ pub fn reachable(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement, Un
             "{}: connected in {:.1} ms, closed {}",
             c.server,
             c.connect_ms,
-            if c.closed_cleanly { "cleanly" } else { "uncleanly" }
+            if c.closed_cleanly {
+                "cleanly"
+            } else {
+                "uncleanly"
+            }
         ))
         .evidence(mgmt_line)),
         Probed::Failed(reason) => Ok(Judgement::fail(format!(
@@ -78,15 +82,17 @@ pub fn reachable(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement, Un
         .evidence(reason.clone())
         .evidence(mgmt_line)),
         // Only the management API is configured: judge what there is.
-        Probed::Skipped(amqp_reason) => match reachable_or_fail(&r.management, "The RabbitMQ management API")? {
-            Ok(m) => Ok(Judgement::pass(format!(
-                "The RabbitMQ management API answered (RabbitMQ {}); AMQP was not checked.",
-                m.version
-            ))
-            .evidence(mgmt_line)
-            .evidence(format!("AMQP skipped: {amqp_reason}"))),
-            Err(failed) => Ok(failed.evidence(format!("AMQP skipped: {amqp_reason}"))),
-        },
+        Probed::Skipped(amqp_reason) => {
+            match reachable_or_fail(&r.management, "The RabbitMQ management API")? {
+                Ok(m) => Ok(Judgement::pass(format!(
+                    "The RabbitMQ management API answered (RabbitMQ {}); AMQP was not checked.",
+                    m.version
+                ))
+                .evidence(mgmt_line)
+                .evidence(format!("AMQP skipped: {amqp_reason}"))),
+                Err(failed) => Ok(failed.evidence(format!("AMQP skipped: {amqp_reason}"))),
+            }
+        }
     }
 }
 
@@ -109,7 +115,10 @@ pub const DEFAULT_CREDENTIALS: CheckMeta = CheckMeta {
 };
 
 /// Judges `rabbitmq.default_credentials`: see [`DEFAULT_CREDENTIALS`].
-pub fn default_credentials(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement, Unobserved> {
+pub fn default_credentials(
+    obs: &Observations,
+    _cfg: &JudgeConfig,
+) -> Result<Judgement, Unobserved> {
     let r = rabbit(obs)?;
     if r.guest.is_empty() {
         return Err(Unobserved::Skipped(
@@ -120,11 +129,23 @@ pub fn default_credentials(obs: &Observations, _cfg: &JudgeConfig) -> Result<Jud
         .guest
         .iter()
         .map(|a| {
-            let path = if a.loopback { "over loopback" } else { "over the network" };
+            let path = if a.loopback {
+                "over loopback"
+            } else {
+                "over the network"
+            };
             match &a.outcome {
-                GuestOutcome::Accepted(d) => format!("{} {} ({path}): guest:guest accepted — {d}", a.via, a.address),
-                GuestOutcome::Refused(d) => format!("{} {} ({path}): guest:guest refused — {d}", a.via, a.address),
-                GuestOutcome::Untested(d) => format!("{} {} ({path}): not tested — {d}", a.via, a.address),
+                GuestOutcome::Accepted(d) => format!(
+                    "{} {} ({path}): guest:guest accepted — {d}",
+                    a.via, a.address
+                ),
+                GuestOutcome::Refused(d) => format!(
+                    "{} {} ({path}): guest:guest refused — {d}",
+                    a.via, a.address
+                ),
+                GuestOutcome::Untested(d) => {
+                    format!("{} {} ({path}): not tested — {d}", a.via, a.address)
+                }
             }
         })
         .collect();
@@ -148,8 +169,7 @@ pub fn default_credentials(obs: &Observations, _cfg: &JudgeConfig) -> Result<Jud
         )
         .evidence_all(lines));
     }
-    if r
-        .guest
+    if r.guest
         .iter()
         .all(|a| matches!(a.outcome, GuestOutcome::Untested(_)))
     {
@@ -167,7 +187,11 @@ fn dlx_subjects(m: &RabbitManagementView) -> Result<(Vec<&RabbitQueue>, Vec<Stri
     let dlxs = m.dead_letter_exchanges.get()?;
     let dead_letter_queues: BTreeSet<(&str, &str)> = dlxs
         .iter()
-        .flat_map(|d| d.bound_queues.iter().map(move |q| (d.vhost.as_str(), q.as_str())))
+        .flat_map(|d| {
+            d.bound_queues
+                .iter()
+                .map(move |q| (d.vhost.as_str(), q.as_str()))
+        })
         .collect();
     let mut exempt = Vec::new();
     let subjects = list
@@ -176,7 +200,10 @@ fn dlx_subjects(m: &RabbitManagementView) -> Result<(Vec<&RabbitQueue>, Vec<Stri
         .filter(|q| q.durable && !q.exclusive && !q.name.starts_with("amq."))
         .filter(|q| {
             if q.kind == "stream" {
-                exempt.push(format!("{}: a stream (streams do not dead-letter)", q.label()));
+                exempt.push(format!(
+                    "{}: a stream (streams do not dead-letter)",
+                    q.label()
+                ));
                 return false;
             }
             if dead_letter_queues.contains(&(q.vhost.as_str(), q.name.as_str())) {
@@ -225,8 +252,16 @@ pub fn dlx(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement, Unobserv
                 "queue `{}` in vhost `{}` dead-letters to `{}` ({})",
                 q.name,
                 q.vhost,
-                if name.is_empty() { "(default exchange)" } else { name.as_str() },
-                if q.dlx_argument.is_some() { "queue argument" } else { "policy" }
+                if name.is_empty() {
+                    "(default exchange)"
+                } else {
+                    name.as_str()
+                },
+                if q.dlx_argument.is_some() {
+                    "queue argument"
+                } else {
+                    "policy"
+                }
             )),
             None => without.push(format!(
                 "queue `{}` in vhost `{}` has no dead-letter exchange",
@@ -237,11 +272,20 @@ pub fn dlx(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement, Unobserv
     let mut evidence = without.clone();
     evidence.extend(with.iter().cloned());
     let mut evidence = capped(evidence);
-    evidence.extend(exempt.into_iter().take(5).map(|e| format!("not judged: {e}")));
+    evidence.extend(
+        exempt
+            .into_iter()
+            .take(5)
+            .map(|e| format!("not judged: {e}")),
+    );
     if let Some(list) = m.queues.observed()
         && list.truncated
     {
-        evidence.push(format!("only the first {} of {} queues were read", list.queues.len(), list.total));
+        evidence.push(format!(
+            "only the first {} of {} queues were read",
+            list.queues.len(),
+            list.total
+        ));
     }
     let total = subjects.len();
     if without.is_empty() {
@@ -291,7 +335,9 @@ pub fn dlx_target(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement, U
     let dlxs = m.dead_letter_exchanges.get()?;
     let policies = m.policies.get()?;
     if dlxs.is_empty() {
-        return Err(Unobserved::Skipped("no queue names a dead-letter exchange".into()));
+        return Err(Unobserved::Skipped(
+            "no queue names a dead-letter exchange".into(),
+        ));
     }
     let users = |vhost: &str, name: &str| -> Vec<String> {
         list.queues
@@ -325,7 +371,11 @@ pub fn dlx_target(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement, U
                 "exchange `{}` in vhost `{}` exists and routes to {}",
                 d.name,
                 d.vhost,
-                d.bound_queues.iter().map(|q| format!("`{q}`")).collect::<Vec<_>>().join(", ")
+                d.bound_queues
+                    .iter()
+                    .map(|q| format!("`{q}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ));
         }
     }
@@ -348,8 +398,10 @@ pub fn dlx_target(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement, U
         ))
         .evidence_all(evidence));
     }
-    Ok(Judgement::pass("Every dead-letter exchange named exists and routes to a queue.")
-        .evidence_all(evidence))
+    Ok(
+        Judgement::pass("Every dead-letter exchange named exists and routes to a queue.")
+            .evidence_all(evidence),
+    )
 }
 
 /// `rabbitmq.confirms`: publishers use publisher confirms.
@@ -433,13 +485,19 @@ pub fn alarms(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement, Unobs
             evidence.push(format!(
                 "GET /api/health/checks/alarms → {}{}",
                 a.status,
-                if a.detail.is_empty() { String::new() } else { format!(": {}", a.detail) }
+                if a.detail.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {}", a.detail)
+                }
             ));
             if a.status != "ok" {
                 problems.push(format!("alarm health check: {} {}", a.status, a.detail));
             }
         }
-        Probed::Failed(r) | Probed::Skipped(r) => evidence.push(format!("alarms health check: {r}")),
+        Probed::Failed(r) | Probed::Skipped(r) => {
+            evidence.push(format!("alarms health check: {r}"))
+        }
     }
     match &m.nodes {
         Probed::Observed(nodes) => {
@@ -475,7 +533,12 @@ pub fn alarms(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement, Unobs
             evidence.push(format!(
                 "{} virtual host(s): {}",
                 vhosts.len(),
-                vhosts.iter().map(|v| format!("`{}`", v.name)).take(10).collect::<Vec<_>>().join(", ")
+                vhosts
+                    .iter()
+                    .map(|v| format!("`{}`", v.name))
+                    .take(10)
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ));
         }
         Probed::Failed(r) | Probed::Skipped(r) => evidence.push(format!("virtual hosts: {r}")),
@@ -491,8 +554,10 @@ pub fn alarms(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement, Unobs
         ))
         .evidence_all(evidence));
     }
-    Ok(Judgement::pass("No resource alarm is raised and every node and virtual host is running.")
-        .evidence_all(evidence))
+    Ok(
+        Judgement::pass("No resource alarm is raised and every node and virtual host is running.")
+            .evidence_all(evidence),
+    )
 }
 
 /// `rabbitmq.prefetch`: consumers' prefetch is bounded.
@@ -606,11 +671,10 @@ pub fn backlog(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement, Unob
             measured.len()
         )));
     }
-    Ok(Judgement::warn(format!(
-        "{} queue(s) are accumulating messages.",
-        bad.len()
-    ))
-    .evidence_all(capped(bad)))
+    Ok(
+        Judgement::warn(format!("{} queue(s) are accumulating messages.", bad.len()))
+            .evidence_all(capped(bad)),
+    )
 }
 
 #[cfg(test)]
@@ -622,7 +686,11 @@ mod tests {
         RabbitNode, RabbitPolicy, RabbitVhost,
     };
 
-    fn queue(name: &str, dlx_argument: Option<&str>, policy_dlx: Option<Option<&str>>) -> RabbitQueue {
+    fn queue(
+        name: &str,
+        dlx_argument: Option<&str>,
+        policy_dlx: Option<Option<&str>>,
+    ) -> RabbitQueue {
         RabbitQueue {
             vhost: "shop".into(),
             name: name.into(),
@@ -686,7 +754,10 @@ mod tests {
                     true,
                     &["dead-letters"],
                 )]),
-                channels: Probed::Observed(vec![channel(1, 50, 0, false), channel(0, 0, 900, true)]),
+                channels: Probed::Observed(vec![
+                    channel(1, 50, 0, false),
+                    channel(0, 0, 900, true),
+                ]),
                 alarms: Probed::Observed(RabbitAlarms {
                     status: "ok".into(),
                     detail: String::new(),
@@ -756,14 +827,20 @@ mod tests {
             ..Observations::default()
         };
         for check in ALL {
-            assert!(matches!(run(check.judge, &o), Err(Unobserved::Skipped(_))), "{}", check.id);
+            assert!(
+                matches!(run(check.judge, &o), Err(Unobserved::Skipped(_))),
+                "{}",
+                check.id
+            );
         }
     }
 
     #[test]
     fn amqp_unreachable_fails_reachable() {
         let mut r = healthy();
-        r.amqp = Probed::Failed("rabbitmq amqp://orders:***@mq:5672/shop: cannot connect: refused".into());
+        r.amqp = Probed::Failed(
+            "rabbitmq amqp://orders:***@mq:5672/shop: cannot connect: refused".into(),
+        );
         let j = run(reachable, &obs(r)).unwrap();
         assert_eq!(j.outcome, Outcome::Fail);
         assert!(j.summary.contains("refused"));
@@ -772,7 +849,9 @@ mod tests {
     #[test]
     fn no_management_api_skips_its_checks_with_the_reason() {
         let mut r = healthy();
-        r.management = Probed::Skipped("no management API configured (dependencies.rabbitmq_management)".into());
+        r.management = Probed::Skipped(
+            "no management API configured (dependencies.rabbitmq_management)".into(),
+        );
         let o = obs(r);
         let j = run(reachable, &o).unwrap();
         assert_eq!(j.outcome, Outcome::Pass);
@@ -789,31 +868,47 @@ mod tests {
     fn guest_accepted_remotely_fails_over_loopback_warns() {
         let mut r = healthy();
         r.guest[0].outcome = GuestOutcome::Accepted("AMQP connection opened on vhost /".into());
-        assert_eq!(run(default_credentials, &obs(r.clone())).unwrap().outcome, Outcome::Fail);
+        assert_eq!(
+            run(default_credentials, &obs(r.clone())).unwrap().outcome,
+            Outcome::Fail
+        );
         r.guest[0].loopback = true;
         let j = run(default_credentials, &obs(r)).unwrap();
         assert_eq!(j.outcome, Outcome::Warn);
-        assert!(j.evidence[0].contains("(over loopback): guest:guest accepted"), "{}", j.evidence[0]);
+        assert!(
+            j.evidence[0].contains("(over loopback): guest:guest accepted"),
+            "{}",
+            j.evidence[0]
+        );
     }
 
     #[test]
     fn guest_untestable_is_an_error() {
         let mut r = healthy();
         r.guest[0].outcome = GuestOutcome::Untested("no answer within 2s".into());
-        assert!(matches!(run(default_credentials, &obs(r)), Err(Unobserved::Failed(_))));
+        assert!(matches!(
+            run(default_credentials, &obs(r)),
+            Err(Unobserved::Failed(_))
+        ));
     }
 
     #[test]
     fn some_queues_without_dlx_warn_none_fail() {
         let mut r = healthy();
         mgmt(&mut r).queues = Probed::Observed(QueueList {
-            queues: vec![queue("orders", None, Some(None)), queue("emails", None, Some(Some("dlx")))],
+            queues: vec![
+                queue("orders", None, Some(None)),
+                queue("emails", None, Some(Some("dlx"))),
+            ],
             total: 2,
             truncated: false,
         });
         let j = run(dlx, &obs(r.clone())).unwrap();
         assert_eq!(j.outcome, Outcome::Warn);
-        assert_eq!(j.evidence[0], "queue `orders` in vhost `shop` has no dead-letter exchange");
+        assert_eq!(
+            j.evidence[0],
+            "queue `orders` in vhost `shop` has no dead-letter exchange"
+        );
         mgmt(&mut r).queues = Probed::Observed(QueueList {
             queues: vec![queue("orders", None, Some(None))],
             total: 1,
@@ -822,7 +917,10 @@ mod tests {
         mgmt(&mut r).dead_letter_exchanges = Probed::Observed(Vec::new());
         let j = run(dlx, &obs(r)).unwrap();
         assert_eq!(j.outcome, Outcome::Fail);
-        assert!(j.summary.contains("queue `orders` in vhost `shop` has no dead-letter exchange"));
+        assert!(
+            j.summary
+                .contains("queue `orders` in vhost `shop` has no dead-letter exchange")
+        );
     }
 
     #[test]
@@ -854,26 +952,40 @@ mod tests {
             total: 1,
             truncated: false,
         });
-        mgmt(&mut r).dead_letter_exchanges = Probed::Observed(vec![dlx_exchange("nope", false, &[])]);
+        mgmt(&mut r).dead_letter_exchanges =
+            Probed::Observed(vec![dlx_exchange("nope", false, &[])]);
         let j = run(dlx_target, &obs(r.clone())).unwrap();
         assert_eq!(j.outcome, Outcome::Fail);
         assert_eq!(
             j.evidence[0],
             "queue `payments` in vhost `shop` dead-letters to exchange `nope`, which does not exist"
         );
-        mgmt(&mut r).dead_letter_exchanges = Probed::Observed(vec![dlx_exchange("nope", true, &[])]);
-        assert_eq!(run(dlx_target, &obs(r.clone())).unwrap().outcome, Outcome::Warn);
+        mgmt(&mut r).dead_letter_exchanges =
+            Probed::Observed(vec![dlx_exchange("nope", true, &[])]);
+        assert_eq!(
+            run(dlx_target, &obs(r.clone())).unwrap().outcome,
+            Outcome::Warn
+        );
         mgmt(&mut r).dead_letter_exchanges = Probed::Observed(Vec::new());
-        assert!(matches!(run(dlx_target, &obs(r)), Err(Unobserved::Skipped(_))));
+        assert!(matches!(
+            run(dlx_target, &obs(r)),
+            Err(Unobserved::Skipped(_))
+        ));
     }
 
     #[test]
     fn publishing_without_confirms_warns_and_no_publisher_skips() {
         let mut r = healthy();
         mgmt(&mut r).channels = Probed::Observed(vec![channel(0, 0, 10, false)]);
-        assert_eq!(run(confirms, &obs(r.clone())).unwrap().outcome, Outcome::Warn);
+        assert_eq!(
+            run(confirms, &obs(r.clone())).unwrap().outcome,
+            Outcome::Warn
+        );
         mgmt(&mut r).channels = Probed::Observed(vec![channel(1, 10, 0, false)]);
-        assert!(matches!(run(confirms, &obs(r)), Err(Unobserved::Skipped(_))));
+        assert!(matches!(
+            run(confirms, &obs(r)),
+            Err(Unobserved::Skipped(_))
+        ));
     }
 
     #[test]
@@ -908,9 +1020,15 @@ mod tests {
         assert_eq!(j.outcome, Outcome::Warn);
         assert!(j.evidence[0].ends_with("— unbounded"));
         mgmt(&mut r).channels = Probed::Observed(vec![channel(1, 5000, 0, false)]);
-        assert_eq!(run(prefetch, &obs(r.clone())).unwrap().outcome, Outcome::Warn);
+        assert_eq!(
+            run(prefetch, &obs(r.clone())).unwrap().outcome,
+            Outcome::Warn
+        );
         mgmt(&mut r).channels = Probed::Observed(Vec::new());
-        assert!(matches!(run(prefetch, &obs(r)), Err(Unobserved::Skipped(_))));
+        assert!(matches!(
+            run(prefetch, &obs(r)),
+            Err(Unobserved::Skipped(_))
+        ));
     }
 
     #[test]
@@ -926,7 +1044,10 @@ mod tests {
         });
         let j = run(backlog, &obs(r.clone())).unwrap();
         assert_eq!(j.outcome, Outcome::Warn);
-        assert_eq!(j.evidence[0], "queue `orders` in vhost `shop`: 42 message(s) ready and no consumer");
+        assert_eq!(
+            j.evidence[0],
+            "queue `orders` in vhost `shop`: 42 message(s) ready and no consumer"
+        );
         let mut q = queue("orders", None, None);
         q.messages_ready = None;
         mgmt(&mut r).queues = Probed::Observed(QueueList {

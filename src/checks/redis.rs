@@ -69,7 +69,10 @@ pub fn reachable(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement, Un
             ))
             .evidence(reason.clone());
             if let Probed::Observed(reply) = &r.unauthenticated {
-                j = j.evidence(format!("{}: PING without credentials → {}", r.server, reply.reply));
+                j = j.evidence(format!(
+                    "{}: PING without credentials → {}",
+                    r.server, reply.reply
+                ));
             }
             Ok(j)
         }
@@ -277,7 +280,9 @@ pub fn persistence(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement, 
     match &save {
         Some(v) => evidence.push(format!("CONFIG GET save → {v:?}")),
         None => evidence.push(match &s.config {
-            Probed::Skipped(reason) | Probed::Failed(reason) => format!("CONFIG GET save: {reason}"),
+            Probed::Skipped(reason) | Probed::Failed(reason) => {
+                format!("CONFIG GET save: {reason}")
+            }
             Probed::Observed(_) => "CONFIG GET save: not returned".to_string(),
         }),
     }
@@ -420,7 +425,8 @@ pub fn clients(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement, Unob
     let evidence = vec![format!(
         "{}: connected_clients:{connected} of maxclients:{}, rejected_connections:{rejected}, evicted_keys:{evicted}",
         r.server,
-        max.map(|m| m.to_string()).unwrap_or_else(|| "unknown".into())
+        max.map(|m| m.to_string())
+            .unwrap_or_else(|| "unknown".into())
     )];
     let mut problems = Vec::new();
     if let Some(m) = max.filter(|m| *m > 0)
@@ -443,11 +449,15 @@ pub fn clients(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement, Unob
         ));
     }
     if problems.is_empty() {
-        return Ok(Judgement::pass("Redis has client headroom and has rejected no connection.")
-            .evidence_all(evidence));
+        return Ok(
+            Judgement::pass("Redis has client headroom and has rejected no connection.")
+                .evidence_all(evidence),
+        );
     }
-    Ok(Judgement::warn(format!("{}.", capitalise(&problems.join("; "))))
-        .evidence_all(capped(evidence)))
+    Ok(
+        Judgement::warn(format!("{}.", capitalise(&problems.join("; "))))
+            .evidence_all(capped(evidence)),
+    )
 }
 
 fn capitalise(text: &str) -> String {
@@ -496,7 +506,11 @@ mod tests {
                     ("maxmemory_human", "256.00M"),
                     (
                         "maxmemory_policy",
-                        if role.keeps_data() { "noeviction" } else { "allkeys-lru" },
+                        if role.keeps_data() {
+                            "noeviction"
+                        } else {
+                            "allkeys-lru"
+                        },
                     ),
                     ("rdb_last_bgsave_status", "ok"),
                     ("aof_enabled", "1"),
@@ -541,7 +555,14 @@ mod tests {
         f(o, &JudgeConfig::default())
     }
 
-    const ALL: &[&CheckMeta] = &[&REACHABLE, &AUTH, &PROTECTED_MODE, &PERSISTENCE, &MEMORY, &CLIENTS];
+    const ALL: &[&CheckMeta] = &[
+        &REACHABLE,
+        &AUTH,
+        &PROTECTED_MODE,
+        &PERSISTENCE,
+        &MEMORY,
+        &CLIENTS,
+    ];
 
     #[test]
     fn healthy_redis_passes_every_check_in_every_role() {
@@ -549,7 +570,13 @@ mod tests {
             let o = obs(healthy(role));
             for check in ALL {
                 let j = run(check.judge, &o).expect("judged");
-                assert_eq!(j.outcome, Outcome::Pass, "{} {role:?}: {}", check.id, j.summary);
+                assert_eq!(
+                    j.outcome,
+                    Outcome::Pass,
+                    "{} {role:?}: {}",
+                    check.id,
+                    j.summary
+                );
             }
         }
     }
@@ -561,7 +588,10 @@ mod tests {
             ..Observations::default()
         };
         for check in ALL {
-            assert!(matches!(run(check.judge, &skipped), Err(Unobserved::Skipped(_))));
+            assert!(matches!(
+                run(check.judge, &skipped),
+                Err(Unobserved::Skipped(_))
+            ));
         }
         let reason = "redis redis://:***@cache:6379: cannot connect: Connection refused";
         let failed = Observations {
@@ -572,18 +602,25 @@ mod tests {
         assert_eq!(j.outcome, Outcome::Fail);
         assert_eq!(j.evidence, vec![reason.to_string()]);
         for check in &ALL[1..] {
-            assert_eq!(run(check.judge, &failed).unwrap_err(), Unobserved::Failed(reason.into()));
+            assert_eq!(
+                run(check.judge, &failed).unwrap_err(),
+                Unobserved::Failed(reason.into())
+            );
         }
     }
 
     #[test]
     fn refused_credentials_fail_reachable_and_error_session_checks() {
         let mut r = healthy(RedisRole::Cache);
-        r.session = Probed::Failed("redis redis://:***@cache:6379: WRONGPASS invalid username-password pair".into());
+        r.session = Probed::Failed(
+            "redis redis://:***@cache:6379: WRONGPASS invalid username-password pair".into(),
+        );
         let o = obs(r);
         let j = run(reachable, &o).unwrap();
         assert_eq!(j.outcome, Outcome::Fail);
-        assert!(j.evidence[1].ends_with("PING without credentials → NOAUTH Authentication required."));
+        assert!(
+            j.evidence[1].ends_with("PING without credentials → NOAUTH Authentication required.")
+        );
         assert!(matches!(run(memory, &o), Err(Unobserved::Failed(_))));
         // The anonymous PING still judges authentication.
         assert_eq!(run(auth, &o).unwrap().outcome, Outcome::Pass);
@@ -598,13 +635,17 @@ mod tests {
         });
         let j = run(auth, &obs(r)).unwrap();
         assert_eq!(j.outcome, Outcome::Fail);
-        assert_eq!(j.evidence[0], "redis://cache:6379: PING without credentials → PONG");
+        assert_eq!(
+            j.evidence[0],
+            "redis://cache:6379: PING without credentials → PONG"
+        );
     }
 
     #[test]
     fn default_nopass_fails_and_protected_mode_denied_warns() {
         let mut r = healthy(RedisRole::Cache);
-        session_mut(&mut r).acl = Probed::Observed(vec!["user default on nopass ~* &* +@all".into()]);
+        session_mut(&mut r).acl =
+            Probed::Observed(vec!["user default on nopass ~* &* +@all".into()]);
         assert_eq!(run(auth, &obs(r)).unwrap().outcome, Outcome::Fail);
         let mut r = healthy(RedisRole::Cache);
         r.unauthenticated = Probed::Observed(RedisReply {
@@ -617,7 +658,8 @@ mod tests {
     #[test]
     fn acl_noperm_is_evidence_not_error() {
         let mut r = healthy(RedisRole::Cache);
-        session_mut(&mut r).acl = Probed::Skipped("ACL LIST is not permitted for this user (NOPERM …)".into());
+        session_mut(&mut r).acl =
+            Probed::Skipped("ACL LIST is not permitted for this user (NOPERM …)".into());
         let j = run(auth, &obs(r)).unwrap();
         assert_eq!(j.outcome, Outcome::Pass);
         assert!(j.evidence.iter().any(|l| l.contains("NOPERM")));
@@ -630,7 +672,10 @@ mod tests {
         assert_eq!(run(protected_mode, &obs(r)).unwrap().outcome, Outcome::Warn);
         let mut r = healthy(RedisRole::Cache);
         session_mut(&mut r).config = Probed::Skipped("CONFIG GET is not permitted (NOPERM)".into());
-        assert!(matches!(run(protected_mode, &obs(r)), Err(Unobserved::Skipped(_))));
+        assert!(matches!(
+            run(protected_mode, &obs(r)),
+            Err(Unobserved::Skipped(_))
+        ));
     }
 
     #[test]
@@ -656,7 +701,10 @@ mod tests {
         let mut r = healthy(RedisRole::Queue);
         info_set(&mut r, "aof_enabled", "0");
         session_mut(&mut r).config = Probed::Skipped("CONFIG GET is not permitted (NOPERM)".into());
-        assert!(matches!(run(persistence, &obs(r)), Err(Unobserved::Skipped(_))));
+        assert!(matches!(
+            run(persistence, &obs(r)),
+            Err(Unobserved::Skipped(_))
+        ));
     }
 
     #[test]

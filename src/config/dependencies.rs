@@ -289,6 +289,10 @@ impl DependenciesConfig {
     }
 
     /// Every password in the (resolved) section, raw and percent-decoded, for the redactor.
+    ///
+    /// RabbitMQ's shipped default password `guest` is left out: it is public, and masking that
+    /// word everywhere would blank out the very finding (`rabbitmq.default_credentials`) that
+    /// reports it. URLs still show it as `guest:***@`.
     pub fn secrets(&self) -> Vec<String> {
         let mut out = Vec::new();
         let urls = [
@@ -308,7 +312,7 @@ impl DependenciesConfig {
         {
             out.push(p.clone());
         }
-        out.retain(|s| !s.is_empty());
+        out.retain(|s| !s.is_empty() && s != "guest");
         out.dedup();
         out
     }
@@ -612,6 +616,25 @@ mod tests {
     }
 
     #[test]
+    fn starter_config_example_parses_when_uncommented() {
+        let starter = include_str!("../../config/readyprobe.toml");
+        let start = starter.find("# [dependencies]").expect("example section");
+        let example: String = starter[start..]
+            .lines()
+            .filter(|l| l.starts_with("# ") && !l.starts_with("#   "))
+            .map(|l| format!("{}\n", &l[2..]))
+            .collect();
+        let cfg = from_str(&example, "readyprobe.toml").expect("the example parses");
+        let deps = cfg.dependencies;
+        assert_eq!(deps.redis.map(|r| r.role), Some(RedisRole::Store));
+        assert!(deps.postgres.is_some() && deps.mysql.is_some() && deps.rabbitmq.is_some());
+        assert_eq!(
+            deps.dns.map(|d| d.names),
+            Some(vec!["app.example.com".to_string()])
+        );
+    }
+
+    #[test]
     fn unknown_key_in_section_is_named() {
         let (field, msg) = message("[dependencies]\npostgress = \"postgres://h/db\"\n");
         assert_eq!(field, "dependencies.postgress");
@@ -661,5 +684,10 @@ mod tests {
             !debug.contains("mgmt-secret") && !debug.contains("p%40ss"),
             "{debug}"
         );
+        let guest = DependenciesConfig {
+            rabbitmq: Some("amqp://guest:guest@mq".into()),
+            ..DependenciesConfig::default()
+        };
+        assert!(guest.secrets().is_empty());
     }
 }

@@ -109,6 +109,29 @@ impl Config {
         {
             return err("gate.min_score", format!("expected 0 to 100, got {score}"));
         }
+        for (key, value) in &self.gate.categories {
+            if crate::model::Category::parse(key).is_none() {
+                return err(
+                    &format!("gate.categories.{key}"),
+                    "unknown category; expected one of security, health_checks, observability, \
+                     performance, scalability, reliability, operational"
+                        .into(),
+                );
+            }
+            if !(0.0..=100.0).contains(value) {
+                return err(
+                    &format!("gate.categories.{key}"),
+                    format!("expected 0 to 100, got {value}"),
+                );
+            }
+        }
+        if !self.gate.max_score_drop.is_finite() || self.gate.max_score_drop < 0.0 {
+            return err(
+                "gate.max_score_drop",
+                format!("expected a number ≥ 0, got {}", self.gate.max_score_drop),
+            );
+        }
+        super::gate::validate(&self.waivers, origin)?;
         if !(0.0..=100.0).contains(&self.scoring.verdict_min_score) {
             return err(
                 "scoring.verdict_min_score",
@@ -161,6 +184,7 @@ impl Config {
             }
         }
         super::dependencies::validate(&self.dependencies, origin, false)?;
+        super::access::validate(&self.access, origin)?;
         Ok(())
     }
 }

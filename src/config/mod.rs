@@ -5,8 +5,10 @@
 //! CI job that fails on a typo must say where the typo is. Loading is all-or-nothing: a config
 //! that does not validate is never half-applied.
 
+mod access;
 mod dependencies;
 mod duration;
+pub mod gate;
 pub mod load;
 
 use std::collections::BTreeMap;
@@ -15,10 +17,12 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+pub use access::{AccessConfig, MutationConfig};
 pub use dependencies::{
     DependenciesConfig, DnsDependency, RabbitManagement, RedisDependency, RedisRole,
     parse_nameserver, percent_decode, url_password,
 };
+pub use gate::WaiverConfig;
 pub use load::{from_file, from_str};
 
 use crate::model::Severity;
@@ -114,8 +118,12 @@ pub struct Config {
     pub checks: ChecksConfig,
     /// Databases, cache, broker and DNS names the system depends on (`[dependencies]`).
     pub dependencies: DependenciesConfig,
+    /// CORS, CSRF, auth and idempotency probes (`[access]`).
+    pub access: AccessConfig,
     /// Thresholds the judges use.
     pub judge: JudgeConfig,
+    /// Accepted failures, each with a reason and an optional expiry date (`[[waivers]]`).
+    pub waivers: Vec<WaiverConfig>,
 }
 
 /// Limits of one run.
@@ -237,6 +245,11 @@ pub struct GateConfig {
     pub min_score: Option<f64>,
     /// Fail on a NO-GO verdict (default true).
     pub fail_on_no_go: bool,
+    /// Per-category minimum scores by category key (`[gate.categories] security = 80`).
+    pub categories: BTreeMap<String, f64>,
+    /// `--fail-on-regression`: the most the overall score may drop since the previous run
+    /// before the gate fails (points).
+    pub max_score_drop: f64,
 }
 
 impl Default for GateConfig {
@@ -245,6 +258,8 @@ impl Default for GateConfig {
             fail_on: None,
             min_score: None,
             fail_on_no_go: true,
+            categories: BTreeMap::new(),
+            max_score_drop: 5.0,
         }
     }
 }

@@ -325,6 +325,70 @@ pub(crate) fn dashboard_html(profile: DemoProfile) -> String {
     )
 }
 
+/// The flawed identity provider's one RSA-1024 public key (modulus, base64url): too weak, and
+/// published without a `kid` and without a second key for rotation.
+pub(crate) const FLAWED_RSA_1024_N: &str = "k84F48wncy9rUi5jxxldqD4mqGBWB7QT0AjFobJpFuYz7HMi5y5Z9dNQ3TnfBSOhC6Ubw1WFqQFBYMcpXXors3PAF-EfXdxJC6g3g84JTG7GhCFuKJpv6oHLIVpY7ZYuK_yWu_MU0vLwRm4p5Ycd9Q4VRuo3dKA5Z0vTNBG4F38";
+
+/// The hardened identity provider's two RSA-2048 public keys: (kid, modulus base64url).
+pub(crate) const HARDENED_RSA_2048: [(&str, &str); 2] = [
+    (
+        "orders-2025-06",
+        "heev1hk42tdXwnH7y-fFRz50eeh2po48D2WNHcwJlFwNr08UeoqOK-Zf29eA1qV5z2jLCkYfqM4ngbzD-f4raQafY-Mwfw4eQI78RN5dMQYET3N8NcB9RwgthNIq_gZzr8N0PSbpf4F0x6drh1_01PTL9cWEQ_ogCOpY3M6XKik-9B2WCfqi0y-R4WYQ-a-ZZ_-QzcEbWIvoup5_sq158JdznuNX0-Ay1iEWcXdl62pbRaChrkFiTgBMUj4YZpnccmC31oH3MHrX2BTThSZPjA20FRUrzRDOQX-4-4UR_e2oC1pFyoI2ZkotEuoyVLFGworkFT3oCXGh9IkPmF9Y1w",
+    ),
+    (
+        "orders-2025-12",
+        "2ZZx8pPjwOoj1QV_pQClbk47R5WUrC7S5e-m_6AZbtVhQk94HfUzQjc8-gXbIEUuUE94Gv8EkPCKLJ7FPmPqjBNO6SVCZ19fcgD5hE-2mVPKRbnhbKJFDQMeUlSTY_P2GRu5oaLe7u5sCWQpvIw8HychSDOjFjFBU4mis0Jw7PtTq-G1ENH6V-GvLUJQZEVFDVY7f9amzwKuSOfdLr0dHn680gJ7pyw1nL3Z-QP25qqrs7uAuTY4oa4kR3ETPlejisxG9GonPJ2YA-SXtiauw6eZQ0gqPD0p3eVCTv-Zfq0uCg4mIP5SRT5hSfjwxuNuJw49mUNqHlgk-ZP3d85Wow",
+    ),
+];
+
+/// The host (and port) a request was addressed to: `Host` in HTTP/1.1, the URI's authority
+/// (`:authority`) in HTTP/2.
+pub(crate) fn request_host(headers: &HeaderMap, uri: &axum::http::Uri) -> Option<String> {
+    headers
+        .get(axum::http::header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .or_else(|| uri.authority().map(|a| a.as_str().to_owned()))
+}
+
+/// The OIDC discovery document of the demo's own identity provider, at the request's host.
+pub(crate) fn openid_configuration(headers: &HeaderMap, uri: &axum::http::Uri) -> Value {
+    let host = request_host(headers, uri).unwrap_or_else(|| "localhost".to_owned());
+    json!({
+        "issuer": format!("https://{host}"),
+        "jwks_uri": format!("https://{host}/.well-known/jwks.json"),
+        "id_token_signing_alg_values_supported": ["RS256"],
+    })
+}
+
+/// The bearer token of a request, split into its JSON header, the signing input and the
+/// signature bytes; `None` when there is no well-formed compact JWT.
+pub(crate) fn bearer_jwt(headers: &HeaderMap) -> Option<(Value, Value, String, Vec<u8>)> {
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let value = headers
+        .get(axum::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
+    let token = value
+        .strip_prefix("Bearer ")
+        .or_else(|| value.strip_prefix("bearer "))?;
+    let mut parts = token.trim().split('.');
+    let (head, body, sig) = (parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some() {
+        return None;
+    }
+    let header: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(head).ok()?).ok()?;
+    let claims: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(body).ok()?).ok()?;
+    let sig = URL_SAFE_NO_PAD.decode(sig).ok()?;
+    Some((header, claims, format!("{head}.{body}"), sig))
+}
+
+/// The admin summary `/api/admin` serves to an authorised caller.
+pub(crate) fn admin_summary() -> Value {
+    json!({ "orders": SEED_ORDERS.len(), "refunds_pending": 1, "admins": ["ada", "grace"] })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,7 +1,10 @@
 //! The flawed application: an "Express on nginx" orders service with the problems
 //! production-readiness audits keep finding — version banners, cookies without flags, no security
 //! headers, no compression or caching, a readiness endpoint identical to liveness that checks
-//! nothing, an exposed `.env`, and error pages that leak stack traces and SQL errors.
+//! nothing, an exposed `.env`, and error pages that leak stack traces and SQL errors. Its API
+//! reflects any `Origin` with credentials allowed (and no `Vary: Origin`), its identity provider
+//! publishes a single RSA-1024 key without `kid`, and `/api/admin` accepts an unsigned
+//! (`alg: none`) token.
 //!
 //! Every one of those is real behaviour of this server, served to any client alike.
 
@@ -10,8 +13,12 @@ use std::sync::LazyLock;
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
-use axum::http::header::{CONTENT_TYPE, SERVER, SET_COOKIE};
-use axum::http::{HeaderName, HeaderValue, StatusCode};
+use axum::http::header::{
+    ACCESS_CONTROL_ALLOW_CREDENTIALS, ACCESS_CONTROL_ALLOW_HEADERS, ACCESS_CONTROL_ALLOW_METHODS,
+    ACCESS_CONTROL_ALLOW_ORIGIN, ACCESS_CONTROL_REQUEST_HEADERS, CONTENT_TYPE, ORIGIN, SERVER,
+    SET_COOKIE,
+};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::get;
@@ -49,9 +56,16 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/ready", get(health))
         .route("/.env", get(dotenv))
         .route("/api/orders", get(list_orders).post(create_order))
+        .route("/api/admin", get(admin))
+        .route(
+            "/.well-known/openid-configuration",
+            get(openid_configuration),
+        )
+        .route("/.well-known/jwks.json", get(jwks))
         .route("/static/app.css", get(stylesheet))
         .fallback(not_found)
         .method_not_allowed_fallback(not_found)
+        .layer(middleware::from_fn(reflect_cors))
         .layer(middleware::from_fn(express_like))
         .with_state(state)
 }
@@ -90,6 +104,71 @@ async fn express_like(req: Request, next: Next) -> Response {
         HeaderValue::from_static("1; mode=block"),
     );
     response
+}
+
+/// The `cors()` middleware configured with `origin: true, credentials: true`: every `Origin`
+/// sent to `/api/*` is echoed back with credentials allowed, preflights included, and nothing
+/// says the answer varies by origin.
+async fn reflect_cors(req: Request, next: Next) -> Response {
+    let origin = req.headers().get(ORIGIN).cloned();
+    let (Some(origin), true) = (origin, req.uri().path().starts_with("/api")) else {
+        return next.run(req).await;
+    };
+    let mut response = if req.method() == Method::OPTIONS {
+        let mut r = Response::new(Body::empty());
+        *r.status_mut() = StatusCode::NO_CONTENT;
+        r.headers_mut().insert(
+            ACCESS_CONTROL_ALLOW_METHODS,
+            HeaderValue::from_static("GET,HEAD,PUT,PATCH,POST,DELETE"),
+        );
+        if let Some(asked) = req.headers().get(ACCESS_CONTROL_REQUEST_HEADERS) {
+            r.headers_mut()
+                .insert(ACCESS_CONTROL_ALLOW_HEADERS, asked.clone());
+        }
+        r
+    } else {
+        next.run(req).await
+    };
+    let headers = response.headers_mut();
+    headers.insert(ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+    headers.insert(
+        ACCESS_CONTROL_ALLOW_CREDENTIALS,
+        HeaderValue::from_static("true"),
+    );
+    response
+}
+
+/// The admin summary, behind a token check that trusts the token's own `alg` header: an
+/// unsigned (`alg: none`) token is taken at its word.
+async fn admin(headers: HeaderMap) -> Response {
+    let accepted = app::bearer_jwt(&headers).is_some_and(|(header, _, _, _)| {
+        header
+            .get("alg")
+            .and_then(serde_json::Value::as_str)
+            .is_some_and(|alg| alg.eq_ignore_ascii_case("none"))
+    });
+    if accepted {
+        return json_response(StatusCode::OK, &app::admin_summary());
+    }
+    json_response(
+        StatusCode::UNAUTHORIZED,
+        &serde_json::json!({ "error": "Unauthorized" }),
+    )
+}
+
+async fn openid_configuration(headers: HeaderMap, uri: axum::http::Uri) -> Response {
+    json_response(StatusCode::OK, &app::openid_configuration(&headers, &uri))
+}
+
+/// One RSA-1024 key, no `kid`, no second key.
+async fn jwks() -> Response {
+    json_response(
+        StatusCode::OK,
+        &serde_json::json!({ "keys": [{
+            "kty": "RSA", "alg": "RS256", "use": "sig",
+            "n": app::FLAWED_RSA_1024_N, "e": "AQAB",
+        }] }),
+    )
 }
 
 async fn index(State(state): State<AppState>) -> Response {

@@ -19,7 +19,17 @@ pub type ActiveStep = for<'a> fn(
 ) -> Pin<Box<dyn Future<Output = ()> + Send + 'a>>;
 
 /// The active steps in the order they run. Each family of active checks adds its step here.
-pub const STEPS: &[(&str, ActiveStep)] = &[];
+pub const STEPS: &[(&str, ActiveStep)] = &[
+    ("JWT forgery", |cx, audit, obs| {
+        Box::pin(crate::probes::access::forge(cx, audit, obs))
+    }),
+    ("CSRF mutations", |cx, audit, obs| {
+        Box::pin(crate::probes::access::csrf(cx, audit, obs))
+    }),
+    ("idempotency mutations", |cx, audit, obs| {
+        Box::pin(crate::probes::access::idempotency(cx, audit, obs))
+    }),
+];
 
 /// Runs the active steps serially when the profile allows them; returns a scope line saying what
 /// ran.
@@ -39,7 +49,8 @@ pub async fn run(cx: &ProbeCx, audit: &Audit, obs: &mut Observations) -> String 
     }
 }
 
-/// Runs steps in order, stopping at the deadline; returns the names of the steps that ran.
+/// Runs steps in order, stopping at the deadline; returns the names of the steps that sent at
+/// least one request.
 pub async fn run_steps(
     steps: &[(&str, ActiveStep)],
     cx: &ProbeCx,
@@ -51,12 +62,18 @@ pub async fn run_steps(
         if Instant::now() >= cx.deadline {
             break;
         }
+        let before = cx.requests_sent();
         // The step's own probes honour the deadline; this bounds anything they forget.
-        if tokio::time::timeout_at(cx.deadline, step(cx, audit, obs))
+        let finished = tokio::time::timeout_at(cx.deadline, step(cx, audit, obs))
             .await
-            .is_ok()
-        {
-            ran.push((*name).to_string());
+            .is_ok();
+        // A step with nothing configured sends nothing: it did not run in any useful sense.
+        if cx.requests_sent() > before {
+            ran.push(if finished {
+                (*name).to_string()
+            } else {
+                format!("{name} (cut short by the deadline)")
+            });
         }
     }
     ran

@@ -115,31 +115,35 @@ async fn rabbit(cx: &ProbeCx, deps: &DependenciesConfig) -> Probed<RabbitObserva
     if deps.rabbitmq.is_none() && deps.rabbitmq_management.is_none() {
         return not_configured("rabbitmq", "rabbitmq = \"amqp://…\"");
     }
-    // Management credentials: configured ones, else the AMQP URL's user (guest if none).
-    let amqp_user = deps
-        .rabbitmq
-        .as_deref()
-        .and_then(|u| url::Url::parse(u).ok());
-    let (user, password) = match deps.rabbitmq_management.as_ref() {
-        Some(m) => match (&m.username, &m.password) {
-            (Some(u), Some(p)) => (u.clone(), p.clone()),
-            _ => match &amqp_user {
-                Some(u) if !u.username().is_empty() => (
-                    crate::config::percent_decode(u.username())
-                        .unwrap_or_else(|_| u.username().to_string()),
-                    url_password(u.as_str()).last().cloned().unwrap_or_default(),
-                ),
-                _ => ("guest".to_string(), "guest".to_string()),
-            },
-        },
-        None => (String::new(), String::new()),
-    };
+    let (user, password) = management_credentials(deps);
     let management = deps.rabbitmq_management.as_ref().map(|m| Management {
         url: m.url.as_str(),
         username: user.as_str(),
         password: password.as_str(),
     });
     Probed::Observed(rabbitmq::inspect(cx, deps.rabbitmq.as_deref(), management.as_ref()).await)
+}
+
+/// The management API's credentials: the configured ones, else the AMQP URL's user (RabbitMQ's
+/// own default, guest:guest, when that has none either).
+fn management_credentials(deps: &DependenciesConfig) -> (String, String) {
+    if let Some(m) = &deps.rabbitmq_management
+        && let (Some(u), Some(p)) = (&m.username, &m.password)
+    {
+        return (u.clone(), p.clone());
+    }
+    match deps
+        .rabbitmq
+        .as_deref()
+        .and_then(|u| url::Url::parse(u).ok())
+    {
+        Some(u) if !u.username().is_empty() => (
+            crate::config::percent_decode(u.username())
+                .unwrap_or_else(|_| u.username().to_string()),
+            url_password(u.as_str()).last().cloned().unwrap_or_default(),
+        ),
+        _ => ("guest".to_string(), "guest".to_string()),
+    }
 }
 
 async fn dns_probe(
@@ -173,4 +177,43 @@ async fn dns_probe(
         configured.names.clone()
     };
     probed(dns::resolve(cx, nameserver, &names).await)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::RabbitManagement;
+
+    #[test]
+    fn management_credentials_fall_back_to_the_amqp_user() {
+        let mut deps = DependenciesConfig {
+            rabbitmq: Some("amqp://shop%2Dapp:p%40ss@mq:5672/shop".into()),
+            rabbitmq_management: Some(RabbitManagement {
+                url: "http://mq:15672".into(),
+                username: None,
+                password: None,
+            }),
+            ..DependenciesConfig::default()
+        };
+        assert_eq!(
+            management_credentials(&deps),
+            ("shop-app".to_string(), "p@ss".to_string())
+        );
+        if let Some(m) = deps.rabbitmq_management.as_mut() {
+            m.username = Some("monitor".into());
+            m.password = Some("mon-secret".into());
+        }
+        assert_eq!(
+            management_credentials(&deps),
+            ("monitor".to_string(), "mon-secret".to_string())
+        );
+        deps.rabbitmq = Some("amqp://mq:5672".into());
+        if let Some(m) = deps.rabbitmq_management.as_mut() {
+            m.username = None;
+        }
+        assert_eq!(
+            management_credentials(&deps),
+            ("guest".to_string(), "guest".to_string())
+        );
+    }
 }

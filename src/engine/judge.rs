@@ -60,6 +60,7 @@ pub fn finding(check: &Entry<'_>, result: Result<Judgement, Unobserved>) -> Find
         evidence: Vec::new(),
         remediation: check.remediation().to_string(),
         references: check.references(),
+        waiver: None,
     };
     match result {
         Ok(judgement) => Finding {

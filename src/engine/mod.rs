@@ -82,7 +82,12 @@ pub async fn run(audit: &Audit) -> Result<RunOutput, EngineError> {
     passive::run(&cx, audit, &mut obs).await;
     let active_note = active::run(&cx, audit, &mut obs).await;
 
-    let findings = judge(&obs, &audit.config, &audit.catalogue, &audit.redactor);
+    let mut findings = judge(&obs, &audit.config, &audit.catalogue, &audit.redactor);
+    crate::config::gate::apply_waivers(
+        &mut findings,
+        &audit.config.waivers,
+        &crate::config::gate::today(),
+    );
     let scores = scoring::score(&findings, &audit.config.scoring);
     let reachable = cx.any_answer();
     let mut scope = passive::scope_lines(audit, &obs);

@@ -21,14 +21,16 @@ use crate::probes::{ProbeCx, ProbeError};
 
 /// Runs every passive probe and fills the observations.
 pub async fn run(cx: &ProbeCx, audit: &Audit, obs: &mut Observations) {
-    let (root, http_redirect, health, errors, packs, dependencies) = tokio::join!(
+    let (root, http_redirect, health, errors, packs, dependencies, tls) = tokio::join!(
         root(cx, &audit.target),
         http_redirect(cx, audit),
         health(cx, audit),
         error_pages(cx, audit),
         packs(cx, audit),
         super::dependencies::observe(cx, audit),
+        tls(cx, audit),
     );
+    obs.tls = tls;
     dependencies.store(obs);
     obs.root = root;
     obs.http_redirect = http_redirect;
@@ -36,6 +38,7 @@ pub async fn run(cx: &ProbeCx, audit: &Audit, obs: &mut Observations) {
     obs.errors = errors;
     obs.packs = packs;
     obs.health_latency = health_latency(cx, audit, &obs.health).await;
+    crate::probes::access::observe(cx, audit, obs).await;
 }
 
 /// What the passive phase covered, for the report's "Scope and method".
@@ -104,6 +107,49 @@ async fn http_redirect(cx: &ProbeCx, audit: &Audit) -> Probed<HttpExchange> {
         }
     };
     observed(http::send(cx, &RequestSpec::get(url).no_follow()).await)
+}
+
+/// The TLS handshake and the TLS 1.0/1.1 acceptance probes, for https targets only. The user's
+/// `--ca-file` anchors (or the demo CA) count as trusted.
+async fn tls(cx: &ProbeCx, audit: &Audit) -> Probed<crate::probes::tls::TlsObservation> {
+    use crate::probes::tls::{self as tls_probe, LegacyVersion, TlsObservation};
+    if audit.target.scheme() != "https" {
+        return Probed::Skipped("the target is addressed over plain http".to_string());
+    }
+    let (Some(host), Some(port)) = (
+        audit.target.host_str(),
+        audit.target.port_or_known_default(),
+    ) else {
+        return Probed::Skipped("the target URL has no host".to_string());
+    };
+    let legacy = |version| async move {
+        let probed = match tls_probe::accepts_legacy(cx, host, port, version).await {
+            Ok(probe) => Probed::Observed(probe),
+            Err(err) => Probed::Failed(err.to_string()),
+        };
+        (version, probed)
+    };
+    let (handshake, tls10, tls11) = tokio::join!(
+        tls_probe::handshake(cx, host, port, &audit.extra_roots),
+        legacy(LegacyVersion::Tls10),
+        legacy(LegacyVersion::Tls11),
+    );
+    let legacy = vec![tls10, tls11];
+    let any_accepted = legacy
+        .iter()
+        .any(|(_, p)| p.observed().is_some_and(|p| p.accepted));
+    match handshake {
+        Ok(handshake) => Probed::Observed(TlsObservation {
+            handshake: Probed::Observed(handshake),
+            legacy,
+        }),
+        // A legacy-only server: the modern handshake fails but there is something to judge.
+        Err(err) if any_accepted => Probed::Observed(TlsObservation {
+            handshake: Probed::Failed(err.to_string()),
+            legacy,
+        }),
+        Err(err) => Probed::Failed(err.to_string()),
+    }
 }
 
 /// The health paths to probe: the configured ones, else the built-in candidates.
@@ -214,7 +260,9 @@ async fn packs(cx: &ProbeCx, audit: &Audit) -> BTreeMap<String, Vec<Probed<HttpE
         .catalogue
         .packs()
         .iter()
-        .filter(|p| !disabled.contains(&p.id));
+        .filter(|p| !disabled.contains(&p.id))
+        // Mutating packs are active checks: never sent where the profile forbids them.
+        .filter(|p| !p.mutating || audit.config.profile.allows_active());
     let per_check = checks.map(|check| async move {
         let requests = check.requests.iter().map(|request| async move {
             observed(http::send(cx, &request.spec(&audit.target)).await)

@@ -101,6 +101,19 @@ impl HttpExchange {
         })
     }
 
+    /// True when the answer is an HTML document (a page, not an API or health answer).
+    pub fn is_html_document(&self) -> bool {
+        let head: String = self
+            .body
+            .trim_start()
+            .chars()
+            .take(256)
+            .collect::<String>()
+            .to_ascii_lowercase();
+        self.media_type().as_deref() == Some("text/html")
+            && (head.contains("<!doctype html") || head.contains("<html"))
+    }
+
     /// True for 2xx.
     pub fn is_success(&self) -> bool {
         (200..300).contains(&self.status)

@@ -5,8 +5,10 @@
 //! limit, the per-operation timeout, the run's deadline and the request budget — and hands them
 //! over in a [`ProbeCx`], the way blackbox_exporter's handler owns the scrape timeout.
 
+pub mod access;
 pub mod deps;
 pub mod http;
+pub mod tls;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};

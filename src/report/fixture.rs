@@ -37,6 +37,7 @@ fn finding(
         evidence: evidence.iter().map(|e| e.to_string()).collect(),
         remediation: remediation.to_string(),
         references: references.iter().map(|r| r.to_string()).collect(),
+        waiver: None,
     }
 }
 

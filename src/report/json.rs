@@ -17,7 +17,9 @@
 //!                   "severity": "critical|high|medium|low|info",
 //!                   "outcome": "pass|warn|fail|error|skipped", "score": 0.0, "summary": "…",
 //!                   "evidence": ["GET https://…/ → 200, no Strict-Transport-Security header"],
-//!                   "remediation": "…", "references": ["RFC 6797"] } ],
+//!                   "remediation": "…", "references": ["RFC 6797"],
+//!                   "waived": { "reason": "…", "expires": "2026-12-31" | null, "expired": false }
+//!                   /* "waived" only when a [[waivers]] entry covers the check */ } ],
 //!   "scope": ["…"] }
 //! ```
 //! Every check that ran or was skipped appears once in `findings`, in catalogue order.
@@ -112,6 +114,21 @@ pub struct JsonFinding {
     pub remediation: String,
     /// References.
     pub references: Vec<String>,
+    /// Present when a `[[waivers]]` entry covers this check (added field; absent otherwise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waived: Option<JsonWaiver>,
+}
+
+/// A waiver applied to a finding: `{ "reason": "…", "expires": "2026-12-31" | null,
+/// "expired": false }`. An expired waiver no longer keeps the finding out of the verdict.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JsonWaiver {
+    /// Why the failure is accepted.
+    pub reason: String,
+    /// `YYYY-MM-DD` or null.
+    pub expires: Option<String>,
+    /// True when the expiry date has passed: the finding counts again.
+    pub expired: bool,
 }
 
 impl From<&Report> for JsonReport {
@@ -159,6 +176,11 @@ impl From<&Report> for JsonReport {
                     evidence: f.evidence.clone(),
                     remediation: f.remediation.clone(),
                     references: f.references.clone(),
+                    waived: f.waiver.as_ref().map(|w| JsonWaiver {
+                        reason: w.reason.clone(),
+                        expires: w.expires.clone(),
+                        expired: w.expired,
+                    }),
                 })
                 .collect(),
             scope: r.scope.clone(),

@@ -11,6 +11,7 @@
 use std::borrow::Cow;
 use std::fmt::{self, Write as _};
 
+use super::text::{one_line, visible};
 use crate::model::{Band, Category, Finding, Outcome, Report, Severity, Verdict};
 
 /// Renders `report` as GitHub-flavoured Markdown, in the order DESIGN.md gives for the report
@@ -465,33 +466,6 @@ fn longest_backtick_run(s: &str) -> usize {
         }
     }
     longest
-}
-
-/// `s` on one line (line breaks become spaces), with control characters made visible.
-fn one_line(s: &str) -> String {
-    let joined: Vec<Cow<'_, str>> = s.lines().map(visible).collect();
-    joined.join(" ")
-}
-
-/// `s` with control characters other than tab shown as `\xNN` / `\u{NNNN}` escapes, so a
-/// hostile target cannot slip terminal escape sequences into a report someone `cat`s.
-fn visible(s: &str) -> Cow<'_, str> {
-    if !s.chars().any(|c| c.is_control() && c != '\t') {
-        return Cow::Borrowed(s);
-    }
-    let mut out = String::with_capacity(s.len() + 8);
-    for c in s.chars() {
-        if c.is_control() && c != '\t' {
-            if (c as u32) < 0x80 {
-                let _ = write!(out, "\\x{:02x}", c as u32);
-            } else {
-                let _ = write!(out, "\\u{{{:04x}}}", c as u32);
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    Cow::Owned(out)
 }
 
 /// `63.5/100 (Needs work)`, or "not assessed" when there is no score.

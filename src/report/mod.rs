@@ -3,9 +3,13 @@
 
 #[cfg(test)]
 mod fixture;
+pub mod html;
 pub mod json;
+pub mod junit;
 pub mod markdown;
+pub mod prometheus;
 pub mod terminal;
+mod text;
 
 use std::io::Write;
 use std::path::Path;
@@ -22,6 +26,12 @@ pub enum Format {
     Md,
     /// The versioned JSON contract (see `report::json`).
     Json,
+    /// One self-contained HTML page (inline CSS and SVG, no network).
+    Html,
+    /// JUnit XML: one suite per category, one case per check.
+    Junit,
+    /// Prometheus text, for node_exporter's textfile collector.
+    Prometheus,
 }
 
 impl Format {
@@ -32,6 +42,9 @@ impl Format {
             "md" | "markdown" => Some(Format::Md),
             "json" => Some(Format::Json),
             "txt" | "log" => Some(Format::Terminal),
+            "html" | "htm" => Some(Format::Html),
+            "xml" => Some(Format::Junit),
+            "prom" => Some(Format::Prometheus),
             _ => None,
         }
     }
@@ -43,6 +56,15 @@ pub fn render(report: &Report, format: Format, color: bool) -> String {
         Format::Terminal => terminal::render(report, color),
         Format::Md => markdown::render(report),
         Format::Json => json::render(report),
+        Format::Html => html::render(report),
+        Format::Junit => junit::render(report),
+        Format::Prometheus => prometheus::render(
+            report,
+            prometheus::Options {
+                success: None,
+                target_label: true,
+            },
+        ),
     }
 }
 

@@ -6,12 +6,12 @@
 //! control characters in text the target sent are shown as `\x..` so a hostile target cannot
 //! drive the terminal through its evidence.
 
-use std::borrow::Cow;
 use std::fmt::{self, Write as _};
 
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{Cell, CellAlignment, Color, ContentArrangement, Table};
 
+use super::text::one_line;
 use crate::model::{Band, Finding, Outcome, Report, Severity, Verdict};
 
 /// Table width when the output is not a terminal (or its width is unknown).
@@ -37,9 +37,9 @@ fn write_report(out: &mut String, r: &Report, color: bool) -> fmt::Result {
     writeln!(
         out,
         "readyprobe {} · {} · profile {} · {} · {} requests",
-        plain(&r.readyprobe_version),
-        paint(&plain(&r.target), "1", color),
-        plain(&r.profile),
+        one_line(&r.readyprobe_version),
+        paint(&one_line(&r.target), "1", color),
+        one_line(&r.profile),
         duration(r.duration_ms),
         r.requests_sent,
     )?;
@@ -53,7 +53,7 @@ fn write_report(out: &mut String, r: &Report, color: bool) -> fmt::Result {
         paint(&score_text(r.overall_score, r.band), "1", color),
     )?;
     for reason in &r.verdict_reasons {
-        writeln!(out, "   · {}", plain(reason))?;
+        writeln!(out, "   · {}", one_line(reason))?;
     }
     writeln!(out)?;
 
@@ -138,12 +138,12 @@ fn gaps(out: &mut String, heading: &str, findings: &[&Finding], color: bool) -> 
                 color
             ),
             f.outcome,
-            paint(&plain(&f.check_id), "1", color),
-            plain(&f.summary),
+            paint(&one_line(&f.check_id), "1", color),
+            one_line(&f.summary),
         )?;
         let lines: Vec<&str> = f.evidence.iter().flat_map(|e| e.lines()).collect();
         for line in lines.iter().take(EVIDENCE_LINES) {
-            writeln!(out, "{INDENT}{}", paint(&plain(line), "2", color))?;
+            writeln!(out, "{INDENT}{}", paint(&one_line(line), "2", color))?;
         }
         if lines.len() > EVIDENCE_LINES {
             let more = format!("… {} more", lines.len() - EVIDENCE_LINES);
@@ -154,7 +154,7 @@ fn gaps(out: &mut String, heading: &str, findings: &[&Finding], color: bool) -> 
                 out,
                 "{INDENT}{} {}",
                 paint("fix:", "1;32", color),
-                plain(&f.remediation)
+                one_line(&f.remediation)
             )?;
         }
     }
@@ -167,7 +167,7 @@ fn tail(out: &mut String, r: &Report, color: bool) -> fmt::Result {
         .findings
         .iter()
         .filter(|f| f.outcome == Outcome::Skipped)
-        .map(|f| plain(&f.check_id))
+        .map(|f| one_line(&f.check_id))
         .collect();
     let mut line = format!("✅ {} passed", r.passed().len());
     if skipped.is_empty() {
@@ -194,8 +194,8 @@ fn tail(out: &mut String, r: &Report, color: bool) -> fmt::Result {
             writeln!(
                 out,
                 "  {} — {}",
-                paint(&plain(&f.check_id), "1", color),
-                plain(&f.summary)
+                paint(&one_line(&f.check_id), "1", color),
+                one_line(&f.summary)
             )?;
         }
     }
@@ -209,32 +209,6 @@ fn paint(text: &str, code: &str, color: bool) -> String {
     } else {
         text.to_string()
     }
-}
-
-/// Text from the report on one line, with control characters (ESC included) shown as escapes.
-fn plain(s: &str) -> String {
-    let lines: Vec<Cow<'_, str>> = s.lines().map(visible).collect();
-    lines.join(" ")
-}
-
-/// `s` with control characters other than tab shown as `\xNN` / `\u{NNNN}` escapes.
-fn visible(s: &str) -> Cow<'_, str> {
-    if !s.chars().any(|c| c.is_control() && c != '\t') {
-        return Cow::Borrowed(s);
-    }
-    let mut out = String::with_capacity(s.len() + 8);
-    for c in s.chars() {
-        if c.is_control() && c != '\t' {
-            if (c as u32) < 0x80 {
-                let _ = write!(out, "\\x{:02x}", c as u32);
-            } else {
-                let _ = write!(out, "\\u{{{:04x}}}", c as u32);
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    Cow::Owned(out)
 }
 
 /// The verdict's emoji and its badge colour: bold on red, yellow, cyan or green.

@@ -54,6 +54,13 @@ pub fn judge(
         PassWhen::All => all_summary(&results),
         PassWhen::Any => any_summary(&results),
     };
+    // The requests that decided the outcome come first, so a reader (and a terminal that shows
+    // three lines) sees the /.env that failed, not the eleven paths that were fine.
+    if outcome == Outcome::Pass {
+        results.sort_by_key(|r| r.outcome != Outcome::Pass);
+    } else {
+        results.sort_by_key(|r| std::cmp::Reverse(r.outcome.badness()));
+    }
     Ok(Judgement {
         outcome,
         score: None,
@@ -292,7 +299,8 @@ all = ["[STATUS] == 404", { that = "[BODY] !contains debug", outcome = "warn" }]
         .unwrap();
         assert_eq!(j.outcome, Outcome::Warn);
         assert_eq!(j.summary, "1 of 2 requests broke their conditions: /b");
-        assert!(j.evidence[1].ends_with("[BODY] (7 B) !contains debug ✗ — found \"debug=1\""));
+        // The request that broke its conditions is listed first.
+        assert!(j.evidence[0].ends_with("[BODY] (7 B) !contains debug ✗ — found \"debug=1\""));
     }
 
     #[test]
@@ -306,7 +314,7 @@ all = ["[STATUS] == 404", { that = "[BODY] !contains debug", outcome = "warn" }]
             "1 of 2 requests could not be measured: /b; the rest met their conditions"
         );
         assert_eq!(
-            j.evidence[1],
+            j.evidence[0],
             "GET https://app.example.com/b: cannot connect: refused"
         );
         let j = judge(&check(TWO_PATHS), &[at("/a", 200, ""), failed]).unwrap();
@@ -373,7 +381,7 @@ any = ["[BODY].openapi exists", "[BODY] matches (?m)^openapi:"]
             "/openapi.yaml met its conditions (one of 2 requests is enough)"
         );
         assert_eq!(
-            j.evidence[1],
+            j.evidence[0],
             "GET https://app.example.com/openapi.yaml → 200: [STATUS] (200) == 200 ✓; any of: \
              [BODY].openapi (not JSON) exists ✗ | [BODY] (15 B) matches (?m)^openapi: ✓ — matched \"openapi: 3.1.0\""
         );

@@ -191,22 +191,27 @@ async fn resolve_name(
     // RFC 8659 §3: the relevant set is the first non-empty one climbing from the name.
     let mut caa = DnsCaa::default();
     let mut failed: Option<String> = None;
-    let labels: Vec<&str> = name.split('.').collect();
-    for start in 0..labels.len().saturating_sub(1) {
-        let at = labels[start..].join(".");
-        caa.checked.push(at.clone());
-        match lookup(cx, resolver, subject, &at, RecordType::CAA).await {
-            (Probed::Observed(records), _) if !records.is_empty() => {
-                caa.found_at = Some(at);
-                caa.records = records.iter().map(|r| r.to_string()).collect();
-                break;
+    if a.is_failed() && aaaa.is_failed() {
+        failed = Some(format!(
+            "{subject}: CAA {name}: not asked, the nameserver did not answer A/AAAA"
+        ));
+    } else {
+        let labels: Vec<&str> = name.split('.').collect();
+        for start in 0..labels.len().saturating_sub(1) {
+            let at = labels[start..].join(".");
+            caa.checked.push(at.clone());
+            match lookup(cx, resolver, subject, &at, RecordType::CAA).await {
+                (Probed::Observed(records), _) if !records.is_empty() => {
+                    caa.found_at = Some(at);
+                    caa.records = records.iter().map(|r| r.to_string()).collect();
+                    break;
+                }
+                (Probed::Failed(reason), _) => {
+                    failed = Some(reason);
+                    break;
+                }
+                _ => {}
             }
-            (Probed::Observed(_), _) => {}
-            (Probed::Failed(reason), _) => {
-                failed = Some(reason);
-                break;
-            }
-            (Probed::Skipped(_), _) => {}
         }
     }
     DnsName {

@@ -25,6 +25,8 @@
 
 use std::collections::BTreeSet;
 use std::net::IpAddr;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 
 use base64::Engine;
 use serde::{Deserialize, Serialize};
@@ -433,7 +435,7 @@ async fn guest_management(cx: &ProbeCx, m: &Management<'_>) -> Option<GuestAttem
 }
 
 /// A management API client: base URL, Basic credentials, a context without the target's
-/// headers.
+/// headers and with its own "answered" flag.
 struct Api {
     cx: ProbeCx,
     base: Url,
@@ -453,8 +455,11 @@ impl Api {
         let token =
             base64::engine::general_purpose::STANDARD.encode(format!("{username}:{password}"));
         Some(Api {
+            // Not the target: none of its headers, and an answer from the broker must not count
+            // as the target having answered.
             cx: ProbeCx {
                 extra_headers: Vec::new(),
+                answered: Arc::new(AtomicBool::new(false)),
                 ..cx.clone()
             },
             base,
@@ -483,7 +488,16 @@ impl Api {
             .no_follow()
             .header("authorization", &self.authorization)
             .header("accept", "application/json");
-        http::send(&self.cx, &spec).await
+        // Errors name the broker, not just a URL: `rabbitmq management http://…: GET /api/…`.
+        let subject = format!("{}: GET {}", self.dep.subject(), url.path());
+        http::send(&self.cx, &spec).await.map_err(|e| match e {
+            ProbeError::Timeout { after, .. } => ProbeError::Timeout { subject, after },
+            ProbeError::Deadline { .. } => ProbeError::Deadline { subject },
+            ProbeError::Budget { limit, .. } => ProbeError::Budget { subject, limit },
+            ProbeError::Connect { reason, .. } => ProbeError::Connect { subject, reason },
+            ProbeError::Tls { reason, .. } => ProbeError::Tls { subject, reason },
+            ProbeError::Protocol { reason, .. } => ProbeError::Protocol { subject, reason },
+        })
     }
 
     /// GETs a JSON document; any non-2xx answer, a body too large to keep, or invalid JSON is

@@ -245,14 +245,7 @@ async fn session(
     let info = command(cx, dep, &mut con, &redis::cmd("INFO"), "INFO")
         .await
         .map_observed(|v| parse_info(&value_text(&v)));
-    let mut get = redis::cmd("CONFIG");
-    get.arg("GET");
-    for key in CONFIG_KEYS {
-        get.arg(*key);
-    }
-    let config = command(cx, dep, &mut con, &get, "CONFIG GET")
-        .await
-        .map_observed(|v| config_pairs(&v));
+    let config = config_get(cx, dep, &mut con).await;
     let acl = command(cx, dep, &mut con, redis::cmd("ACL").arg("LIST"), "ACL LIST")
         .await
         .map_observed(|v| match v {
@@ -267,6 +260,36 @@ async fn session(
         config,
         acl,
     })
+}
+
+/// `CONFIG GET` of every [`CONFIG_KEYS`] in one command (Redis ≥ 7), or one key at a time on
+/// servers that take a single parameter.
+async fn config_get(
+    cx: &ProbeCx,
+    dep: &Dependency,
+    con: &mut MultiplexedConnection,
+) -> Probed<BTreeMap<String, String>> {
+    let mut all = redis::cmd("CONFIG");
+    all.arg("GET");
+    for key in CONFIG_KEYS {
+        all.arg(*key);
+    }
+    match command(cx, dep, con, &all, "CONFIG GET").await {
+        Probed::Failed(reason) if reason.contains("wrong number of arguments") => {
+            let mut out = BTreeMap::new();
+            for key in CONFIG_KEYS {
+                let mut one = redis::cmd("CONFIG");
+                one.arg("GET").arg(*key);
+                match command(cx, dep, con, &one, "CONFIG GET").await {
+                    Probed::Observed(v) => out.extend(config_pairs(&v)),
+                    Probed::Failed(r) => return Probed::Failed(r),
+                    Probed::Skipped(r) => return Probed::Skipped(r),
+                }
+            }
+            Probed::Observed(out)
+        }
+        other => other.map_observed(|v| config_pairs(&v)),
+    }
 }
 
 /// Runs one read-only command; a refusal (`NOPERM`, unknown/renamed command) is `Skipped` with
