@@ -18,11 +18,14 @@ use std::sync::Arc;
 use crate::checks::Catalogue;
 use crate::config::{self, Config, Profile};
 use crate::demo::{self, DemoOptions, DemoProfile};
+use crate::engine::record::Recording;
 use crate::engine::{self, Audit};
 use crate::model::Severity;
+use crate::progress::Ticker;
 use crate::redact::{self, Redactor};
 use crate::report::{self, Format};
 use crate::scoring;
+use crate::store::Store;
 
 /// Exit codes, as DESIGN.md defines them.
 pub mod exit {
@@ -78,6 +81,17 @@ pub enum Command {
     },
     /// Run the demo target standalone, so other tools can be pointed at it.
     Demo(DemoArgs),
+    /// Run a fault proxy standalone: forward --listen to --upstream (SIGUSR1 cuts, SIGUSR2
+    /// restores, Ctrl-C stops). `audit` runs the `[[fault.proxy]]` entries itself.
+    Proxy(ProxyArgs),
+    /// List recorded runs from the history store, newest first, with the score trend.
+    History(HistoryArgs),
+    /// Compare two recorded runs: new failures, fixed checks, score deltas.
+    Diff(DiffArgs),
+    /// Re-judge a recording (`audit --record FILE`) offline with the current checks and config.
+    Judge(JudgeArgs),
+    /// Run the Prometheus exporter: /probe?target=URL&profile=NAME audits one target per scrape.
+    Serve(ServeArgs),
 }
 
 /// `readyprobe audit` options.
@@ -139,6 +153,116 @@ pub struct AuditArgs {
     /// Print nothing on stdout (files from --out are still written).
     #[arg(short, long)]
     pub quiet: bool,
+    /// Before auditing, poll the target (its readiness path, else /) until it answers 2xx or
+    /// this much time has passed, e.g. 60s — for a deployment that is still starting.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, env = "READYPROBE_WAIT_READY")]
+    pub wait_ready: Option<Duration>,
+    /// Record this run in a history store: sqlite:PATH, a file path, or postgres://…
+    /// (--fail-on-regression and --webhook use ./readyprobe-history.sqlite when not given).
+    #[arg(long, value_name = "STORE", env = "READYPROBE_STORE")]
+    pub store: Option<String>,
+    /// Exit 1 when a check that passed in the previous run of this target now fails, or the
+    /// overall score dropped by more than --max-score-drop.
+    #[arg(long)]
+    pub fail_on_regression: bool,
+    /// Points the overall score may drop since the previous run before it is a regression
+    /// (default 5, or gate.max_score_drop).
+    #[arg(long, value_name = "N", value_parser = parse_score)]
+    pub max_score_drop: Option<f64>,
+    /// POST a JSON summary to URL when this run regressed or its verdict changed (needs the
+    /// history store). Bounded to 10 s; a failure is reported on stderr, never fatal.
+    #[arg(long, value_name = "URL", env = "READYPROBE_WEBHOOK")]
+    pub webhook: Option<String>,
+    /// Also write what the probes observed, with the config snapshot, to FILE (JSON); re-judge
+    /// it later with `readyprobe judge FILE`.
+    #[arg(long, value_name = "FILE")]
+    pub record: Option<PathBuf>,
+    /// Audit every target listed in FILE (one URL or config path per line, # comments).
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["url", "demo"])]
+    pub targets: Option<PathBuf>,
+    /// With --targets: audits running at once.
+    #[arg(long, value_name = "N", default_value_t = 8)]
+    pub fleet_concurrency: usize,
+    /// With --targets: write each target's report (.json, .md, .html) into DIR.
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: Option<PathBuf>,
+}
+
+/// `readyprobe history` options.
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// The history store: sqlite:PATH, a file path, or postgres://…
+    #[arg(long, value_name = "STORE", env = "READYPROBE_STORE", default_value = crate::store::DEFAULT_STORE)]
+    pub store: String,
+    /// Only runs of this target.
+    #[arg(long, value_name = "URL")]
+    pub target: Option<String>,
+    /// How many runs to list.
+    #[arg(long, default_value_t = 20)]
+    pub limit: i64,
+}
+
+/// `readyprobe diff` options.
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The older run id (default: the second-newest run of the target).
+    pub from: Option<i64>,
+    /// The newer run id (default: the newest run of the target).
+    pub to: Option<i64>,
+    /// The history store: sqlite:PATH, a file path, or postgres://…
+    #[arg(long, value_name = "STORE", env = "READYPROBE_STORE", default_value = crate::store::DEFAULT_STORE)]
+    pub store: String,
+    /// Which target's last two runs to compare (default: the newest run's target).
+    #[arg(long, value_name = "URL")]
+    pub target: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ListFormat::Table)]
+    pub format: ListFormat,
+}
+
+/// `readyprobe judge` options.
+#[derive(Debug, Args)]
+pub struct JudgeArgs {
+    /// A recording written by `audit --record FILE`.
+    pub recording: PathBuf,
+    /// Judge with this config instead of the recorded snapshot.
+    #[arg(short, long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Override the profile.
+    #[arg(long, value_enum)]
+    pub profile: Option<Profile>,
+    /// Format printed on stdout.
+    #[arg(short, long, value_enum, default_value_t = Format::Terminal)]
+    pub format: Format,
+    /// Also write the report to FILE (format from the extension); repeatable.
+    #[arg(short, long, value_name = "FILE")]
+    pub out: Vec<PathBuf>,
+    /// Also look in the check packs in DIR; repeatable.
+    #[arg(long, value_name = "DIR")]
+    pub probes: Vec<PathBuf>,
+}
+
+/// `readyprobe serve` options.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:9797", env = "READYPROBE_LISTEN")]
+    pub listen: std::net::SocketAddr,
+    /// Base configuration for every probe (the target comes from the scrape).
+    #[arg(short, long, value_name = "FILE", env = "READYPROBE_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// PEM file of extra trusted CA certificates.
+    #[arg(long, value_name = "FILE", env = "READYPROBE_CA_FILE")]
+    pub ca_file: Option<PathBuf>,
+    /// Audits allowed at once; more scrapes wait, then get 503.
+    #[arg(long, default_value_t = 4)]
+    pub max_concurrent: usize,
+    /// Subtracted from Prometheus's scrape timeout to bound each audit, e.g. 500ms.
+    #[arg(long, value_parser = parse_duration, default_value = "500ms")]
+    pub timeout_offset: Duration,
+    /// Add the check packs in DIR; repeatable.
+    #[arg(long, value_name = "DIR")]
+    pub probes: Vec<PathBuf>,
 }
 
 /// `readyprobe checks` options.
@@ -176,6 +300,37 @@ pub struct DemoArgs {
     /// Where to write the demo CA certificate (PEM) that clients must trust.
     #[arg(long, value_name = "FILE")]
     pub ca_out: Option<PathBuf>,
+    /// Benchmarks only: start N demo targets on ephemeral loopback ports (--listen and
+    /// --http-listen are ignored), all signed by one CA, and print their HTTPS URLs on stdout, one
+    /// per line — a targets file for `audit --targets`.
+    #[arg(long, value_name = "N", hide = true)]
+    pub count: Option<usize>,
+    /// The demo's database: IP:port of a TCP dependency (a fault proxy), or a postgres:// URL
+    /// whose readiness check is `SELECT 1`. Default: a built-in TCP listener. An invalid value
+    /// makes the hardened demo exit 2 at once; the flawed demo ignores it.
+    #[arg(long, value_name = "ADDR|URL", env = "READYPROBE_DEMO_DEPENDENCY")]
+    pub dependency: Option<String>,
+    /// Log every request on stdout in the profile's style (flawed: plain text with headers and
+    /// body; hardened: JSON with the request id, secrets masked).
+    #[arg(long)]
+    pub access_log: bool,
+    /// Hardened: the longest drain after SIGTERM before the listeners stop.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "20s")]
+    pub drain_timeout: Duration,
+}
+
+/// `readyprobe proxy` options.
+#[derive(Debug, Args)]
+pub struct ProxyArgs {
+    /// Where to listen; point the service's dependency address here.
+    #[arg(long)]
+    pub listen: std::net::SocketAddr,
+    /// The real dependency, host:port.
+    #[arg(long, value_name = "HOST:PORT")]
+    pub upstream: String,
+    /// The dependency's name, for messages.
+    #[arg(long, default_value = "dependency")]
+    pub name: String,
 }
 
 fn parse_severity(s: &str) -> std::result::Result<Severity, String> {
@@ -207,6 +362,11 @@ pub async fn run(cli: Cli) -> Result<u8> {
         Command::Explain { id, probes } => explain(&id, &probes),
         Command::Init { path, force } => init(&path, force),
         Command::Demo(args) => run_demo(args).await,
+        Command::Proxy(args) => run_proxy(args).await,
+        Command::History(args) => history(&args).await,
+        Command::Diff(args) => diff_runs(&args).await,
+        Command::Judge(args) => judge_recording(&args),
+        Command::Serve(args) => serve(args).await,
     }
 }
 
@@ -342,28 +502,66 @@ fn use_color(args: &AuditArgs) -> bool {
 }
 
 async fn audit(args: AuditArgs) -> Result<u8> {
+    if let Some(file) = &args.targets {
+        return audit_fleet(&args, file).await;
+    }
     if args.demo && args.url.is_some() {
         bail!("give either a URL or --demo, not both");
     }
     for path in &args.out {
         if Format::from_path(path).is_none() {
             bail!(
-                "--out {}: unknown extension; use .md, .json or .txt",
+                "--out {}: unknown extension; use .md, .json, .txt, .html, .xml (JUnit) or .prom",
                 path.display()
             );
         }
     }
     let (mut cfg, origin) = resolve_config(&args)?;
     let catalogue = load_catalogue(&args.probes)?;
+    if let Some(drop) = args.max_score_drop {
+        cfg.gate.max_score_drop = drop;
+    }
+    // A bad store is a usage error found before any request is sent.
+    let store = open_history(&args).await?;
 
+    let mut demo_proxies = Vec::new();
     let demo = if args.demo {
-        let target = demo::start(DemoOptions::ephemeral(args.demo_profile))
+        // The demo's database sits behind a fault proxy the audit cuts (`health.fault.*`).
+        let (target, proxy) = demo::start_behind_proxy(args.demo_profile)
             .await
             .context("cannot start the demo target")?;
+        demo_proxies.push(proxy);
         cfg.run.http_url = Some(target.http_url.to_string());
         // The demo's admin route: real targets name theirs in `[access] protected`.
         if cfg.access.protected.is_empty() {
             cfg.access.protected = vec!["/api/admin".to_string()];
+        }
+        // The demo's login (rate-limited in hardened) and its paginated list: real targets name
+        // theirs in `[ratelimit]` and `[perf]`. The burst is kept short: the demo allows 10 logins
+        // per 2 s, so 60 requests on a fast ramp are plenty to see the limit (or its absence).
+        if cfg.ratelimit.endpoint.is_none() {
+            cfg.ratelimit.endpoint = Some("/login".to_string());
+            cfg.ratelimit.method = "POST".to_string();
+            cfg.ratelimit.body =
+                Some(r#"{"username":"demo","password":"not-the-password"}"#.to_string());
+            cfg.ratelimit.max_requests = cfg.ratelimit.max_requests.min(60);
+            cfg.ratelimit.start_rps = cfg.ratelimit.start_rps.max(10.0).min(cfg.ratelimit.max_rps);
+            cfg.ratelimit.step = cfg
+                .ratelimit
+                .step
+                .min(std::time::Duration::from_millis(200));
+            cfg.ratelimit.max_wait = cfg
+                .ratelimit
+                .max_wait
+                .min(std::time::Duration::from_secs(5));
+        }
+        if cfg.perf.list_endpoint.is_none() {
+            cfg.perf.list_endpoint = Some("/api/orders".to_string());
+        }
+        if !cfg.load.enabled {
+            cfg.load.enabled = true;
+            cfg.load.duration = cfg.load.duration.min(std::time::Duration::from_secs(1));
+            cfg.load.max_requests = cfg.load.max_requests.min(300);
         }
         Some(target)
     } else {
@@ -377,23 +575,56 @@ async fn audit(args: AuditArgs) -> Result<u8> {
             "no target: give a URL (readyprobe audit https://staging.example.com), set `target` in the config, or try --demo"
         ),
     };
+    // Supervised runs: the fault proxies and the service start before the audit is built (the
+    // service may write the CA file the audit trusts) and are all stopped when `session` drops.
+    let session = match crate::supervise::Session::start_with(&cfg, demo_proxies).await {
+        Ok(session) => session,
+        Err(err) if err.is_config() => return Err(err.into()),
+        Err(err) => {
+            eprintln!("readyprobe: {err}");
+            return Ok(exit::UNREACHABLE);
+        }
+    };
     let mut audit = build_audit(&target_url, cfg, &origin, catalogue)?;
     if let Some(d) = &demo {
         audit.extra_roots.push(d.ca_der.clone());
     }
-    let output = engine::run(&audit).await?;
+    if let Some(within) = args.wait_ready
+        && let Err(message) = wait_ready(&audit, within).await
+    {
+        eprintln!("readyprobe: {message}");
+        return Ok(exit::UNREACHABLE);
+    }
+    let ticker = Ticker::start(format!("auditing {}", audit.target), !args.quiet);
+    let output = session.run(&audit).await;
+    ticker.finish().await;
+    let output = output?;
     if let Some(d) = demo {
         d.shutdown().await;
     }
     let report = &output.report;
 
+    if let Some(path) = &args.record {
+        let recording = Recording::new(report, &audit.config, &output.observations);
+        let text = recording
+            .to_json(&audit.redactor)
+            .with_context(|| format!("--record {}: cannot serialise", path.display()))?;
+        report::write_atomic(path, &text)
+            .with_context(|| format!("--record {}: cannot write", path.display()))?;
+    }
     for path in &args.out {
         let format = Format::from_path(path).unwrap_or(Format::Json);
-        report::write_atomic(path, &report::render(report, format, false))
+        report::write_atomic(path, &render_output(&output, format, false))
             .with_context(|| format!("--out {}: cannot write the report", path.display()))?;
     }
     if !args.quiet {
-        print!("{}", report::render(report, args.format, use_color(&args)));
+        print!("{}", render_output(&output, args.format, use_color(&args)));
+    }
+
+    let mut regressions = Vec::new();
+    if let Some(store) = store {
+        regressions = record_history(&store, &args, &audit, report).await?;
+        store.close().await;
     }
 
     if !output.reachable {
@@ -403,7 +634,14 @@ async fn audit(args: AuditArgs) -> Result<u8> {
         );
         return Ok(exit::UNREACHABLE);
     }
-    let failures = scoring::gate_failures(report, &audit.config.gate);
+    let mut failures = scoring::gate_failures(report, &audit.config.gate);
+    if args.fail_on_regression {
+        failures.extend(
+            regressions
+                .into_iter()
+                .map(|r| format!("--fail-on-regression: {r}")),
+        );
+    }
     if failures.is_empty() {
         Ok(exit::PASSED)
     } else {
@@ -412,6 +650,381 @@ async fn audit(args: AuditArgs) -> Result<u8> {
         }
         Ok(exit::GATE_FAILED)
     }
+}
+
+/// Renders a run's report; Prometheus output also gets `readyprobe_probe_success`.
+fn render_output(output: &engine::RunOutput, format: Format, color: bool) -> String {
+    match format {
+        Format::Prometheus => report::prometheus::render(
+            &output.report,
+            report::prometheus::Options {
+                success: Some(output.reachable),
+                target_label: true,
+            },
+        ),
+        other => report::render(&output.report, other, color),
+    }
+}
+
+/// Opens the history store the flags ask for (none when history is not used).
+async fn open_history(args: &AuditArgs) -> Result<Option<Store>> {
+    let spec = match (
+        &args.store,
+        args.fail_on_regression || args.webhook.is_some(),
+    ) {
+        (Some(spec), _) => spec.clone(),
+        (None, true) => crate::store::DEFAULT_STORE.to_string(),
+        (None, false) => return Ok(None),
+    };
+    if let Some(url) = &args.webhook {
+        config::load::validate_http_url(url).map_err(|m| anyhow!("--webhook: {m}"))?;
+    }
+    let store = Store::open(&spec)
+        .await
+        .map_err(|e| anyhow!("--store: {e}"))?;
+    Ok(Some(store))
+}
+
+/// Records the run, compares it with the previous run of the same target, prints what changed
+/// on stderr, calls the webhook; returns the regressions.
+async fn record_history(
+    store: &Store,
+    args: &AuditArgs,
+    audit: &Audit,
+    report: &crate::model::Report,
+) -> Result<Vec<String>> {
+    let id = store
+        .record(report)
+        .await
+        .map_err(|e| anyhow!("--store: {e}"))?;
+    let Some(previous) = store
+        .previous(&report.target, id)
+        .await
+        .map_err(|e| anyhow!("--store: {e}"))?
+    else {
+        eprintln!(
+            "readyprobe: recorded run {id} in {} (the first run of this target)",
+            store.name()
+        );
+        return Ok(Vec::new());
+    };
+    let current = crate::report::json::JsonReport::from(report);
+    let d = crate::store::diff::diff(&previous.report, &current);
+    let regressions = d.regressions(audit.config.gate.max_score_drop);
+    eprintln!("readyprobe: recorded run {id} in {}", store.name());
+    eprint!("{}", crate::store::diff::render_text(&d, previous.id, id));
+    if let Some(url) = &args.webhook
+        && let Some(payload) =
+            crate::webhook::Payload::for_diff(&report.target, id, previous.id, &d, &regressions)
+    {
+        let client = crate::probes::http::client(&crate::probes::http::ClientOptions {
+            timeout: crate::webhook::TIMEOUT,
+            extra_roots: audit.extra_roots.clone(),
+            user_agent: audit.config.run.user_agent.clone(),
+        });
+        let sent = match client {
+            Ok(client) => crate::webhook::post(&client, url, &payload).await,
+            Err(e) => Err(format!("webhook: cannot build the HTTP client: {e}")),
+        };
+        match sent {
+            Ok(()) => eprintln!("readyprobe: webhook notified ({})", payload.event),
+            Err(e) => eprintln!("readyprobe: warning: {e} (not fatal)"),
+        }
+    }
+    Ok(regressions)
+}
+
+/// Polls the target until it answers 2xx or `within` has passed.
+async fn wait_ready(audit: &Audit, within: Duration) -> std::result::Result<(), String> {
+    let path = audit
+        .config
+        .health
+        .readiness
+        .first()
+        .map(String::as_str)
+        .unwrap_or("/");
+    let url = engine::join_path(&audit.target, path);
+    let shown = redact::url(&url);
+    let per_try = audit
+        .config
+        .run
+        .timeout
+        .min(within)
+        .min(Duration::from_secs(10));
+    let client = crate::probes::http::client(&crate::probes::http::ClientOptions {
+        timeout: per_try,
+        extra_roots: audit.extra_roots.clone(),
+        user_agent: audit.config.run.user_agent.clone(),
+    })?;
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        let mut request = client.get(url.clone()).timeout(per_try);
+        for (name, value) in &audit.headers {
+            request = request.header(name, value);
+        }
+        let last = match request.send().await {
+            Ok(response) if response.status().is_success() => return Ok(()),
+            Ok(response) => format!("last answer {}", response.status()),
+            Err(e) => format!("last error: {}", audit.redactor.scrub(&e.to_string())),
+        };
+        let now = tokio::time::Instant::now();
+        if now >= deadline {
+            return Err(format!(
+                "--wait-ready {}: GET {shown} never answered 2xx ({last}); the deployment did not become ready in time",
+                humantime::format_duration(within)
+            ));
+        }
+        tokio::time::sleep((deadline - now).min(Duration::from_secs(1))).await;
+    }
+}
+
+/// `audit --targets FILE`.
+async fn audit_fleet(args: &AuditArgs, file: &Path) -> Result<u8> {
+    let text = std::fs::read_to_string(file)
+        .with_context(|| format!("--targets {}: cannot read", file.display()))?;
+    let (cfg, origin) = resolve_config(args)?;
+    if args.fleet_concurrency == 0 {
+        bail!("--fleet-concurrency: expected at least 1");
+    }
+    let base = file.parent().unwrap_or(Path::new("."));
+    let (targets, bad) = crate::fleet::parse(&text, base);
+    for b in &bad {
+        eprintln!(
+            "readyprobe: --targets {}:{}: {} (skipped; the other targets are still audited)",
+            file.display(),
+            b.line,
+            b.message
+        );
+    }
+    if targets.is_empty() && bad.is_empty() {
+        bail!("--targets {}: no target in the file", file.display());
+    }
+    if let Some(dir) = &args.out_dir {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("--out-dir {}: cannot create", dir.display()))?;
+    }
+    let ticker = Ticker::start(format!("auditing {} targets", targets.len()), !args.quiet);
+    let results =
+        crate::fleet::run(targets, &cfg, &origin, &args.probes, args.fleet_concurrency).await;
+    ticker.finish().await;
+    if let Some(dir) = &args.out_dir {
+        for r in &results {
+            let Some(rep) = &r.report else { continue };
+            let stem = format!("{:03}-{}", r.line, crate::fleet::slug(&r.target));
+            for (ext, format) in [
+                ("json", Format::Json),
+                ("md", Format::Md),
+                ("html", Format::Html),
+            ] {
+                let path = dir.join(format!("{stem}.{ext}"));
+                report::write_atomic(&path, &report::render(rep, format, false))
+                    .with_context(|| format!("--out-dir {}: cannot write", path.display()))?;
+            }
+        }
+    }
+    if !args.quiet {
+        print!("{}", crate::fleet::summary_table(&results));
+    }
+    for r in &results {
+        for note in &r.notes {
+            eprintln!("readyprobe: {} (line {}): {note}", r.target, r.line);
+        }
+    }
+    let bad_code = if bad.is_empty() {
+        exit::PASSED
+    } else {
+        exit::USAGE
+    };
+    Ok(crate::fleet::worst(
+        results.iter().map(|r| r.code).chain([bad_code]),
+    ))
+}
+
+/// `readyprobe history`.
+async fn history(args: &HistoryArgs) -> Result<u8> {
+    let store = Store::open(&args.store)
+        .await
+        .map_err(|e| anyhow!("--store: {e}"))?;
+    let runs = store
+        .runs(args.target.as_deref(), args.limit.max(1))
+        .await
+        .map_err(|e| anyhow!("--store: {e}"))?;
+    store.close().await;
+    if runs.is_empty() {
+        println!(
+            "no runs recorded yet; record one with: readyprobe audit URL --store {}",
+            args.store
+        );
+        return Ok(exit::PASSED);
+    }
+    let mut table = comfy_table::Table::new();
+    table
+        .load_preset(comfy_table::presets::UTF8_FULL_CONDENSED)
+        .set_header([
+            "run", "time", "target", "profile", "verdict", "score", "trend",
+        ]);
+    for (i, run) in runs.iter().enumerate() {
+        // The previous run of the same target is further down the list (newest first).
+        let older = runs[i + 1..].iter().find(|r| r.target == run.target);
+        let trend = match (run.overall_score, older.and_then(|o| o.overall_score)) {
+            (Some(now), Some(before)) if now > before + 0.05 => format!("↑ {:+.1}", now - before),
+            (Some(now), Some(before)) if now < before - 0.05 => format!("↓ {:+.1}", now - before),
+            (Some(_), Some(_)) => "→".to_string(),
+            _ => "".to_string(),
+        };
+        table.add_row([
+            run.id.to_string(),
+            run.started_at.clone(),
+            run.target.clone(),
+            run.profile.clone(),
+            run.verdict.clone(),
+            run.overall_score
+                .map_or_else(|| "n/a".to_string(), |s| format!("{s:.1}")),
+            trend,
+        ]);
+    }
+    println!("{table}");
+    Ok(exit::PASSED)
+}
+
+/// `readyprobe diff`.
+async fn diff_runs(args: &DiffArgs) -> Result<u8> {
+    let store = Store::open(&args.store)
+        .await
+        .map_err(|e| anyhow!("--store: {e}"))?;
+    let err = |e: crate::store::StoreError| anyhow!("--store: {e}");
+    let (older, newer) = match (args.from, args.to) {
+        (Some(a), Some(b)) => (
+            store.load(a).await.map_err(err)?,
+            store.load(b).await.map_err(err)?,
+        ),
+        (from, None) => {
+            let newest = store
+                .runs(args.target.as_deref(), 1)
+                .await
+                .map_err(err)?
+                .into_iter()
+                .next()
+                .ok_or_else(|| {
+                    anyhow!(
+                        "no runs recorded in {}{}",
+                        store.name(),
+                        args.target
+                            .as_deref()
+                            .map(|t| format!(" for {t}"))
+                            .unwrap_or_default()
+                    )
+                })?;
+            let newer = store.load(newest.id).await.map_err(err)?;
+            let older = match from {
+                Some(a) => store.load(a).await.map_err(err)?,
+                None => store
+                    .previous(&newest.target, newest.id)
+                    .await
+                    .map_err(err)?
+                    .ok_or_else(|| {
+                        anyhow!(
+                            "only one run of {} is recorded; nothing to compare",
+                            newest.target
+                        )
+                    })?,
+            };
+            (older, newer)
+        }
+        (None, Some(_)) => bail!("give both run ids, or the older one, or none"),
+    };
+    store.close().await;
+    let d = crate::store::diff::diff(&older.report, &newer.report);
+    match args.format {
+        ListFormat::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "from": older.id, "to": newer.id, "score_delta": d.score_delta(), "diff": d,
+            }))?
+        ),
+        ListFormat::Table => print!(
+            "{}",
+            crate::store::diff::render_text(&d, older.id, newer.id)
+        ),
+    }
+    Ok(exit::PASSED)
+}
+
+/// `readyprobe judge FILE`.
+fn judge_recording(args: &JudgeArgs) -> Result<u8> {
+    let shown = args.recording.display().to_string();
+    let text = std::fs::read_to_string(&args.recording)
+        .with_context(|| format!("{shown}: cannot read the recording"))?;
+    let recording = Recording::from_json(&text, &shown)?;
+    let (mut cfg, origin) = match &args.config {
+        Some(path) => (config::from_file(path)?, path.display().to_string()),
+        None => (
+            recording.config.clone(),
+            format!("{shown} (recorded config)"),
+        ),
+    };
+    if let Some(profile) = args.profile {
+        cfg.profile = profile;
+    }
+    cfg.validate(&origin)?;
+    let catalogue = load_catalogue(&args.probes)?;
+    catalogue.validate_config(&cfg, &origin)?;
+    for path in &args.out {
+        if Format::from_path(path).is_none() {
+            bail!("--out {}: unknown extension", path.display());
+        }
+    }
+    let report = recording.judge(&cfg, &catalogue, &shown);
+    for path in &args.out {
+        let format = Format::from_path(path).unwrap_or(Format::Json);
+        report::write_atomic(path, &report::render(&report, format, false))
+            .with_context(|| format!("--out {}: cannot write the report", path.display()))?;
+    }
+    let color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        && std::io::stdout().is_terminal();
+    print!("{}", report::render(&report, args.format, color));
+    let failures = scoring::gate_failures(&report, &cfg.gate);
+    for failure in &failures {
+        eprintln!("readyprobe: gate failed: {failure}");
+    }
+    Ok(if failures.is_empty() {
+        exit::PASSED
+    } else {
+        exit::GATE_FAILED
+    })
+}
+
+/// `readyprobe serve`.
+async fn serve(args: ServeArgs) -> Result<u8> {
+    let (base, origin) = match &args.config {
+        Some(path) => (config::from_file(path)?, path.display().to_string()),
+        None => (Config::default(), "command line".to_string()),
+    };
+    // Fail at start, not at the first scrape: packs, config and CA must load.
+    load_catalogue(&args.probes)?.validate_config(&base, &origin)?;
+    let extra_roots = match &args.ca_file {
+        Some(path) => load_ca_file(path)?,
+        None => Vec::new(),
+    };
+    if args.max_concurrent == 0 {
+        bail!("--max-concurrent: expected at least 1");
+    }
+    let opts = crate::serve::ServeOptions {
+        base,
+        origin,
+        probes: args.probes.clone(),
+        extra_roots,
+        max_concurrent: args.max_concurrent,
+        timeout_offset: args.timeout_offset,
+    };
+    eprintln!(
+        "readyprobe serve: listening on http://{}/ (probe: /probe?target=https://…&profile=staging)",
+        args.listen
+    );
+    crate::serve::serve(args.listen, opts, wait_for_shutdown_signal())
+        .await
+        .with_context(|| format!("--listen {}: cannot serve", args.listen))?;
+    Ok(exit::PASSED)
 }
 
 fn list_checks(args: &ChecksArgs) -> Result<u8> {
@@ -517,12 +1130,32 @@ fn init(path: &Path, force: bool) -> Result<u8> {
 }
 
 async fn run_demo(args: DemoArgs) -> Result<u8> {
+    if let Some(count) = args.count {
+        return run_demo_many(args.profile, count, args.ca_out).await;
+    }
     let opts = DemoOptions {
         https_listen: args.listen,
         http_listen: args.http_listen,
         ..DemoOptions::ephemeral(args.profile)
     };
-    let target = demo::start(opts)
+    let dependency = match args.dependency.as_deref().map(demo::DemoDependency::parse) {
+        None => None,
+        Some(Ok(dependency)) => Some(dependency),
+        // The hardened service validates its configuration and refuses to start.
+        Some(Err(message)) if args.profile == DemoProfile::Hardened => {
+            eprintln!(
+                "readyprobe demo: invalid configuration: --dependency / READYPROBE_DEMO_DEPENDENCY: {message}"
+            );
+            return Ok(exit::USAGE);
+        }
+        // The flawed one ignores what it cannot parse and serves with its default database.
+        Some(Err(_)) => None,
+    };
+    let extras = demo::DemoExtras {
+        dependency,
+        access_log: args.access_log,
+    };
+    let target = demo::start_with(opts, extras)
         .await
         .context("cannot start the demo target")?;
     let ca_path = args
@@ -543,8 +1176,95 @@ async fn run_demo(args: DemoArgs) -> Result<u8> {
         ca_path.display()
     );
     println!("press Ctrl-C to stop");
+    match target.profile {
+        // No SIGTERM handler: the default action ends the process at once, requests in flight
+        // included — the behaviour `ops.graceful_shutdown` exists to catch.
+        DemoProfile::Flawed => {
+            let _ = tokio::signal::ctrl_c().await;
+            target.shutdown().await;
+        }
+        DemoProfile::Hardened => {
+            wait_for_shutdown_signal().await;
+            target.drain(args.drain_timeout).await;
+        }
+    }
+    Ok(exit::PASSED)
+}
+
+/// `readyprobe proxy`: one fault proxy in the foreground.
+async fn run_proxy(args: ProxyArgs) -> Result<u8> {
+    config::parse_host_port(&args.upstream).map_err(|m| anyhow!("--upstream: {m}"))?;
+    let proxy = crate::fault_proxy::FaultProxy::start(&args.name, args.listen, &args.upstream)
+        .await
+        .context("check --listen: the address must be free and local")?;
+    println!(
+        "fault proxy {} listening on {}, forwarding to {}",
+        proxy.name(),
+        proxy.listen_addr(),
+        proxy.upstream()
+    );
+    if let Err(err) = proxy.check_upstream().await {
+        eprintln!("readyprobe: warning: {err}; clients are reset until it answers");
+    }
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut cut = signal(SignalKind::user_defined1()).context("cannot watch SIGUSR1")?;
+        let mut restore = signal(SignalKind::user_defined2()).context("cannot watch SIGUSR2")?;
+        println!("SIGUSR1 cuts it, SIGUSR2 restores it, Ctrl-C or SIGTERM stops it");
+        let stop = wait_for_shutdown_signal();
+        tokio::pin!(stop);
+        loop {
+            tokio::select! {
+                _ = &mut stop => break,
+                _ = cut.recv() => {
+                    let reset = proxy.cut();
+                    println!("cut: {reset} live connection(s) reset, new connections refused");
+                }
+                _ = restore.recv() => {
+                    proxy.restore();
+                    println!("restored");
+                }
+            }
+        }
+    }
+    #[cfg(not(unix))]
     wait_for_shutdown_signal().await;
-    target.shutdown().await;
+    drop(proxy);
+    Ok(exit::PASSED)
+}
+
+/// `readyprobe demo --count N`: N demo targets sharing one CA; URLs on stdout, the rest on stderr.
+async fn run_demo_many(profile: DemoProfile, count: usize, ca_out: Option<PathBuf>) -> Result<u8> {
+    if count == 0 {
+        bail!("--count: expected at least 1");
+    }
+    let targets = demo::start_many(profile, count)
+        .await
+        .context("cannot start the demo targets")?;
+    let ca_path = ca_out.unwrap_or_else(|| std::env::temp_dir().join("readyprobe-demo-ca.pem"));
+    if let Some(first) = targets.first() {
+        report::write_atomic(&ca_path, &first.ca_pem)
+            .with_context(|| format!("--ca-out {}: cannot write", ca_path.display()))?;
+    }
+    let mut urls = String::with_capacity(count * 32);
+    for t in &targets {
+        urls.push_str(t.https_url.as_str());
+        urls.push('\n');
+    }
+    {
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        out.write_all(urls.as_bytes())?;
+        out.flush()?;
+    }
+    eprintln!(
+        "readyprobe demo ({}): {count} targets, CA certificate {}; press Ctrl-C to stop",
+        profile.as_str(),
+        ca_path.display()
+    );
+    wait_for_shutdown_signal().await;
+    futures_util::future::join_all(targets.into_iter().map(demo::DemoTarget::shutdown)).await;
     Ok(exit::PASSED)
 }
 

@@ -10,13 +10,20 @@ pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod engine;
+pub mod fleet;
 pub mod exposition;
+pub mod fault_proxy;
 pub mod model;
 pub mod observations;
 pub mod probes;
+pub mod progress;
 pub mod redact;
 pub mod report;
 pub mod scoring;
+pub mod serve;
+pub mod store;
+pub mod supervise;
+pub mod webhook;
 
 /// The readyprobe version, as reported in every output.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -232,6 +232,26 @@ pub struct Observations {
     pub csrf: Probed<Vec<crate::probes::access::MutationProbe>>,
     /// Configured mutations sent without their idempotency header (active).
     pub idempotency: Probed<Vec<crate::probes::access::MutationProbe>>,
+    /// Each `[[fault.proxy]]` cut, with readiness/liveness polls and timings (active).
+    pub fault: Probed<Vec<crate::probes::fault::FaultRun>>,
+    /// SIGTERM to the supervised service with requests in flight (`[supervise]`, active).
+    pub shutdown: Probed<crate::supervise::ShutdownObservation>,
+    /// The supervised service started with `[supervise] invalid_env`.
+    pub fail_fast: Probed<crate::supervise::FailFastObservation>,
+    /// Canary requests and what the log source showed afterwards (`[logs]`).
+    pub logs: Probed<crate::probes::logs::LogObservation>,
+    /// The metrics endpoint: discovery, two scrapes and the requests between them.
+    pub metrics: Probed<crate::probes::metrics::MetricsObservation>,
+    /// `GET /` with an `X-Request-ID` and a `traceparent`.
+    pub tracing: Probed<crate::probes::trace_context::TraceProbe>,
+    /// Sequential latency samples of the key endpoints (`[perf] endpoints`).
+    pub latency: Probed<crate::probes::load::LatencyObservation>,
+    /// First page vs deep page of `[perf] list_endpoint`.
+    pub pagination: Probed<crate::probes::load::PaginationObservation>,
+    /// The rate-limit burst and recovery (active, `[ratelimit] endpoint`).
+    pub ratelimit: Probed<crate::probes::burst::BurstObservation>,
+    /// The closed-loop load baseline (active, `[load] enabled`).
+    pub load: Probed<crate::probes::load::LoadObservation>,
 }
 
 impl Observations {

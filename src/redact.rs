@@ -115,11 +115,11 @@ fn mask_userinfo(raw: &str) -> String {
         return raw.to_string();
     };
     let rest = &raw[scheme_end + 3..];
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let authority = &rest[..authority_end];
-    match authority.rfind('@') {
+    // A password that broke the parse may hold an unencoded '/', '?', '#' or '@': the userinfo
+    // runs to the last '@' (masking too much beats showing a password).
+    match rest.rfind('@') {
         Some(at) => {
-            let userinfo = &authority[..at];
+            let userinfo = &rest[..at];
             let user = userinfo.split_once(':').map(|(u, _)| u).unwrap_or(userinfo);
             format!("{}://{}:{}{}", &raw[..scheme_end], user, MASK, &rest[at..])
         }
@@ -140,14 +140,24 @@ impl Redactor {
     }
 
     /// Registers a secret value; values shorter than 4 characters are ignored (masking them would
-    /// shred ordinary text).
+    /// shred ordinary text). A credential with an auth scheme (`Bearer <token>`, `Basic <b64>`)
+    /// registers the bare credential too: a server may echo the token without its scheme.
     pub fn add(&mut self, secret: &str) {
         let secret = secret.trim();
-        if secret.len() >= 4 && !self.secrets.iter().any(|s| s == secret) {
-            self.secrets.push(secret.to_string());
-            // Longest first, so a secret containing another is masked whole.
-            self.secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        let credential = secret.split_once(' ').and_then(|(scheme, credential)| {
+            let is_scheme = !scheme.is_empty()
+                && scheme
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+            is_scheme.then(|| credential.trim())
+        });
+        for secret in std::iter::once(secret).chain(credential) {
+            if secret.len() >= 4 && !self.secrets.iter().any(|s| s == secret) {
+                self.secrets.push(secret.to_string());
+            }
         }
+        // Longest first, so a secret containing another is masked whole.
+        self.secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
     }
 
     /// The text with every registered secret masked.

@@ -61,6 +61,11 @@ fn flawed_demo_is_no_go_with_the_named_findings() {
         ("auth.jwks", "fail"),
         ("auth.jwt_forgery", "fail"),
         ("auth.required", "pass"),
+        ("metrics.path_cardinality", "fail"),
+        ("metrics.red", "warn"),
+        ("ratelimit.enforced", "fail"),
+        ("tracing.request_id", "warn"),
+        ("perf.pagination_depth", "warn"),
     ] {
         assert_eq!(
             o.get(id).map(String::as_str),
@@ -89,6 +94,20 @@ fn flawed_demo_is_no_go_with_the_named_findings() {
         evidence.contains("/api/admin → 200 with alg:none token"),
         "{evidence}"
     );
+    let finding = |id: &str| {
+        report["findings"]
+            .as_array()
+            .and_then(|f| f.iter().find(|f| f["check_id"] == id))
+            .cloned()
+            .unwrap_or_else(|| panic!("{id} missing"))
+    };
+    // The whole capped burst (60 requests for the demo) was accepted: the evidence says so.
+    let evidence = finding("ratelimit.enforced")["evidence"].to_string();
+    assert!(evidence.contains("60 requests sent"), "{evidence}");
+    assert!(evidence.contains("POST https://127.0.0.1:"), "{evidence}");
+    let evidence = finding("metrics.path_cardinality")["evidence"].to_string();
+    assert!(evidence.contains("sent 2 requests"), "{evidence}");
+    assert!(evidence.contains("path=\\\"/__readyprobe_"), "{evidence}");
 }
 
 #[test]
@@ -118,9 +137,30 @@ fn hardened_demo_passes_the_gate() {
         "auth.required",
         "auth.jwks",
         "auth.jwt_forgery",
+        "metrics.endpoint",
+        "metrics.format",
+        "metrics.red",
+        "metrics.red_live",
+        "metrics.path_cardinality",
+        "metrics.runtime",
+        "tracing.request_id",
+        "perf.http2",
+        "perf.pagination_depth",
+        "ratelimit.enforced",
+        "ratelimit.headers",
+        "ratelimit.retry_after",
+        "ratelimit.recovery",
+        "load.baseline",
     ] {
         assert_eq!(o.get(id).map(String::as_str), Some("pass"), "{id}: {o:#?}");
     }
+    // The 429 comes right after the demo's limit of 10 logins per window.
+    let enforced = report["findings"]
+        .as_array()
+        .and_then(|f| f.iter().find(|f| f["check_id"] == "ratelimit.enforced"))
+        .expect("ratelimit.enforced");
+    let evidence = enforced["evidence"].to_string();
+    assert!(evidence.contains("first 429 on request 11 "), "{evidence}");
     assert!(report["overall_score"].as_f64().unwrap_or(0.0) >= 90.0);
 }
 

@@ -1322,6 +1322,10 @@ async fn bad_dependencies_fail_fast_with_the_password_redacted() {
         };
         let elapsed = started.elapsed();
         assert_failed_well(case, kind, &error, &pw, elapsed);
+        if case == "rabbitmq: wrong password" {
+            // What the guest:guest attempt reads as "refused" (see probes::deps::rabbitmq).
+            assert!(error.contains("ACCESS_REFUSED"), "{case}: {error}");
+        }
         // The reachable check fails (critical) and quotes the same redacted reason.
         let reachable = match *kind {
             "postgres" => &checks::db::POSTGRES_REACHABLE,

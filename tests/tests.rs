@@ -7,6 +7,25 @@
 //!   the wire.
 //! - `engine_targets`: the engine against local servers started here (https with generated
 //!   certificates, unreachable ports, hostile answers).
+//! - `hostile`: the real binary against servers that each misbehave one way (silence, trickled
+//!   headers, endless bodies, gzip bomb, resets, junk bytes, SMTP, an unresolvable name): in time,
+//!   no panic, bounded memory, `error` findings with reasons, documented exit codes.
+//! - `fuzz`: property tests feeding arbitrary input to every parser that reads target data or
+//!   configuration (CSP, Set-Cookie, health JSON, JWKS/JWT, TOML config, metrics exposition,
+//!   legacy TLS answers, redaction); `PROPTEST_CASES` raises the case count.
+//! - `canary`: planted secrets (headers, `env:` values, URL passwords, DSNs) appear in no output
+//!   format, log or error message.
+//! - `fault`: supervised runs of the real `readyprobe demo` process with the machine's PostgreSQL
+//!   behind the fault proxy (`health.fault.*`, `ops.graceful_shutdown`, `ops.fail_fast_config`,
+//!   `logging.*`), and supervision's bad inputs; every test proves no port or process is left.
+//! - `metrics`: `metrics.*` against Debian's `prometheus-node-exporter` (zero parse errors), local
+//!   servers answering `/metrics` with HTML, oversized or raw-path-labelled expositions, and the
+//!   exposition parser's property tests (never panics; valid expositions round-trip).
+//! - `ratelimit`: the bounded rate-limit burst against local logins (limited, unlimited,
+//!   degrading), its caps counted on the server side, recovery after `Retry-After`.
+//! - `runmodes`: CI gate (waivers, category minimums, JUnit, `--wait-ready`, the GitHub Actions
+//!   example run as written), history on SQLite and PostgreSQL with `diff` and the webhook, fleets,
+//!   record/replay, the HTML report in headless Chromium, `serve` scraped by a real Prometheus.
 //! - `tls`: `tls.certificate` and `tls.protocols` against local TLS servers with generated
 //!   certificates, Debian's `openssl s_server` offering TLS 1.0/1.1, and hostile TLS peers.
 //!
@@ -18,6 +37,11 @@ mod cli;
 mod demo_audit;
 mod deps;
 mod engine_targets;
+mod fault;
+mod hostile;
+mod metrics;
 mod packs;
+mod ratelimit;
+mod runmodes;
 mod tls;
 mod util;

@@ -16,14 +16,21 @@ pub mod csrf;
 pub mod db;
 pub mod dns;
 pub mod errors;
+pub mod fault;
 pub mod headers;
 pub mod health;
 pub mod idempotency;
+pub mod load;
+pub mod logging;
+pub mod metrics;
+pub mod ops;
 pub mod pack;
 pub mod perf;
 pub mod rabbitmq;
+pub mod ratelimit;
 pub mod redis;
 pub mod tls;
+pub mod tracing;
 
 #[cfg(test)]
 pub(crate) mod fixtures;
@@ -92,6 +99,9 @@ pub static CHECKS: &[&CheckMeta] = &[
     &health::SEPARATION,
     &health::READINESS_DEPTH,
     &health::LATENCY,
+    &fault::READINESS_FLIPS,
+    &fault::LIVENESS_STABLE,
+    &fault::RECOVERY,
     &tls::HTTP_REDIRECT,
     &tls::CERTIFICATE,
     &tls::PROTOCOLS,
@@ -119,6 +129,28 @@ pub static CHECKS: &[&CheckMeta] = &[
     &errors::LEAK,
     &perf::COMPRESSION,
     &perf::CACHING,
+    &perf::LATENCY,
+    &perf::HTTP2,
+    &perf::PAGINATION_DEPTH,
+    // Observability: metrics and request ids.
+    &metrics::ENDPOINT,
+    &metrics::FORMAT,
+    &metrics::RED,
+    &metrics::RED_LIVE,
+    &metrics::PATH_CARDINALITY,
+    &metrics::CARDINALITY,
+    &metrics::RUNTIME,
+    &metrics::EXPOSURE,
+    &tracing::REQUEST_ID,
+    &logging::REDACTION,
+    &logging::STRUCTURED,
+    &logging::REQUEST_ID,
+    // Active: rate limiting and load.
+    &ratelimit::ENFORCED,
+    &ratelimit::HEADERS,
+    &ratelimit::RETRY_AFTER,
+    &ratelimit::RECOVERY,
+    &load::BASELINE,
     // Dependencies: PostgreSQL, MySQL/MariaDB, Redis, RabbitMQ, DNS.
     &db::POSTGRES_REACHABLE,
     &db::POSTGRES_PITR,
@@ -150,6 +182,9 @@ pub static CHECKS: &[&CheckMeta] = &[
     &rabbitmq::PREFETCH,
     &rabbitmq::BACKLOG,
     &dns::RECORDS,
+    // Operational: supervised runs.
+    &ops::GRACEFUL_SHUTDOWN,
+    &ops::FAIL_FAST_CONFIG,
 ];
 
 /// Looks up a built-in check by id.

@@ -214,6 +214,211 @@ pub fn caching(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement, Unob
     Ok(Judgement::pass(summary).evidence_all(present.iter().map(|name| header_line(root, name))))
 }
 
+// ---------------------------------------------------------------------------------------------
+// perf.latency
+
+/// `perf.latency`: key endpoints answer fast.
+pub const LATENCY: CheckMeta = CheckMeta {
+    id: "perf.latency",
+    title: "Endpoint latency",
+    category: Category::Performance,
+    severity: Severity::High,
+    active: false,
+    weight: 1.0,
+    rule: "N sequential samples per key endpoint after warm-up, percentiles from an HDR \
+           histogram — warn: p95 > 300 ms; fail: p95 > 1 s or timeouts (thresholds in [judge])",
+    remediation: "Profile the slow endpoint (database queries, N+1 calls, missing indexes, \
+                  synchronous calls to other services) and set a latency objective; cache or \
+                  precompute what does not change per request.",
+    references: &[
+        "https://sre.google/sre-book/service-level-objectives/",
+        "https://web.dev/articles/ttfb",
+    ],
+    judge: latency,
+};
+
+/// Judges `perf.latency`: the worst endpoint decides.
+pub fn latency(obs: &Observations, cfg: &JudgeConfig) -> Result<Judgement, Unobserved> {
+    use crate::model::Outcome;
+    use crate::probes::load::Percentiles;
+    let l = obs.latency.get()?;
+    let mut worst = Outcome::Pass;
+    let mut evidence = Vec::new();
+    let mut slowest: Option<(String, f64)> = None;
+    for e in &l.endpoints {
+        let p = Percentiles::of(&e.samples_ms);
+        let codes: Vec<String> = e.statuses.iter().map(|(c, n)| format!("{c}×{n}")).collect();
+        evidence.push(format!(
+            "GET {}: {} samples after {} warm-up, {}{}{}",
+            e.path,
+            p.count,
+            e.warmup,
+            p.describe(),
+            if codes.is_empty() {
+                String::new()
+            } else {
+                format!(", status {}", codes.join(" "))
+            },
+            if e.timeouts > 0 {
+                format!(", {} timeouts", e.timeouts)
+            } else {
+                String::new()
+            }
+        ));
+        let outcome = if e.timeouts > 0 || p.p95_ms > cfg.latency_p95_fail_ms {
+            Outcome::Fail
+        } else if p.p95_ms > cfg.latency_p95_warn_ms {
+            Outcome::Warn
+        } else {
+            Outcome::Pass
+        };
+        if slowest.as_ref().is_none_or(|(_, ms)| p.p95_ms > *ms) {
+            slowest = Some((e.path.clone(), p.p95_ms));
+        }
+        worst = match (worst, outcome) {
+            (Outcome::Fail, _) | (_, Outcome::Fail) => Outcome::Fail,
+            (Outcome::Warn, _) | (_, Outcome::Warn) => Outcome::Warn,
+            _ => Outcome::Pass,
+        };
+    }
+    let (path, p95) = slowest.unwrap_or_default();
+    let judgement = match worst {
+        Outcome::Fail => Judgement::fail(format!(
+            "{path} is too slow or timed out: p95 {p95:.1} ms (fail above {} ms).",
+            cfg.latency_p95_fail_ms
+        )),
+        Outcome::Warn => Judgement::warn(format!(
+            "{path} has p95 {p95:.1} ms, above the {} ms objective.",
+            cfg.latency_p95_warn_ms
+        )),
+        _ => Judgement::pass(format!(
+            "Key endpoints answer within the objective (slowest p95 {p95:.1} ms at {path})."
+        )),
+    };
+    Ok(judgement.evidence_all(evidence))
+}
+
+// ---------------------------------------------------------------------------------------------
+// perf.http2
+
+/// `perf.http2`: HTTP/2 is negotiated by ALPN.
+pub const HTTP2: CheckMeta = CheckMeta {
+    id: "perf.http2",
+    title: "HTTP/2",
+    category: Category::Performance,
+    severity: Severity::Low,
+    active: false,
+    weight: 1.0,
+    rule: "ALPN h2 offered (the root request offers h2 and http/1.1) — warn: HTTP/1.1 only",
+    remediation: "Enable HTTP/2 on the TLS terminator (nginx `listen 443 ssl http2;` / \
+                  `http2 on;`, a load balancer's HTTP/2 setting) so browsers multiplex requests \
+                  over one connection.",
+    references: &["RFC 9113: HTTP/2", "RFC 7301: ALPN"],
+    judge: http2,
+};
+
+/// Judges `perf.http2` from the version the root response came back in.
+pub fn http2(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement, Unobserved> {
+    if !obs.target.is_https() {
+        return Ok(Judgement::skipped(
+            "The target is plain http: browsers negotiate HTTP/2 only over TLS (ALPN).",
+        ));
+    }
+    let root = obs.root_get()?;
+    let line = format!(
+        "{} (client offered ALPN h2, http/1.1), answered over {}",
+        root.request_line(),
+        root.version
+    );
+    if root.version.contains('2') || root.version.contains('3') {
+        Ok(
+            Judgement::pass(format!("The server negotiated {} by ALPN.", root.version))
+                .evidence(line),
+        )
+    } else {
+        Ok(Judgement::warn("The server offers HTTP/1.1 only.").evidence(line))
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// perf.pagination_depth
+
+/// `perf.pagination_depth`: deep pages are not much slower than the first.
+pub const PAGINATION_DEPTH: CheckMeta = CheckMeta {
+    id: "perf.pagination_depth",
+    title: "Deep pagination cost",
+    category: Category::Performance,
+    severity: Severity::Medium,
+    active: false,
+    weight: 1.0,
+    rule: "configured list endpoint: first page vs deep page median latency — warn: deep page ≥ \
+           3× slower (offset pagination)",
+    remediation: "Replace OFFSET pagination with keyset (cursor) pagination — `WHERE id > \
+                  :last_id ORDER BY id LIMIT n` — so every page costs the same; cap the page \
+                  number if offsets must stay.",
+    references: &[
+        "https://use-the-index-luke.com/no-offset",
+        "https://use-the-index-luke.com/sql/partial-results/fetch-next-page",
+    ],
+    judge: pagination_depth,
+};
+
+/// Judges `perf.pagination_depth` on medians (robust to one slow sample).
+pub fn pagination_depth(obs: &Observations, cfg: &JudgeConfig) -> Result<Judgement, Unobserved> {
+    use crate::probes::load::Percentiles;
+    let p = obs.pagination.get()?;
+    let first = Percentiles::of(&p.first.samples_ms);
+    let deep = Percentiles::of(&p.deep.samples_ms);
+    let codes = |s: &crate::probes::load::EndpointSamples| {
+        s.statuses
+            .iter()
+            .map(|(c, n)| format!("{c}×{n}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let evidence = [
+        format!(
+            "GET {} ({}): median {:.2} ms over {} samples",
+            p.first_url,
+            codes(&p.first),
+            first.p50_ms,
+            first.count
+        ),
+        format!(
+            "GET {} ({}): median {:.2} ms over {} samples",
+            p.deep_url,
+            codes(&p.deep),
+            deep.p50_ms,
+            deep.count
+        ),
+    ];
+    if !p.deep.statuses.keys().any(|c| (200..300).contains(c)) {
+        return Ok(Judgement::skipped(format!(
+            "Page {} did not answer 2xx, so depth cost cannot be compared.",
+            p.deep_page
+        ))
+        .evidence_all(evidence));
+    }
+    let ratio = if first.p50_ms > 0.0 {
+        deep.p50_ms / first.p50_ms
+    } else {
+        1.0
+    };
+    if ratio >= cfg.pagination_slowdown_warn {
+        Ok(Judgement::warn(format!(
+            "Page {} is {ratio:.1}× slower than page 1: the list is offset-paginated and cost grows with depth.",
+            p.deep_page
+        ))
+        .evidence_all(evidence))
+    } else {
+        Ok(Judgement::pass(format!(
+            "Page {} costs about the same as page 1 ({ratio:.1}×).",
+            p.deep_page
+        ))
+        .evidence_all(evidence))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -359,5 +564,94 @@ mod tests {
             try_judge(&CACHING, &obs),
             Err(Unobserved::Skipped(_))
         ));
+    }
+
+    // perf.latency, perf.http2, perf.pagination_depth
+
+    fn samples(path: &str, ms: &[f64]) -> crate::probes::load::EndpointSamples {
+        crate::probes::load::EndpointSamples {
+            path: path.into(),
+            warmup: 2,
+            samples_ms: ms.to_vec(),
+            statuses: [(200u16, ms.len() as u32)].into_iter().collect(),
+            ..Default::default()
+        }
+    }
+
+    fn with_latency(ms: &[f64], timeouts: u32) -> crate::observations::Observations {
+        let mut e = samples("/", ms);
+        e.timeouts = timeouts;
+        crate::observations::Observations {
+            latency: Probed::Observed(crate::probes::load::LatencyObservation {
+                endpoints: vec![e],
+            }),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn latency_thresholds_on_p95() {
+        assert_eq!(
+            judge(&LATENCY, &with_latency(&[10.0; 10], 0)).outcome,
+            Outcome::Pass
+        );
+        assert_eq!(
+            judge(&LATENCY, &with_latency(&[400.0; 10], 0)).outcome,
+            Outcome::Warn
+        );
+        assert_eq!(
+            judge(&LATENCY, &with_latency(&[1500.0; 10], 0)).outcome,
+            Outcome::Fail
+        );
+        let j = judge(&LATENCY, &with_latency(&[10.0; 10], 1));
+        assert_eq!(j.outcome, Outcome::Fail);
+        assert!(
+            evidence_text(&j).contains("1 timeouts"),
+            "{}",
+            evidence_text(&j)
+        );
+    }
+
+    #[test]
+    fn http2_by_alpn() {
+        let mut root = exchange(200, &[], "");
+        root.version = "HTTP/2.0".into();
+        assert_eq!(
+            judge(&HTTP2, &obs_with_root(root.clone())).outcome,
+            Outcome::Pass
+        );
+        root.version = "HTTP/1.1".into();
+        assert_eq!(judge(&HTTP2, &obs_with_root(root)).outcome, Outcome::Warn);
+    }
+
+    fn with_pages(first: &[f64], deep: &[f64]) -> crate::observations::Observations {
+        crate::observations::Observations {
+            pagination: Probed::Observed(crate::probes::load::PaginationObservation {
+                first_url: "https://app.example.com/api/orders?page=1".into(),
+                deep_url: "https://app.example.com/api/orders?page=500".into(),
+                deep_page: 500,
+                first: samples("/api/orders?page=1", first),
+                deep: samples("/api/orders?page=500", deep),
+            }),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn deep_pages_three_times_slower_warn() {
+        let j = judge(
+            &PAGINATION_DEPTH,
+            &with_pages(&[2.0, 2.0, 2.0], &[9.0, 9.0, 9.0]),
+        );
+        assert_eq!(j.outcome, Outcome::Warn);
+        assert!(j.summary.contains("4.5×"), "{}", j.summary);
+        assert_eq!(
+            judge(
+                &PAGINATION_DEPTH,
+                &with_pages(&[2.0, 2.0, 2.0], &[2.5, 2.4, 2.6])
+            )
+            .outcome,
+            Outcome::Pass
+        );
     }
 }

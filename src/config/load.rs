@@ -185,6 +185,14 @@ impl Config {
         }
         super::dependencies::validate(&self.dependencies, origin, false)?;
         super::access::validate(&self.access, origin)?;
+        super::fault::validate(&self.fault, &self.supervise, &self.logs, origin)?;
+        super::measure::validate(
+            &self.metrics,
+            &self.ratelimit,
+            &self.perf,
+            &self.load,
+            origin,
+        )?;
         Ok(())
     }
 }

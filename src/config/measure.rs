@@ -32,7 +32,7 @@ impl Default for MetricsConfig {
     fn default() -> Self {
         MetricsConfig {
             path: None,
-            live_requests: 3,
+            live_requests: 2,
             max_lines: 500_000,
             max_series: 100_000,
         }
@@ -41,7 +41,8 @@ impl Default for MetricsConfig {
 
 impl MetricsConfig {
     /// Paths tried when `path` is not set: Prometheus clients, Spring Boot Actuator, Quarkus.
-    pub const CANDIDATES: &'static [&'static str] = &["/metrics", "/actuator/prometheus", "/q/metrics"];
+    pub const CANDIDATES: &'static [&'static str] =
+        &["/metrics", "/actuator/prometheus", "/q/metrics"];
 }
 
 /// The `[ratelimit]` section: the bounded burst on one configured endpoint.
@@ -128,11 +129,11 @@ impl Default for PerfConfig {
     fn default() -> Self {
         PerfConfig {
             endpoints: vec!["/".to_string()],
-            samples: 10,
-            warmup: 2,
+            samples: 6,
+            warmup: 1,
             list_endpoint: None,
             page_param: "page".to_string(),
-            deep_page: 500,
+            deep_page: 200,
             page_samples: 3,
         }
     }
@@ -207,7 +208,10 @@ pub fn validate(
     if !["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"].contains(&method.as_str()) {
         return err(
             "ratelimit.method",
-            format!("expected GET, HEAD, POST, PUT, PATCH or DELETE, got {:?}", ratelimit.method),
+            format!(
+                "expected GET, HEAD, POST, PUT, PATCH or DELETE, got {:?}",
+                ratelimit.method
+            ),
         );
     }
     if ratelimit.max_requests == 0 || ratelimit.max_requests > RateLimitConfig::CEILING_REQUESTS {
@@ -223,26 +227,45 @@ pub fn validate(
     if !(ratelimit.max_rps > 0.0 && ratelimit.max_rps <= RateLimitConfig::CEILING_RPS) {
         return err(
             "ratelimit.max_rps",
-            format!("expected more than 0 and at most {}, got {}", RateLimitConfig::CEILING_RPS, ratelimit.max_rps),
+            format!(
+                "expected more than 0 and at most {}, got {}",
+                RateLimitConfig::CEILING_RPS,
+                ratelimit.max_rps
+            ),
         );
     }
     if !(ratelimit.start_rps > 0.0 && ratelimit.start_rps <= ratelimit.max_rps) {
         return err(
             "ratelimit.start_rps",
-            format!("expected more than 0 and at most max_rps ({}), got {}", ratelimit.max_rps, ratelimit.start_rps),
+            format!(
+                "expected more than 0 and at most max_rps ({}), got {}",
+                ratelimit.max_rps, ratelimit.start_rps
+            ),
         );
     }
     if ratelimit.concurrency == 0 || ratelimit.concurrency > RateLimitConfig::CEILING_CONCURRENCY {
         return err(
             "ratelimit.concurrency",
-            format!("expected 1 to {}, got {}", RateLimitConfig::CEILING_CONCURRENCY, ratelimit.concurrency),
+            format!(
+                "expected 1 to {}, got {}",
+                RateLimitConfig::CEILING_CONCURRENCY,
+                ratelimit.concurrency
+            ),
         );
     }
-    if ratelimit.max_duration.is_zero() || ratelimit.max_duration > RateLimitConfig::CEILING_DURATION {
-        return err("ratelimit.max_duration", "expected more than 0s and at most 60s".into());
+    if ratelimit.max_duration.is_zero()
+        || ratelimit.max_duration > RateLimitConfig::CEILING_DURATION
+    {
+        return err(
+            "ratelimit.max_duration",
+            "expected more than 0s and at most 60s".into(),
+        );
     }
     if ratelimit.step.is_zero() || ratelimit.step > ratelimit.max_duration {
-        return err("ratelimit.step", "expected more than 0s and at most max_duration".into());
+        return err(
+            "ratelimit.step",
+            "expected more than 0s and at most max_duration".into(),
+        );
     }
     if ratelimit.max_wait > RateLimitConfig::CEILING_DURATION {
         return err("ratelimit.max_wait", "expected at most 60s".into());
@@ -251,16 +274,25 @@ pub fn validate(
         path(origin, "perf.endpoints", p)?;
     }
     if perf.samples == 0 || perf.samples > 1000 {
-        return err("perf.samples", format!("expected 1 to 1000, got {}", perf.samples));
+        return err(
+            "perf.samples",
+            format!("expected 1 to 1000, got {}", perf.samples),
+        );
     }
     if let Some(p) = &perf.list_endpoint {
         path(origin, "perf.list_endpoint", p)?;
     }
     if perf.deep_page < 2 {
-        return err("perf.deep_page", format!("expected at least 2, got {}", perf.deep_page));
+        return err(
+            "perf.deep_page",
+            format!("expected at least 2, got {}", perf.deep_page),
+        );
     }
     if perf.page_samples == 0 || perf.page_samples > 50 {
-        return err("perf.page_samples", format!("expected 1 to 50, got {}", perf.page_samples));
+        return err(
+            "perf.page_samples",
+            format!("expected 1 to 50, got {}", perf.page_samples),
+        );
     }
     if perf.page_param.is_empty() {
         return err("perf.page_param", "must not be empty".into());
@@ -269,13 +301,22 @@ pub fn validate(
         path(origin, "load.endpoints", p)?;
     }
     if load.enabled && load.endpoints.is_empty() {
-        return err("load.endpoints", "at least one endpoint is needed when load.enabled".into());
+        return err(
+            "load.endpoints",
+            "at least one endpoint is needed when load.enabled".into(),
+        );
     }
     if load.concurrency == 0 || load.concurrency > 64 {
-        return err("load.concurrency", format!("expected 1 to 64, got {}", load.concurrency));
+        return err(
+            "load.concurrency",
+            format!("expected 1 to 64, got {}", load.concurrency),
+        );
     }
     if load.duration.is_zero() || load.duration > Duration::from_secs(300) {
-        return err("load.duration", "expected more than 0s and at most 5m".into());
+        return err(
+            "load.duration",
+            "expected more than 0s and at most 5m".into(),
+        );
     }
     if load.max_requests == 0 {
         return err("load.max_requests", "must be at least 1".into());

@@ -8,8 +8,10 @@
 mod access;
 mod dependencies;
 mod duration;
+mod fault;
 pub mod gate;
 pub mod load;
+mod measure;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -22,8 +24,12 @@ pub use dependencies::{
     DependenciesConfig, DnsDependency, RabbitManagement, RedisDependency, RedisRole,
     parse_nameserver, percent_decode, url_password,
 };
+pub use fault::{
+    FaultConfig, FaultProxyConfig, LogSource, LogsConfig, SuperviseConfig, parse_host_port,
+};
 pub use gate::WaiverConfig;
 pub use load::{from_file, from_str};
+pub use measure::{LoadConfig, MetricsConfig, PerfConfig, RateLimitConfig};
 
 use crate::model::Severity;
 
@@ -122,6 +128,21 @@ pub struct Config {
     pub access: AccessConfig,
     /// Thresholds the judges use.
     pub judge: JudgeConfig,
+    /// The metrics endpoint and the exposition parser's caps (`[metrics]`).
+    pub metrics: MetricsConfig,
+    /// The rate-limit burst: endpoint and hard caps (`[ratelimit]`, active).
+    pub ratelimit: RateLimitConfig,
+    /// Latency sampling and the pagination probe (`[perf]`).
+    pub perf: PerfConfig,
+    /// The closed-loop load baseline (`[load]`, active, opt-in).
+    pub load: LoadConfig,
+    /// Fault proxies in front of dependencies and the detect/recover windows (`[fault]`,
+    /// `[[fault.proxy]]`, active).
+    pub fault: FaultConfig,
+    /// The service command readyprobe starts, audits and stops (`[supervise]`).
+    pub supervise: SuperviseConfig,
+    /// Where the service's logs are read for the `logging.*` checks (`[logs]`).
+    pub logs: LogsConfig,
     /// Accepted failures, each with a reason and an optional expiry date (`[[waivers]]`).
     pub waivers: Vec<WaiverConfig>,
 }
@@ -348,6 +369,18 @@ pub struct JudgeConfig {
     pub compression_min_bytes: u64,
     /// Substrings that make a cookie name session-like for `cookies.flags`.
     pub session_cookie_markers: Vec<String>,
+    /// `perf.latency` warns above this p95, in milliseconds.
+    pub latency_p95_warn_ms: f64,
+    /// `perf.latency` fails above this p95, in milliseconds.
+    pub latency_p95_fail_ms: f64,
+    /// `perf.pagination_depth` warns when the deep page is this many times slower.
+    pub pagination_slowdown_warn: f64,
+    /// `metrics.cardinality` warns above this many series in one family.
+    pub metrics_series_warn: usize,
+    /// `metrics.cardinality` fails above this many series in one family.
+    pub metrics_series_fail: usize,
+    /// `load.baseline` fails above this error rate (0.01 = 1%).
+    pub load_error_rate_fail: f64,
 }
 
 impl Default for JudgeConfig {
@@ -359,6 +392,12 @@ impl Default for JudgeConfig {
                 .iter()
                 .map(|s| s.to_string())
                 .collect(),
+            latency_p95_warn_ms: 300.0,
+            latency_p95_fail_ms: 1000.0,
+            pagination_slowdown_warn: 3.0,
+            metrics_series_warn: 1_000,
+            metrics_series_fail: 10_000,
+            load_error_rate_fail: 0.01,
         }
     }
 }

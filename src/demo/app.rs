@@ -2,14 +2,14 @@
 //! dashboard page, request inspection helpers and randomness.
 
 use std::collections::VecDeque;
-use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use axum::http::HeaderMap;
 use serde_json::{Value, json};
 
 use super::DemoProfile;
+use super::dependency::Dependency;
 
 /// Requests whose headers (names + values + separators) exceed this are rejected.
 pub(crate) const MAX_HEADER_BYTES: usize = 8 * 1024;
@@ -85,6 +85,43 @@ const SEED_ORDERS: [(&str, &str, &str, u64, &str, &str); 8] = [
     ),
 ];
 
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("dependency", &self.inner.dependency.to_string())
+            .field("draining", &self.is_draining())
+            .field("in_flight", &self.in_flight())
+            .finish_non_exhaustive()
+    }
+}
+
+/// One request in flight; dropping it (response sent, or the connection gone) ends it.
+pub(crate) struct InFlight(AppState);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.inner.in_flight.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// How long the export endpoint takes: a slow report, the kind of request a shutdown must not
+/// cut off.
+pub(crate) const EXPORT_DELAY: std::time::Duration = std::time::Duration::from_millis(1500);
+
+/// `GET /api/export`: the orders as a report, after [`EXPORT_DELAY`] of "work".
+pub(crate) async fn export(
+    axum::extract::State(state): axum::extract::State<AppState>,
+) -> axum::response::Response {
+    tokio::time::sleep(EXPORT_DELAY).await;
+    let body = json!({ "report": "orders", "orders": state.orders() }).to_string();
+    let mut response = axum::response::Response::new(axum::body::Body::from(body));
+    response.headers_mut().insert(
+        axum::http::header::CONTENT_TYPE,
+        axum::http::HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
 /// State shared by every request of one demo instance.
 #[derive(Clone)]
 pub(crate) struct AppState {
@@ -92,28 +129,69 @@ pub(crate) struct AppState {
 }
 
 struct Inner {
-    dependency: SocketAddr,
+    dependency: Dependency,
     created: Mutex<VecDeque<Value>>,
     next_id: AtomicU64,
     rng: &'static dyn rustls::crypto::SecureRandom,
+    /// One access-log line per request on stdout (`readyprobe demo --access-log`).
+    access_log: bool,
+    /// Set on SIGTERM (hardened): readiness answers 503 while in-flight requests finish.
+    draining: AtomicBool,
+    /// Requests being served right now.
+    in_flight: AtomicUsize,
 }
 
 impl AppState {
     /// State for an application whose database is at `dependency`.
-    pub(crate) fn new(dependency: SocketAddr) -> AppState {
+    #[cfg(test)]
+    pub(crate) fn new(dependency: std::net::SocketAddr) -> AppState {
+        AppState::with(Dependency::Tcp(dependency), false)
+    }
+
+    /// State for an application with this dependency, logging requests when `access_log`.
+    pub(crate) fn with(dependency: Dependency, access_log: bool) -> AppState {
         AppState {
             inner: Arc::new(Inner {
                 dependency,
                 created: Mutex::new(VecDeque::new()),
                 next_id: AtomicU64::new(2001),
                 rng: rustls::crypto::ring::default_provider().secure_random,
+                access_log,
+                draining: AtomicBool::new(false),
+                in_flight: AtomicUsize::new(0),
             }),
         }
     }
 
-    /// The address the application dials as its database.
-    pub(crate) fn dependency(&self) -> SocketAddr {
-        self.inner.dependency
+    /// What the application depends on (its database).
+    pub(crate) fn dependency(&self) -> &Dependency {
+        &self.inner.dependency
+    }
+
+    /// True when requests are logged.
+    pub(crate) fn access_log(&self) -> bool {
+        self.inner.access_log
+    }
+
+    /// Starts draining: readiness fails from now on.
+    pub(crate) fn begin_drain(&self) {
+        self.inner.draining.store(true, Ordering::SeqCst);
+    }
+
+    /// True once draining started.
+    pub(crate) fn is_draining(&self) -> bool {
+        self.inner.draining.load(Ordering::SeqCst)
+    }
+
+    /// Requests being served right now.
+    pub(crate) fn in_flight(&self) -> usize {
+        self.inner.in_flight.load(Ordering::SeqCst)
+    }
+
+    /// Counts one request as in flight until the guard is dropped.
+    pub(crate) fn track(&self) -> InFlight {
+        self.inner.in_flight.fetch_add(1, Ordering::SeqCst);
+        InFlight(self.clone())
     }
 
     /// The seed orders followed by the ones created since start.
@@ -426,7 +504,7 @@ mod tests {
 
     #[test]
     fn orders_are_capped_and_random_ids_differ() {
-        let state = AppState::new(SocketAddr::from(([127, 0, 0, 1], 9)));
+        let state = AppState::new(std::net::SocketAddr::from(([127, 0, 0, 1], 9)));
         for _ in 0..(MAX_CREATED_ORDERS + 5) {
             state.create_order(serde_json::Map::new());
         }

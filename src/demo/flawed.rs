@@ -50,13 +50,23 @@ static DASHBOARD: LazyLock<Bytes> =
 
 /// The flawed application, served on both the HTTPS and the plain-HTTP listener.
 pub(crate) fn router(state: AppState) -> Router {
+    let telemetry = super::telemetry::Telemetry::new(DemoProfile::Flawed);
     Router::new()
+        .route(
+            "/metrics",
+            get(super::telemetry::metrics).with_state(telemetry.clone()),
+        )
+        .route(
+            "/login",
+            axum::routing::post(super::telemetry::login).with_state(telemetry.clone()),
+        )
         .route("/", get(index))
         .route("/health", get(health))
         .route("/ready", get(health))
         .route("/.env", get(dotenv))
         .route("/api/orders", get(list_orders).post(create_order))
         .route("/api/admin", get(admin))
+        .route("/api/export", get(app::export))
         .route(
             "/.well-known/openid-configuration",
             get(openid_configuration),
@@ -67,6 +77,10 @@ pub(crate) fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(not_found)
         .layer(middleware::from_fn(reflect_cors))
         .layer(middleware::from_fn(express_like))
+        .layer(middleware::from_fn_with_state(
+            telemetry,
+            super::telemetry::measure,
+        ))
         .with_state(state)
 }
 
@@ -208,9 +222,15 @@ async fn stylesheet() -> Response {
     )
 }
 
-async fn list_orders(State(state): State<AppState>) -> Response {
+async fn list_orders(
+    State(state): State<AppState>,
+    axum::extract::RawQuery(query): axum::extract::RawQuery,
+) -> Response {
     if let Err(err) = dependency::check(state.dependency()).await {
         return database_error(&state, &err);
+    }
+    if let Some(page) = super::telemetry::page_param(query.as_deref()) {
+        return super::telemetry::archive_page(DemoProfile::Flawed, page);
     }
     json_response(StatusCode::OK, &serde_json::Value::Array(state.orders()))
 }

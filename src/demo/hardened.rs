@@ -88,7 +88,16 @@ static VERSION_JSON: LazyLock<Bytes> = LazyLock::new(|| {
 
 /// The hardened application, served on the HTTPS listener.
 pub(crate) fn router(state: AppState) -> Router {
+    let telemetry = super::telemetry::Telemetry::new(DemoProfile::Hardened);
     Router::new()
+        .route(
+            "/metrics",
+            get(super::telemetry::metrics).with_state(telemetry.clone()),
+        )
+        .route(
+            "/login",
+            axum::routing::post(super::telemetry::login).with_state(telemetry.clone()),
+        )
         .route("/", get(index))
         .route("/livez", get(livez))
         .route("/readyz", get(readyz))
@@ -96,6 +105,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/openapi.json", get(openapi))
         .route("/api/orders", get(list_orders).post(create_order))
         .route("/api/admin", get(admin))
+        .route("/api/export", get(app::export))
         .route(
             "/.well-known/openid-configuration",
             get(openid_configuration),
@@ -105,6 +115,11 @@ pub(crate) fn router(state: AppState) -> Router {
         .fallback(not_found)
         .layer(middleware::from_fn(harden))
         .layer(middleware::from_fn(cors_allow_list))
+        .layer(middleware::from_fn(super::telemetry::request_id))
+        .layer(middleware::from_fn_with_state(
+            telemetry,
+            super::telemetry::measure,
+        ))
         .with_state(state)
 }
 
@@ -471,6 +486,13 @@ async fn livez() -> Response {
 
 /// Readiness: dials the database with a 200 ms timeout.
 async fn readyz(State(state): State<AppState>) -> Response {
+    if state.is_draining() {
+        let body = Health {
+            status: "fail",
+            checks: None,
+        };
+        return json_response(StatusCode::SERVICE_UNAVAILABLE, HEALTH_JSON, &body);
+    }
     let (status, check) = match dependency::check(state.dependency()).await {
         Ok(elapsed) => (
             StatusCode::OK,
@@ -553,9 +575,15 @@ fn millis(elapsed: Duration) -> f64 {
     (elapsed.as_secs_f64() * 1_000_000.0).round() / 1_000.0
 }
 
-async fn list_orders(State(state): State<AppState>) -> Response {
+async fn list_orders(
+    State(state): State<AppState>,
+    axum::extract::RawQuery(query): axum::extract::RawQuery,
+) -> Response {
     if dependency::check(state.dependency()).await.is_err() {
         return database_unavailable();
+    }
+    if let Some(page) = super::telemetry::page_param(query.as_deref()) {
+        return super::telemetry::archive_page(DemoProfile::Hardened, page);
     }
     json_response(StatusCode::OK, JSON, &Value::Array(state.orders()))
 }

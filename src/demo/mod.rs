@@ -23,12 +23,14 @@
 //! `hardened` are the two applications, `app` holds what they share, and `dependency` is the tiny
 //! in-process "database" the readiness endpoint dials.
 
+mod access_log;
 mod app;
 mod dependency;
 mod flawed;
 mod hardened;
 mod pki;
 mod serve;
+mod telemetry;
 #[cfg(test)]
 mod tests;
 
@@ -107,6 +109,9 @@ impl DemoOptions {
     }
 }
 
+/// The shortest drain: long enough for a load balancer polling readiness to see the 503.
+pub const DRAIN_MIN: Duration = Duration::from_secs(1);
+
 /// A running demo target. Dropping it aborts every task; [`DemoTarget::shutdown`] stops it in order.
 #[derive(Debug)]
 pub struct DemoTarget {
@@ -123,11 +128,31 @@ pub struct DemoTarget {
     /// The address the application dials as its database (the built-in listener, or the one given
     /// in [`DemoOptions::dependency`]).
     pub dependency_addr: SocketAddr,
+    state: app::AppState,
     shutdown_tx: Option<watch::Sender<bool>>,
     tasks: Vec<JoinHandle<()>>,
 }
 
 impl DemoTarget {
+    /// Drains like a well-behaved service on SIGTERM: readiness answers 503 at once, requests in
+    /// flight complete (new ones are still served while the load balancer catches up), then the
+    /// listeners stop — after at least [`DRAIN_MIN`], as soon as nothing is in flight, and never
+    /// later than `max`.
+    pub async fn drain(self, max: Duration) {
+        self.state.begin_drain();
+        access_log::event(&self.state, "SIGTERM received: readiness is now 503, draining");
+        let started = tokio::time::Instant::now();
+        loop {
+            let elapsed = started.elapsed();
+            if (elapsed >= DRAIN_MIN && self.state.in_flight() == 0) || elapsed >= max {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        access_log::event(&self.state, "drained; exiting");
+        self.shutdown().await;
+    }
+
     /// Stops the listeners (ports are released when this returns) and ends open connections.
     pub async fn shutdown(mut self) {
         if let Some(tx) = self.shutdown_tx.take() {
@@ -156,6 +181,9 @@ impl Drop for DemoTarget {
 /// Why the demo could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum DemoError {
+    /// The PostgreSQL dependency is unusable (bad URL, unknown host).
+    #[error("demo dependency: {0}")]
+    Database(String),
     /// A listener could not bind, e.g. `cannot listen on 127.0.0.1:8443: address in use`.
     #[error("cannot listen on {addr}: {reason}")]
     Listen {
@@ -181,9 +209,99 @@ pub enum DemoError {
     Url(#[from] url::ParseError),
 }
 
+/// The demo's database when it is not the built-in listener.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DemoDependency {
+    /// A TCP address that must accept connections (a fault proxy, a closed port).
+    Tcp(SocketAddr),
+    /// A real PostgreSQL: readiness runs `SELECT 1` on it (`postgres://user@host:port/db`).
+    Postgres(Url),
+}
+
+impl DemoDependency {
+    /// Parses `host:port` or a `postgres://` URL; the error says which forms are accepted.
+    pub fn parse(raw: &str) -> Result<DemoDependency, String> {
+        let raw = raw.trim();
+        if raw.starts_with("postgres://") || raw.starts_with("postgresql://") {
+            let url = Url::parse(raw)
+                .map_err(|e| format!("not a valid postgres:// URL ({e})"))?;
+            if url.host_str().is_none_or(str::is_empty) {
+                return Err("the postgres:// URL has no host".to_string());
+            }
+            return Ok(DemoDependency::Postgres(url));
+        }
+        raw.parse::<SocketAddr>().map(DemoDependency::Tcp).map_err(|_| {
+            format!(
+                "expected an IP:port address or a postgres:// URL, got {:?}",
+                crate::redact::url_str(raw)
+            )
+        })
+    }
+}
+
+/// What the standalone demo adds to [`DemoOptions`]: its database and its access log.
+#[derive(Debug, Clone, Default)]
+pub struct DemoExtras {
+    /// The database; `None` uses [`DemoOptions::dependency`] (or the built-in listener).
+    pub dependency: Option<DemoDependency>,
+    /// One log line per request on stdout, in the profile's style.
+    pub access_log: bool,
+}
+
 /// Starts the demo target described by `opts` and returns once every listener accepts connections.
 pub async fn start(opts: DemoOptions) -> Result<DemoTarget, DemoError> {
+    start_with(opts, DemoExtras::default()).await
+}
+
+/// [`start`] with a database and an access log.
+pub async fn start_with(opts: DemoOptions, extras: DemoExtras) -> Result<DemoTarget, DemoError> {
     let pki = pki::DemoPki::generate()?;
+    start_with_pki(opts, extras, &pki).await
+}
+
+/// Starts `count` demo targets of `profile` on ephemeral loopback ports, all signed by one CA (so
+/// one `--ca-file` trusts every one of them) — a fleet to benchmark `audit --targets` against.
+/// Each target is a full, independent demo (its own listeners and dependency); only the PKI is
+/// shared.
+pub async fn start_many(profile: DemoProfile, count: usize) -> Result<Vec<DemoTarget>, DemoError> {
+    let pki = pki::DemoPki::generate()?;
+    let mut targets = Vec::with_capacity(count);
+    for _ in 0..count {
+        targets.push(
+            start_with_pki(DemoOptions::ephemeral(profile), DemoExtras::default(), &pki).await?,
+        );
+    }
+    Ok(targets)
+}
+
+/// Starts the demo with its built-in database behind a fault proxy named `database` (`audit
+/// --demo`), so the `health.fault.*` checks have a real dependency to cut. The caller owns the
+/// proxy; the database listener stops with the target.
+pub async fn start_behind_proxy(
+    profile: DemoProfile,
+) -> Result<(DemoTarget, crate::fault_proxy::FaultProxy), DemoError> {
+    let loopback = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0);
+    let listener = serve::bind(loopback).await?;
+    let database = listener.local_addr().map_err(DemoError::LocalAddr)?;
+    let proxy = crate::fault_proxy::FaultProxy::start("database", loopback, &database.to_string())
+        .await
+        .map_err(|e| DemoError::Database(e.to_string()))?;
+    let mut opts = DemoOptions::ephemeral(profile);
+    opts.dependency = Some(proxy.listen_addr());
+    let mut target = start(opts).await?;
+    if let Some(tx) = &target.shutdown_tx {
+        target
+            .tasks
+            .push(tokio::spawn(dependency::serve(listener, tx.subscribe())));
+    }
+    Ok((target, proxy))
+}
+
+async fn start_with_pki(
+    opts: DemoOptions,
+    extras: DemoExtras,
+    pki: &pki::DemoPki,
+) -> Result<DemoTarget, DemoError> {
     let tls_config = pki.server_config(opts.profile)?;
 
     let https = serve::bind(opts.https_listen).await?;
@@ -194,9 +312,18 @@ pub async fn start(opts: DemoOptions) -> Result<DemoTarget, DemoError> {
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let mut tasks = Vec::new();
 
-    let dependency_addr = match opts.dependency {
-        Some(addr) => addr,
-        None => {
+    let postgres = match &extras.dependency {
+        Some(DemoDependency::Postgres(url)) => Some(postgres_dependency(url).await?),
+        _ => None,
+    };
+    let tcp = match extras.dependency {
+        Some(DemoDependency::Tcp(addr)) => Some(addr),
+        _ => opts.dependency,
+    };
+    let dependency_addr = match (&postgres, tcp) {
+        (Some((_, addr)), _) => *addr,
+        (None, Some(addr)) => addr,
+        (None, None) => {
             let listen = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0);
             let listener = serve::bind(listen).await?;
             let addr = listener.local_addr().map_err(DemoError::LocalAddr)?;
@@ -208,14 +335,24 @@ pub async fn start(opts: DemoOptions) -> Result<DemoTarget, DemoError> {
         }
     };
 
-    let state = app::AppState::new(dependency_addr);
+    let dependency = match postgres {
+        Some((dependency, _)) => dependency,
+        None => dependency::Dependency::Tcp(dependency_addr),
+    };
+    let state = app::AppState::with(dependency, extras.access_log);
     let (https_app, http_app) = match opts.profile {
         DemoProfile::Flawed => {
-            let app = flawed::router(state);
+            let app = flawed::router(state.clone()).layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                access_log::flawed,
+            ));
             (app.clone(), app)
         }
         DemoProfile::Hardened => (
-            hardened::router(state),
+            hardened::router(state.clone()).layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                access_log::hardened,
+            )),
             hardened::redirect_router(https_addr.port()),
         ),
     };
@@ -247,13 +384,35 @@ pub async fn start(opts: DemoOptions) -> Result<DemoTarget, DemoError> {
     Ok(DemoTarget {
         https_url: Url::parse(&format!("https://{}/", reachable(https_addr)))?,
         http_url: Url::parse(&format!("http://{}/", reachable(http_addr)))?,
-        ca_pem: pki.ca_pem,
-        ca_der: pki.ca_der,
+        ca_pem: pki.ca_pem.clone(),
+        ca_der: pki.ca_der.clone(),
         profile: opts.profile,
         dependency_addr,
+        state,
         shutdown_tx: Some(shutdown_tx),
         tasks,
     })
+}
+
+/// A lazily connecting pool for the PostgreSQL dependency, and its address.
+async fn postgres_dependency(
+    url: &Url,
+) -> Result<(dependency::Dependency, SocketAddr), DemoError> {
+    let host = url.host_str().unwrap_or_default().to_string();
+    let port = url.port().unwrap_or(5432);
+    let shown = format!("{host}:{port}");
+    let host_for_lookup = host.trim_start_matches('[').trim_end_matches(']').to_string();
+    let addr = tokio::net::lookup_host((host_for_lookup.as_str(), port))
+        .await
+        .ok()
+        .and_then(|mut addrs| addrs.next())
+        .ok_or_else(|| DemoError::Database(format!("cannot resolve {shown}")))?;
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(4)
+        .acquire_timeout(dependency::QUERY_TIMEOUT)
+        .connect_lazy(url.as_str())
+        .map_err(|e| DemoError::Database(crate::redact::url_str(&e.to_string())))?;
+    Ok((dependency::Dependency::Postgres { pool, shown }, addr))
 }
 
 /// The address a local client should dial for a listener bound to `addr`: an unspecified address

@@ -125,6 +125,8 @@ async fn serve_connection<I>(
 ) where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
+    // The client's address, for per-client limits (`ConnectInfo`, as `axum::serve` provides).
+    let app = app.layer(axum::Extension(axum::extract::ConnectInfo(peer)));
     let service = TowerToHyperService::new(app);
     if let Err(err) = builder
         .serve_connection_with_upgrades(TokioIo::new(io), service)

@@ -29,6 +29,15 @@ pub const STEPS: &[(&str, ActiveStep)] = &[
     ("idempotency mutations", |cx, audit, obs| {
         Box::pin(crate::probes::access::idempotency(cx, audit, obs))
     }),
+    ("rate-limit burst", |cx, audit, obs| {
+        Box::pin(crate::probes::burst::run(cx, audit, obs))
+    }),
+    ("load baseline", |cx, audit, obs| {
+        Box::pin(crate::probes::load::baseline(cx, audit, obs))
+    }),
+    ("dependency fault injection", |cx, audit, obs| {
+        Box::pin(crate::probes::fault::inject(cx, audit, obs))
+    }),
 ];
 
 /// Runs the active steps serially when the profile allows them; returns a scope line saying what

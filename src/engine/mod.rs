@@ -11,6 +11,7 @@ pub mod active;
 pub mod dependencies;
 mod judge;
 mod passive;
+pub mod record;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64};

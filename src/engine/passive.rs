@@ -21,7 +21,7 @@ use crate::probes::{ProbeCx, ProbeError};
 
 /// Runs every passive probe and fills the observations.
 pub async fn run(cx: &ProbeCx, audit: &Audit, obs: &mut Observations) {
-    let (root, http_redirect, health, errors, packs, dependencies, tls) = tokio::join!(
+    let (root, http_redirect, health, errors, packs, dependencies, tls, metrics, trace) = tokio::join!(
         root(cx, &audit.target),
         http_redirect(cx, audit),
         health(cx, audit),
@@ -29,7 +29,11 @@ pub async fn run(cx: &ProbeCx, audit: &Audit, obs: &mut Observations) {
         packs(cx, audit),
         super::dependencies::observe(cx, audit),
         tls(cx, audit),
+        crate::probes::metrics::observe(cx, audit),
+        crate::probes::trace_context::observe(cx, audit),
     );
+    obs.metrics = metrics;
+    obs.tracing = trace;
     obs.tls = tls;
     dependencies.store(obs);
     obs.root = root;
@@ -38,6 +42,8 @@ pub async fn run(cx: &ProbeCx, audit: &Audit, obs: &mut Observations) {
     obs.errors = errors;
     obs.packs = packs;
     obs.health_latency = health_latency(cx, audit, &obs.health).await;
+    obs.latency = crate::probes::load::latency(cx, audit).await;
+    obs.pagination = crate::probes::load::pagination(cx, audit).await;
     crate::probes::access::observe(cx, audit, obs).await;
 }
 

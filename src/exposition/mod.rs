@@ -534,13 +534,16 @@ impl Parser {
             return;
         }
         fam.kind = kind;
-        if self.format == Format::OpenMetrics {
-            if kind == MetricType::Counter && name.ends_with("_total") {
-                self.error(
-                    line,
-                    format!("counter family {name} must be named without the _total suffix in OpenMetrics"),
-                );
-            }
+        if self.format == Format::OpenMetrics
+            && kind == MetricType::Counter
+            && name.ends_with("_total")
+        {
+            self.error(
+                line,
+                format!(
+                    "counter family {name} must be named without the _total suffix in OpenMetrics"
+                ),
+            );
         }
     }
 
@@ -632,9 +635,6 @@ impl Parser {
                 ),
             );
             return idx;
-        }
-        if self.format == Format::OpenMetrics && name.ends_with("_total") {
-            // An OpenMetrics counter must be declared; an undeclared _total sample is unknown.
         }
         if let Some(cur) = self.current {
             self.closed.insert(cur);
@@ -903,9 +903,12 @@ pub fn is_label_name(name: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
+/// A sample line's name, labels and the rest of the line.
+type SampleHead<'a> = (&'a str, Vec<(String, String)>, &'a str);
+
 /// The part of a sample line both formats share: `name{labels}` and the rest of the line.
 /// Returns (name, labels, rest) or an error message.
-fn sample_head(line: &str) -> Result<(&str, Vec<(String, String)>, &str), String> {
+fn sample_head(line: &str) -> Result<SampleHead<'_>, String> {
     let name_end = line
         .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == ':'))
         .unwrap_or(line.len());

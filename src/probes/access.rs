@@ -470,7 +470,10 @@ pub fn forged_tokens(
     match valid {
         Some(token) if token.split('.').count() == 3 => {
             let parts: Vec<&str> = token.split('.').collect();
-            let mut tampered = claims_of(token).unwrap_or_else(|| json!({}));
+            // Claims that are not an object (`[1]`, `"x"`) cannot take a field: start afresh.
+            let mut tampered = claims_of(token)
+                .filter(Value::is_object)
+                .unwrap_or_else(|| json!({}));
             tampered["readyprobe_tampered"] = json!(true);
             let body = URL_SAFE_NO_PAD.encode(tampered.to_string());
             tokens.push((

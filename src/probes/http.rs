@@ -222,12 +222,23 @@ pub async fn get(cx: &ProbeCx, url: &Url) -> Result<HttpExchange, ProbeError> {
 
 /// Sends a request under the run's limits and records what came back.
 pub async fn send(cx: &ProbeCx, spec: &RequestSpec) -> Result<HttpExchange, ProbeError> {
+    send_keeping(cx, spec, BODY_KEEP).await
+}
+
+/// Like [`send`], but keeps up to `keep` bytes of decoded body text instead of [`BODY_KEEP`]
+/// (still never more than the run's body cap): for probes that parse whole documents, such as
+/// a metrics exposition.
+pub async fn send_keeping(
+    cx: &ProbeCx,
+    spec: &RequestSpec,
+    keep: usize,
+) -> Result<HttpExchange, ProbeError> {
     let subject = format!("{} {}", spec.method, redact::url(&spec.url));
     let _permit = cx.permit(&subject).await?;
     let started = Instant::now();
     let result = match tokio::time::timeout_at(
         cx.op_deadline(),
-        exchange(cx, spec, &subject, started),
+        exchange(cx, spec, &subject, started, keep),
     )
     .await
     {
@@ -248,6 +259,7 @@ async fn exchange(
     spec: &RequestSpec,
     subject: &str,
     started: Instant,
+    keep: usize,
 ) -> Result<HttpExchange, ProbeError> {
     let method =
         reqwest::Method::from_bytes(spec.method.as_bytes()).map_err(|_| ProbeError::Protocol {
@@ -326,6 +338,7 @@ async fn exchange(
                 request_headers,
                 redirects: hops,
                 started,
+                keep,
             },
         )
         .await;
@@ -339,6 +352,7 @@ struct RecordParts {
     request_headers: Vec<(String, String)>,
     redirects: Vec<Hop>,
     started: Instant,
+    keep: usize,
 }
 
 async fn record(
@@ -380,7 +394,7 @@ async fn record(
         .find(|(n, _)| n == "content-encoding")
         .map(|(_, v)| v.trim().to_ascii_lowercase());
     let (decoded, body_decoded) = decode(&raw, encoding.as_deref(), cx.max_body);
-    let keep = decoded.len().min(BODY_KEEP);
+    let keep = decoded.len().min(parts.keep);
     Ok(HttpExchange {
         method: parts.method,
         url: parts.url,

@@ -6,9 +6,15 @@
 //! over in a [`ProbeCx`], the way blackbox_exporter's handler owns the scrape timeout.
 
 pub mod access;
+pub mod burst;
 pub mod deps;
+pub mod fault;
 pub mod http;
+pub mod load;
+pub mod logs;
+pub mod metrics;
 pub mod tls;
+pub mod trace_context;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};

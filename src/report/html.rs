@@ -37,6 +37,7 @@ main{max-width:1080px;margin:0 auto;padding:24px}
 h1{font-size:24px;margin:0 0 4px}h2{font-size:19px;margin:28px 0 10px;border-bottom:1px solid var(--line);padding-bottom:4px}
 .meta{color:var(--muted);font-size:13px}
 .summary{display:flex;gap:28px;align-items:center;flex-wrap:wrap;margin-top:16px}
+.summary>div:last-child{flex:1;min-width:320px}
 .verdict{font-size:22px;font-weight:700;padding:6px 14px;border-radius:6px;color:#fff;display:inline-block}
 .v-go{background:var(--go)}.v-obs{background:var(--obs)}.v-cond{background:var(--cond)}.v-nogo{background:var(--nogo)}
 ul.reasons{margin:8px 0 0 18px;padding:0}
@@ -400,9 +401,11 @@ mod tests {
         for needle in ["<script", "src=\"http", "href=\"http", "@import", "url("] {
             assert!(!html.contains(needle), "{needle}");
         }
+        let r = sample_report();
+        let expected = r.gaps().len() + r.errors().len() + r.passed().len();
         assert_eq!(
             html.matches("<div class=\"finding\"").count(),
-            7,
+            expected,
             "gaps + errors + passes"
         );
     }

@@ -9,7 +9,7 @@ pub mod junit;
 pub mod markdown;
 pub mod prometheus;
 pub mod terminal;
-mod text;
+pub(crate) mod text;
 
 use std::io::Write;
 use std::path::Path;

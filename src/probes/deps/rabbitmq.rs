@@ -389,11 +389,11 @@ async fn guest_amqp(cx: &ProbeCx, url: &str) -> Option<GuestAttempt> {
                     "login accepted, vhost / refused ({})",
                     clip(&text, 160)
                 ))
-            } else if matches!(e.kind(), lapin::ErrorKind::IOError(io) if io.kind() == std::io::ErrorKind::ConnectionRefused)
-            {
-                GuestOutcome::Untested(text)
-            } else {
+            } else if text.contains("ACCESS_REFUSED") || text.contains("Login was refused") {
                 GuestOutcome::Refused(clip(&text, 200))
+            } else {
+                // Refused, reset, not AMQP…: no broker said no to guest, so nothing was learned.
+                GuestOutcome::Untested(clip(&text, 200))
             }
         }
         Err(timeout) => GuestOutcome::Untested(timeout.to_string()),

@@ -1,0 +1,143 @@
+//! Load judge: what a bounded closed-loop baseline sustained, and whether it stayed error-free.
+//! It reports numbers (sustained rps, p50/p95/p99, error rate) more than it grades them: a
+//! baseline is something to compare future runs against.
+
+use super::{CheckMeta, Judgement};
+use crate::config::JudgeConfig;
+use crate::model::{Category, Severity};
+use crate::observations::{Observations, Unobserved};
+
+/// `load.baseline`: a short closed-loop load stays error-free.
+pub const BASELINE: CheckMeta = CheckMeta {
+    id: "load.baseline",
+    title: "Load baseline",
+    category: Category::Scalability,
+    severity: Severity::Medium,
+    active: true,
+    weight: 1.0,
+    rule: "bounded closed-loop load (concurrency C, duration T, request cap) on configured \
+           endpoints — report sustained rps, p50/p95/p99, error rate; fail: errors > 1%",
+    remediation: "Find what fails under concurrency (connection pool size, worker count, \
+                  timeouts to dependencies, locks) and fix it before real traffic finds it; \
+                  keep the baseline numbers to compare later runs against.",
+    references: &["https://sre.google/sre-book/handling-overload/"],
+    judge: baseline,
+};
+
+/// Judges `load.baseline`.
+pub fn baseline(obs: &Observations, cfg: &JudgeConfig) -> Result<Judgement, Unobserved> {
+    let l = obs.load.get()?;
+    let done = l.statuses.values().sum::<u32>() + l.timeouts + l.failures;
+    let errors = l.errors();
+    let rate = if done == 0 {
+        0.0
+    } else {
+        f64::from(errors) / f64::from(done)
+    };
+    let codes: Vec<String> = l.statuses.iter().map(|(c, n)| format!("{c}×{n}")).collect();
+    let line = format!(
+        "GET {} with {} workers for {:.1} s (planned {:.1} s, cap {} requests, stopped by {}): {} requests, {:.1} rps sustained, {}, errors {errors} ({:.2}%), status {}",
+        l.endpoints.join(", "),
+        l.concurrency,
+        l.elapsed_ms / 1000.0,
+        l.planned_ms as f64 / 1000.0,
+        l.max_requests,
+        if l.stopped_by.is_empty() {
+            "duration"
+        } else {
+            &l.stopped_by
+        },
+        l.sent,
+        l.rps(),
+        l.latency.describe(),
+        rate * 100.0,
+        codes.join(" ")
+    );
+    let mut evidence = vec![line];
+    evidence.extend(
+        l.first_failure
+            .iter()
+            .map(|f| format!("first failure: {f}")),
+    );
+    if done == 0 {
+        return Err(Unobserved::Failed(
+            l.first_failure
+                .clone()
+                .unwrap_or_else(|| "no request completed".to_string()),
+        ));
+    }
+    if rate > cfg.load_error_rate_fail {
+        return Ok(Judgement::fail(format!(
+            "{:.1}% of requests failed under a {}-worker load (fail above {:.1}%).",
+            rate * 100.0,
+            l.concurrency,
+            cfg.load_error_rate_fail * 100.0
+        ))
+        .evidence_all(evidence));
+    }
+    Ok(Judgement::pass(format!(
+        "Sustained {:.0} rps with {} workers, p95 {:.1} ms, {:.2}% errors.",
+        l.rps(),
+        l.concurrency,
+        l.latency.p95_ms,
+        rate * 100.0
+    ))
+    .evidence_all(evidence))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::fixtures::judge;
+    use crate::model::Outcome;
+    use crate::observations::Probed;
+    use crate::probes::load::{LoadObservation, Percentiles};
+
+    fn obs(ok: u32, errors: u32) -> Observations {
+        let mut l = LoadObservation {
+            endpoints: vec!["/".into()],
+            concurrency: 4,
+            planned_ms: 1000,
+            elapsed_ms: 1000.0,
+            max_requests: 2000,
+            sent: ok + errors,
+            latency: Percentiles::of(&[1.0, 2.0, 3.0]),
+            stopped_by: "duration".into(),
+            ..LoadObservation::default()
+        };
+        l.statuses.insert(200, ok);
+        if errors > 0 {
+            l.statuses.insert(503, errors);
+        }
+        Observations {
+            load: Probed::Observed(l),
+            ..Observations::default()
+        }
+    }
+
+    #[test]
+    fn error_free_load_passes_with_numbers() {
+        let j = judge(&BASELINE, &obs(500, 0));
+        assert_eq!(j.outcome, Outcome::Pass);
+        assert!(j.summary.contains("500 rps"), "{}", j.summary);
+        assert!(j.evidence[0].contains("p95"));
+    }
+
+    #[test]
+    fn more_than_one_percent_errors_fails() {
+        assert_eq!(judge(&BASELINE, &obs(500, 10)).outcome, Outcome::Fail);
+        assert_eq!(judge(&BASELINE, &obs(1000, 5)).outcome, Outcome::Pass);
+    }
+
+    #[test]
+    fn opt_in_means_skipped() {
+        let o = Observations {
+            load: Probed::Skipped("the load baseline is opt-in".into()),
+            ..Observations::default()
+        };
+        assert!(matches!(
+            (BASELINE.judge)(&o, &JudgeConfig::default()),
+            Err(Unobserved::Skipped(_))
+        ));
+    }
+}

@@ -1,0 +1,989 @@
+//! Metrics judges: is there a Prometheus endpoint, does it parse strictly, does it carry RED
+//! metrics (rate, errors, duration) that really move, and is its cardinality under control.
+//!
+//! They read [`MetricsObservation`]: the first scrape, a few requests (one to a unique unknown
+//! path), and a second scrape. RED detection knows the common naming conventions — Prometheus
+//! client libraries (`http_requests_total` + `http_request_duration_seconds`), Micrometer
+//! (`http_server_requests_seconds` with `status`/`outcome`), OpenTelemetry
+//! (`http_server_request_duration_seconds` with `http_response_status_code`) — and judges units
+//! (seconds, not milliseconds), types (histograms aggregate across instances, summaries do not)
+//! and status labels.
+
+use super::{CheckMeta, Judgement};
+use crate::config::JudgeConfig;
+use crate::exposition::{Exposition, Family, MetricType};
+use crate::model::{Category, Severity};
+use crate::observations::{Observations, Unobserved};
+use crate::probes::metrics::{LiveProbe, MetricsObservation, Scrape};
+
+/// Label names that carry the HTTP status (or its class).
+const STATUS_LABELS: &[&str] = &[
+    "status",
+    "code",
+    "status_code",
+    "http_status",
+    "http_status_code",
+    "http_response_status_code",
+    "outcome",
+    "response_code",
+];
+
+/// Runtime collector prefixes.
+const RUNTIME_PREFIXES: &[&str] = &[
+    "process_", "go_", "jvm_", "nodejs_", "python_", "dotnet_", "ruby_", "erlang_", "beam_",
+];
+
+fn scrape_of(obs: &Observations) -> Result<(&MetricsObservation, &Scrape), Unobserved> {
+    let m = obs.metrics.get()?;
+    match &m.first {
+        Some(s) => Ok((m, s)),
+        None => Err(Unobserved::Skipped(
+            "no metrics endpoint was found (see metrics.endpoint)".to_string(),
+        )),
+    }
+}
+
+fn live_of(obs: &Observations) -> Result<(&Scrape, &LiveProbe), Unobserved> {
+    let (m, first) = scrape_of(obs)?;
+    Ok((first, m.live.get()?))
+}
+
+fn scrape_line(s: &Scrape) -> String {
+    let ct = s
+        .exchange
+        .header("content-type")
+        .unwrap_or("no Content-Type");
+    format!(
+        "{}, Content-Type: {ct}, {} bytes{}",
+        s.exchange.request_line(),
+        s.exchange.body_len,
+        if s.exchange.body_truncated {
+            " (truncated at run.max_body_bytes)"
+        } else {
+            ""
+        }
+    )
+}
+
+// ---------------------------------------------------------------------------------------------
+// metrics.endpoint
+
+/// `metrics.endpoint`: a Prometheus endpoint answers.
+pub const ENDPOINT: CheckMeta = CheckMeta {
+    id: "metrics.endpoint",
+    title: "Metrics endpoint",
+    category: Category::Observability,
+    severity: Severity::Medium,
+    active: false,
+    weight: 1.0,
+    rule: "GET /metrics (/actuator/prometheus, /q/metrics, or configured) with the full \
+           Prometheus Accept header — fail: absent",
+    remediation: "Expose Prometheus metrics (a client library's handler on /metrics, Spring \
+                  Boot's /actuator/prometheus, Quarkus /q/metrics), reachable from the \
+                  monitoring network; name a non-standard path in `[metrics] path`.",
+    references: &[
+        "https://prometheus.io/docs/instrumenting/exposition_formats/",
+        "https://prometheus.io/docs/instrumenting/clientlibs/",
+    ],
+    judge: endpoint,
+};
+
+/// Judges `metrics.endpoint`.
+pub fn endpoint(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement, Unobserved> {
+    let m = obs.metrics.get()?;
+    match (&m.first, &m.path) {
+        (Some(s), Some(path)) => {
+            Ok(Judgement::pass(format!("Metrics are served at {path}.")).evidence(scrape_line(s)))
+        }
+        _ => Ok(
+            Judgement::fail("No metrics endpoint answered 2xx at any of the paths tried.")
+                .evidence_all(m.tried.iter().cloned()),
+        ),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// metrics.format
+
+/// `metrics.format`: the exposition parses strictly.
+pub const FORMAT: CheckMeta = CheckMeta {
+    id: "metrics.format",
+    title: "Metrics exposition format",
+    category: Category::Observability,
+    severity: Severity::Medium,
+    active: false,
+    weight: 1.0,
+    rule: "strict parse chosen by Content-Type (0.0.4 or OpenMetrics 1.0) — fail: \
+           invalid/truncated (no `# EOF` in OpenMetrics, no `+Inf`, non-cumulative buckets, \
+           duplicate series, not an exposition at all); warn: recoverable",
+    remediation: "Serve the exposition with a client library's own handler and its Content-Type \
+                  (`text/plain; version=0.0.4` or `application/openmetrics-text; \
+                  version=1.0.0`); do not hand-write it or route /metrics to an HTML page. Fix \
+                  the lines named in the evidence: Prometheus rejects or misreads them.",
+    references: &[
+        "https://prometheus.io/docs/instrumenting/exposition_formats/#text-based-format",
+        "https://github.com/prometheus/OpenMetrics/blob/main/specification/OpenMetrics.md",
+    ],
+    judge: format,
+};
+
+/// Judges `metrics.format`.
+pub fn format(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement, Unobserved> {
+    let (_, s) = scrape_of(obs)?;
+    let e = &s.exposition;
+    let summary_line = format!(
+        "parsed as {}: {} samples in {} families, {} errors, {} warnings, {} lines",
+        e.format.describe(),
+        e.sample_count(),
+        e.families.len(),
+        e.error_count,
+        e.warning_count,
+        e.lines
+    );
+    let problems = |list: &[crate::exposition::Problem]| -> Vec<String> {
+        list.iter().take(5).map(|p| p.to_string()).collect()
+    };
+    let base = vec![scrape_line(s), summary_line];
+    if s.exchange.body_truncated {
+        return Ok(Judgement::fail(format!(
+            "The exposition is larger than the {}-byte body cap and was cut, so it cannot be validated whole.",
+            s.exchange.body_len
+        ))
+        .evidence_all(base)
+        .remediation(
+            "Reduce the exposition (drop unused series, high-cardinality labels) or raise \
+             run.max_body_bytes if the size is intended.",
+        ));
+    }
+    if !e.is_valid() {
+        let what = if s.exchange.is_html_document() {
+            "The metrics endpoint answered with an HTML page, not a Prometheus exposition."
+                .to_string()
+        } else {
+            format!(
+                "The exposition is invalid: {} error(s), first: {}.",
+                e.error_count,
+                e.errors
+                    .first()
+                    .map(ToString::to_string)
+                    .unwrap_or_default()
+            )
+        };
+        return Ok(Judgement::fail(what)
+            .evidence_all(base)
+            .evidence_all(problems(&e.errors)));
+    }
+    if e.sample_count() == 0 {
+        return Ok(
+            Judgement::warn("The exposition is valid but has no samples.").evidence_all(base),
+        );
+    }
+    if e.capped {
+        return Ok(Judgement::warn(
+            "The exposition exceeds the parser's line or series cap; only the first part was validated.",
+        )
+        .evidence_all(base));
+    }
+    if e.warning_count > 0 {
+        return Ok(Judgement::warn(format!(
+            "The exposition parses, with {} recoverable problem(s).",
+            e.warning_count
+        ))
+        .evidence_all(base)
+        .evidence_all(problems(&e.warnings)));
+    }
+    Ok(Judgement::pass(format!(
+        "The exposition is valid {} ({} samples).",
+        e.format.describe(),
+        e.sample_count()
+    ))
+    .evidence_all(base))
+}
+
+// ---------------------------------------------------------------------------------------------
+// metrics.red
+
+/// What RED metrics an exposition carries.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Red<'a> {
+    /// Request counters (`http_requests_total`…).
+    pub counters: Vec<&'a Family>,
+    /// Duration histograms/summaries (`http_request_duration_seconds`…).
+    pub durations: Vec<&'a Family>,
+}
+
+impl<'a> Red<'a> {
+    /// Finds the RED families of an exposition.
+    pub fn find(e: &'a Exposition) -> Red<'a> {
+        let mut red = Red::default();
+        for f in &e.families {
+            let name = f.name.to_ascii_lowercase();
+            let about_requests = name.contains("request") && !name.contains("client");
+            if !about_requests || f.samples.is_empty() {
+                continue;
+            }
+            match f.kind {
+                MetricType::Counter => red.counters.push(f),
+                MetricType::Untyped if name.ends_with("_total") => red.counters.push(f),
+                MetricType::Histogram | MetricType::Summary => red.durations.push(f),
+                _ => {}
+            }
+        }
+        red
+    }
+
+    /// True when nothing was found.
+    pub fn is_empty(&self) -> bool {
+        self.counters.is_empty() && self.durations.is_empty()
+    }
+
+    /// The status label used, if any family has one.
+    pub fn status_label(&self) -> Option<String> {
+        self.counters
+            .iter()
+            .chain(self.durations.iter())
+            .flat_map(|f| f.label_names())
+            .find(|l| STATUS_LABELS.contains(l))
+            .map(str::to_string)
+    }
+
+    /// The sum of the request count: counters' samples, else the durations' `_count`.
+    pub fn request_total(&self) -> Option<(String, f64)> {
+        if let Some(c) = self.counters.first() {
+            let total: f64 = c
+                .samples
+                .iter()
+                .filter(|s| !s.name.ends_with("_created"))
+                .map(|s| s.value)
+                .sum();
+            return Some((c.name.clone(), total));
+        }
+        let d = self.durations.first()?;
+        let count = format!("{}_count", d.name);
+        let total: f64 = d
+            .samples
+            .iter()
+            .filter(|s| s.name == count)
+            .map(|s| s.value)
+            .sum();
+        Some((count, total))
+    }
+}
+
+/// The unit a duration family is in, from its name or `# UNIT`.
+fn duration_unit(f: &Family) -> &'static str {
+    let name = f.name.to_ascii_lowercase();
+    let unit = f.unit.as_deref().unwrap_or_default();
+    if unit == "seconds" || name.ends_with("_seconds") {
+        "seconds"
+    } else if unit == "milliseconds"
+        || name.ends_with("_milliseconds")
+        || name.ends_with("_ms")
+        || name.contains("_ms_")
+    {
+        "milliseconds"
+    } else if name.ends_with("_microseconds") || name.ends_with("_us") {
+        "microseconds"
+    } else {
+        "unknown"
+    }
+}
+
+/// `metrics.red`: rate, errors and duration are all exported.
+pub const RED: CheckMeta = CheckMeta {
+    id: "metrics.red",
+    title: "RED metrics (rate, errors, duration)",
+    category: Category::Observability,
+    severity: Severity::High,
+    active: false,
+    weight: 1.0,
+    rule: "request counter with a status label, duration histogram in seconds \
+           (http_requests_total, http_server_requests_seconds_*, \
+           http_server_request_duration_seconds, …) — pass: rate+errors+duration; warn: summary \
+           only, ms units, no status label; fail: none",
+    remediation: "Instrument every HTTP handler with a request counter labelled by method, route \
+                  template and status (`http_requests_total{method,route,status}`) and a \
+                  duration histogram in seconds (`http_request_duration_seconds`), as the \
+                  Prometheus client libraries' HTTP middleware, Micrometer or OpenTelemetry's \
+                  HTTP semantic conventions do.",
+    references: &[
+        "https://prometheus.io/docs/practices/naming/",
+        "https://prometheus.io/docs/practices/histograms/",
+        "https://opentelemetry.io/docs/specs/semconv/http/http-metrics/",
+        "https://grafana.com/blog/2018/08/02/the-red-method-how-to-instrument-your-services/",
+    ],
+    judge: red,
+};
+
+/// Judges `metrics.red`.
+pub fn red(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement, Unobserved> {
+    let (_, s) = scrape_of(obs)?;
+    let r = Red::find(&s.exposition);
+    if r.is_empty() {
+        return Ok(Judgement::fail(
+            "No HTTP request counter or duration metric was found in the exposition.",
+        )
+        .evidence(scrape_line(s))
+        .evidence(format!(
+            "{} families, none named like http_requests_total, http_server_requests_seconds or http_server_request_duration_seconds",
+            s.exposition.families.len()
+        )));
+    }
+    let mut evidence = vec![scrape_line(s)];
+    let mut gaps = Vec::new();
+    for f in r.counters.iter().take(3) {
+        evidence.push(format!(
+            "counter {}: labels {}",
+            f.name,
+            f.label_names().join(", ")
+        ));
+    }
+    for f in r.durations.iter().take(3) {
+        evidence.push(format!(
+            "{} {}: unit {}, labels {}",
+            f.kind.keyword(s.exposition.format),
+            f.name,
+            duration_unit(f),
+            f.label_names()
+                .into_iter()
+                .filter(|l| *l != "le" && *l != "quantile")
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    let rate = !r.counters.is_empty() || !r.durations.is_empty();
+    if r.status_label().is_none() {
+        gaps.push("no status label, so errors cannot be told from successes".to_string());
+    }
+    let histogram_seconds = r
+        .durations
+        .iter()
+        .any(|f| f.kind == MetricType::Histogram && duration_unit(f) == "seconds");
+    if r.durations.is_empty() {
+        gaps.push("no duration histogram".to_string());
+    } else if !histogram_seconds {
+        if r.durations.iter().all(|f| f.kind == MetricType::Summary) {
+            gaps.push(
+                "durations are a summary only (quantiles cannot be aggregated across instances)"
+                    .to_string(),
+            );
+        }
+        if let Some(f) = r.durations.iter().find(|f| duration_unit(f) != "seconds") {
+            gaps.push(format!(
+                "{} is in {}, not the base unit seconds",
+                f.name,
+                duration_unit(f)
+            ));
+        }
+    }
+    if rate && gaps.is_empty() {
+        return Ok(Judgement::pass(
+            "Rate, errors and duration are exported: a request counter with a status label and a duration histogram in seconds.",
+        )
+        .evidence_all(evidence));
+    }
+    Ok(
+        Judgement::warn(format!("RED metrics are incomplete: {}.", gaps.join("; ")))
+            .evidence_all(evidence),
+    )
+}
+
+// ---------------------------------------------------------------------------------------------
+// metrics.red_live
+
+/// `metrics.red_live`: the request counters move when requests are sent.
+pub const RED_LIVE: CheckMeta = CheckMeta {
+    id: "metrics.red_live",
+    title: "RED metrics move with traffic",
+    category: Category::Observability,
+    severity: Severity::High,
+    active: false,
+    weight: 1.0,
+    rule: "scrape, send N requests, re-scrape — fail: counters do not move; warn: counters went \
+           down (a restart between scrapes)",
+    remediation: "Make sure the request metrics are recorded by middleware that sees every \
+                  request (not a stale registry, a different process, or a cache in front of \
+                  /metrics).",
+    references: &["https://prometheus.io/docs/practices/instrumentation/"],
+    judge: red_live,
+};
+
+/// Judges `metrics.red_live`.
+pub fn red_live(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement, Unobserved> {
+    let (first, live) = live_of(obs)?;
+    let before = Red::find(&first.exposition);
+    let after = Red::find(&live.after.exposition);
+    let (Some((name, a)), Some((_, b))) = (before.request_total(), after.request_total()) else {
+        return Ok(Judgement::skipped(
+            "There is no request counter to watch (see metrics.red).",
+        ));
+    };
+    let sent = format!("sent between the scrapes: {}", live.requests.join("; "));
+    let moved = format!(
+        "{name} summed over its series: {} before, {} after",
+        crate::exposition::format_value(a),
+        crate::exposition::format_value(b)
+    );
+    if b > a {
+        Ok(Judgement::pass(format!(
+            "The request count moved from {a} to {b} after {} requests.",
+            live.requests.len()
+        ))
+        .evidence(moved)
+        .evidence(sent))
+    } else if b < a {
+        Ok(Judgement::warn(
+            "The request count went down between the scrapes: the process restarted or the counter was reset.",
+        )
+        .evidence(moved)
+        .evidence(sent))
+    } else {
+        Ok(Judgement::fail(format!(
+            "The request count did not move after {} requests: the metrics do not reflect traffic.",
+            live.requests.len()
+        ))
+        .evidence(moved)
+        .evidence(sent))
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// metrics.path_cardinality
+
+/// `metrics.path_cardinality`: raw request paths never become label values.
+pub const PATH_CARDINALITY: CheckMeta = CheckMeta {
+    id: "metrics.path_cardinality",
+    title: "Raw paths as metric labels",
+    category: Category::Observability,
+    severity: Severity::High,
+    active: false,
+    weight: 1.0,
+    rule: "request `/__readyprobe_<uuid>`, re-scrape — fail: the uuid appears as a label value",
+    remediation: "Label request metrics with the route template (`/api/orders/{id}`), never the \
+                  raw path; collapse unmatched paths into one value (`route=\"unmatched\"`). \
+                  Every unique URL otherwise creates a new series until Prometheus runs out of \
+                  memory.",
+    references: &[
+        "https://prometheus.io/docs/practices/naming/#labels",
+        "https://prometheus.io/docs/practices/instrumentation/#do-not-overuse-labels",
+    ],
+    judge: path_cardinality,
+};
+
+/// Judges `metrics.path_cardinality`.
+pub fn path_cardinality(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement, Unobserved> {
+    let (_, live) = live_of(obs)?;
+    let e = &live.after.exposition;
+    let hits: Vec<String> = e
+        .families
+        .iter()
+        .flat_map(|f| f.samples.iter())
+        .filter_map(|s| {
+            s.labels
+                .iter()
+                .find(|(_, v)| v.contains(&live.token))
+                .map(|(n, v)| format!("{}{{{n}=\"{v}\"}}", s.name))
+        })
+        .collect();
+    let sent = format!(
+        "sent {} requests between the scrapes, the last to {}: {}",
+        live.requests.len(),
+        live.unique_path,
+        live.requests.last().cloned().unwrap_or_default()
+    );
+    if let Some(first) = hits.first() {
+        return Ok(Judgement::fail(format!(
+            "The unique path {} appeared as a label value in {} sample(s): every URL becomes a new series.",
+            live.unique_path,
+            hits.len()
+        ))
+        .evidence(sent)
+        .evidence(format!("second scrape ({}): {first}", live.after.exchange.request_line())));
+    }
+    if Red::find(e).is_empty() {
+        return Ok(Judgement::skipped(
+            "There are no request metrics whose labels could carry the path (see metrics.red).",
+        ));
+    }
+    Ok(Judgement::pass(format!(
+        "The unique path {} did not appear in any label value after it was requested.",
+        live.unique_path
+    ))
+    .evidence(sent)
+    .evidence(format!(
+        "second scrape: {} samples, none with a label value containing the token",
+        e.sample_count()
+    )))
+}
+
+// ---------------------------------------------------------------------------------------------
+// metrics.cardinality
+
+/// `metrics.cardinality`: series per family stay bounded.
+pub const CARDINALITY: CheckMeta = CheckMeta {
+    id: "metrics.cardinality",
+    title: "Metric cardinality",
+    category: Category::Observability,
+    severity: Severity::Medium,
+    active: false,
+    weight: 1.0,
+    rule: "series per family, ID-like label values — warn > 1,000 series in a family or ID-like \
+           values (UUIDs, long numbers, hex ids, e-mails); fail > 10,000",
+    remediation: "Drop unbounded labels (user ids, request ids, raw paths, e-mail addresses) \
+                  from metrics; keep them in logs and traces. Aggregate per route template and \
+                  status class instead.",
+    references: &["https://prometheus.io/docs/practices/naming/#labels"],
+    judge: cardinality,
+};
+
+/// True for label values that look like identifiers.
+pub fn id_like(v: &str) -> bool {
+    let hex = v.chars().filter(char::is_ascii_hexdigit).count();
+    let digits = v.chars().filter(char::is_ascii_digit).count();
+    let uuid = v.len() == 36 && v.chars().filter(|c| *c == '-').count() == 4 && hex == 32;
+    let long_hex = v.len() >= 16 && hex == v.len() && digits > 0;
+    let long_number = v.len() >= 6 && digits == v.len();
+    let email = v.contains('@') && v.contains('.') && !v.contains(' ');
+    uuid || long_hex || long_number || email
+}
+
+/// Judges `metrics.cardinality`.
+pub fn cardinality(obs: &Observations, cfg: &JudgeConfig) -> Result<Judgement, Unobserved> {
+    let (_, s) = scrape_of(obs)?;
+    let e = &s.exposition;
+    let mut sizes: Vec<(&str, usize)> = e
+        .families
+        .iter()
+        .map(|f| (f.name.as_str(), f.series_count()))
+        .collect();
+    sizes.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    let top: Vec<String> = sizes
+        .iter()
+        .take(3)
+        .map(|(n, c)| format!("{n}: {c} series"))
+        .collect();
+    let ids: Vec<String> = e
+        .families
+        .iter()
+        .flat_map(|f| f.samples.iter())
+        .flat_map(|s| {
+            s.labels
+                .iter()
+                .filter(|(n, v)| n != "le" && n != "quantile" && id_like(v))
+                .map(move |(n, v)| format!("{}{{{n}=\"{v}\"}}", s.name))
+        })
+        .take(3)
+        .collect();
+    let largest = sizes.first().map(|x| x.1).unwrap_or(0);
+    let base = format!(
+        "{} families, {} samples; largest: {}",
+        e.families.len(),
+        e.sample_count(),
+        if top.is_empty() {
+            "none".to_string()
+        } else {
+            top.join(", ")
+        }
+    );
+    if largest > cfg.metrics_series_fail {
+        return Ok(Judgement::fail(format!(
+            "A metric family has {largest} series, above {}.",
+            cfg.metrics_series_fail
+        ))
+        .evidence(base)
+        .evidence_all(ids));
+    }
+    if largest > cfg.metrics_series_warn || !ids.is_empty() {
+        let why = if ids.is_empty() {
+            format!(
+                "a metric family has {largest} series, above {}",
+                cfg.metrics_series_warn
+            )
+        } else {
+            "label values look like identifiers (unbounded cardinality)".to_string()
+        };
+        return Ok(Judgement::warn(format!("Cardinality risk: {why}."))
+            .evidence(base)
+            .evidence_all(ids));
+    }
+    Ok(Judgement::pass(format!(
+        "Series per family stay bounded (largest {largest})."
+    ))
+    .evidence(base))
+}
+
+// ---------------------------------------------------------------------------------------------
+// metrics.runtime
+
+/// `metrics.runtime`: runtime/process collectors are exported.
+pub const RUNTIME: CheckMeta = CheckMeta {
+    id: "metrics.runtime",
+    title: "Runtime metrics",
+    category: Category::Observability,
+    severity: Severity::Low,
+    active: false,
+    weight: 1.0,
+    rule: "process_* / go_* / jvm_* / nodejs_* — warn: none; warn: fd use > 80%; warn: the \
+           process restarted between scrapes (process_start_time_seconds changed)",
+    remediation: "Register the client library's process and runtime collectors (memory, CPU, \
+                  file descriptors, GC, threads, start time) so restarts and leaks show up.",
+    references: &[
+        "https://prometheus.io/docs/instrumenting/writing_clientlibs/#standard-and-runtime-collectors",
+    ],
+    judge: runtime,
+};
+
+fn gauge(e: &Exposition, name: &str) -> Option<f64> {
+    e.samples_named(name).next().map(|s| s.value)
+}
+
+/// Judges `metrics.runtime`.
+pub fn runtime(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement, Unobserved> {
+    let (m, s) = scrape_of(obs)?;
+    let e = &s.exposition;
+    let found: Vec<&str> = RUNTIME_PREFIXES
+        .iter()
+        .copied()
+        .filter(|p| e.families.iter().any(|f| f.name.starts_with(p)))
+        .collect();
+    if found.is_empty() {
+        return Ok(
+            Judgement::warn("No process or runtime metrics are exported.")
+                .evidence(scrape_line(s))
+                .evidence(format!(
+                    "no family starts with {}",
+                    RUNTIME_PREFIXES.join(", ")
+                )),
+        );
+    }
+    let mut evidence = vec![format!(
+        "runtime families: {}",
+        found
+            .iter()
+            .map(|p| format!("{p}*"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    )];
+    if let (Some(open), Some(max)) = (gauge(e, "process_open_fds"), gauge(e, "process_max_fds"))
+        && max > 0.0
+    {
+        evidence.push(format!("process_open_fds {open} of process_max_fds {max}"));
+        if open / max > 0.8 {
+            return Ok(Judgement::warn(format!(
+                "The process uses {:.0}% of its file descriptors.",
+                open / max * 100.0
+            ))
+            .evidence_all(evidence));
+        }
+    }
+    let start_before = gauge(e, "process_start_time_seconds");
+    let start_after = m
+        .live
+        .observed()
+        .and_then(|l| gauge(&l.after.exposition, "process_start_time_seconds"));
+    if let (Some(a), Some(b)) = (start_before, start_after) {
+        evidence.push(format!("process_start_time_seconds {a} then {b}"));
+        if a != b {
+            return Ok(Judgement::warn(
+                "The process restarted between the two scrapes (process_start_time_seconds changed).",
+            )
+            .evidence_all(evidence));
+        }
+    }
+    Ok(Judgement::pass(format!(
+        "Runtime metrics are exported ({}).",
+        found.join(", ")
+    ))
+    .evidence_all(evidence))
+}
+
+// ---------------------------------------------------------------------------------------------
+// metrics.exposure
+
+/// `metrics.exposure`: metrics are not served on the public origin.
+pub const EXPOSURE: CheckMeta = CheckMeta {
+    id: "metrics.exposure",
+    title: "Metrics on the public origin",
+    category: Category::Observability,
+    severity: Severity::Low,
+    active: false,
+    weight: 1.0,
+    rule: "/metrics on the public origin without credentials — warn",
+    remediation: "Serve metrics on a separate internal port or path blocked at the edge, or \
+                  require credentials; metrics reveal routes, versions and traffic patterns.",
+    references: &["https://prometheus.io/docs/operating/security/"],
+    judge: exposure,
+};
+
+/// Judges `metrics.exposure`.
+pub fn exposure(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement, Unobserved> {
+    let m = obs.metrics.get()?;
+    let Some(s) = &m.first else {
+        return Ok(
+            Judgement::pass("No metrics endpoint answers on the audited origin.")
+                .evidence_all(m.tried.iter().cloned()),
+        );
+    };
+    let with_credentials =
+        s.exchange.request_headers.iter().any(|(n, _)| {
+            n.eq_ignore_ascii_case("authorization") || n.eq_ignore_ascii_case("cookie")
+        });
+    if with_credentials {
+        return Ok(Judgement::skipped(
+            "The scrape carried configured credentials, so public exposure cannot be judged.",
+        ));
+    }
+    Ok(
+        Judgement::warn("Metrics are served on the audited origin to anyone, without credentials.")
+            .evidence(scrape_line(s)),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::fixtures::exchange_at;
+    use crate::exposition::{Limits, parse};
+    use crate::observations::Probed;
+
+    const HARDENED: &str = "# HELP http_requests_total Requests.\n# TYPE http_requests_total counter\n\
+http_requests_total{method=\"GET\",route=\"/\",status=\"200\"} 5\n\
+# TYPE http_request_duration_seconds histogram\n\
+http_request_duration_seconds_bucket{route=\"/\",le=\"0.1\"} 5\n\
+http_request_duration_seconds_bucket{route=\"/\",le=\"+Inf\"} 5\n\
+http_request_duration_seconds_sum{route=\"/\"} 0.02\n\
+http_request_duration_seconds_count{route=\"/\"} 5\n\
+# TYPE process_start_time_seconds gauge\nprocess_start_time_seconds 1700000000\n";
+
+    fn scrape(body: &str, ct: &str) -> Scrape {
+        let ex = exchange_at(
+            "https://app.example.com/metrics",
+            200,
+            &[("Content-Type", ct)],
+            body,
+        );
+        Scrape {
+            exposition: parse(body, Some(ct), Limits::default()),
+            exchange: ex,
+        }
+    }
+
+    fn obs(first: &str, after: Option<&str>, token: &str) -> Observations {
+        let ct = "text/plain; version=0.0.4";
+        Observations {
+            metrics: Probed::Observed(MetricsObservation {
+                tried: vec!["GET https://app.example.com/metrics → 200".into()],
+                path: Some("/metrics".into()),
+                first: Some(scrape(first, ct)),
+                live: match after {
+                    Some(a) => Probed::Observed(LiveProbe {
+                        requests: vec![
+                            "GET https://app.example.com/ → 200".into(),
+                            format!("GET https://app.example.com/__readyprobe_{token} → 404"),
+                        ],
+                        unique_path: format!("/__readyprobe_{token}"),
+                        token: token.into(),
+                        after: scrape(a, ct),
+                    }),
+                    None => Probed::Skipped("no".into()),
+                },
+            }),
+            ..Observations::default()
+        }
+    }
+
+    fn run(meta: &CheckMeta, o: &Observations) -> Judgement {
+        (meta.judge)(o, &JudgeConfig::default()).expect("judged")
+    }
+
+    #[test]
+    fn endpoint_absent_fails_with_paths_tried() {
+        let o = Observations {
+            metrics: Probed::Observed(MetricsObservation {
+                tried: vec!["GET https://x/metrics → 404".into()],
+                path: None,
+                first: None,
+                live: Probed::Skipped("none".into()),
+            }),
+            ..Observations::default()
+        };
+        let j = run(&ENDPOINT, &o);
+        assert_eq!(j.outcome, crate::model::Outcome::Fail);
+        assert!(j.evidence[0].contains("→ 404"));
+        assert!(matches!(
+            format(&o, &JudgeConfig::default()),
+            Err(Unobserved::Skipped(_))
+        ));
+    }
+
+    #[test]
+    fn html_on_metrics_is_invalid_format() {
+        let page = "<!DOCTYPE html>\n<html><body>hi</body></html>\n";
+        let mut o = obs(page, None, "t");
+        if let Probed::Observed(m) = &mut o.metrics
+            && let Some(s) = &mut m.first
+        {
+            *s = scrape(page, "text/html; charset=utf-8");
+        }
+        let j = run(&FORMAT, &o);
+        assert_eq!(j.outcome, crate::model::Outcome::Fail);
+        assert!(j.summary.contains("HTML page"), "{}", j.summary);
+        assert!(
+            j.evidence.iter().any(|e| e.contains("line 1")),
+            "{:?}",
+            j.evidence
+        );
+    }
+
+    #[test]
+    fn truncated_body_fails_format() {
+        let mut o = obs(HARDENED, None, "t");
+        if let Probed::Observed(m) = &mut o.metrics
+            && let Some(s) = &mut m.first
+        {
+            s.exchange.body_truncated = true;
+        }
+        let j = run(&FORMAT, &o);
+        assert_eq!(j.outcome, crate::model::Outcome::Fail);
+        assert!(j.summary.contains("cut"), "{}", j.summary);
+    }
+
+    #[test]
+    fn valid_format_passes() {
+        assert_eq!(
+            run(&FORMAT, &obs(HARDENED, None, "t")).outcome,
+            crate::model::Outcome::Pass
+        );
+    }
+
+    #[test]
+    fn red_passes_on_counter_with_status_and_seconds_histogram() {
+        let j = run(&RED, &obs(HARDENED, None, "t"));
+        assert_eq!(j.outcome, crate::model::Outcome::Pass, "{}", j.summary);
+    }
+
+    #[test]
+    fn red_warns_on_summary_in_milliseconds() {
+        let body = "# TYPE http_requests_total counter\nhttp_requests_total{path=\"/\"} 3\n\
+# TYPE http_request_duration_ms summary\nhttp_request_duration_ms{quantile=\"0.5\"} 3\n\
+http_request_duration_ms_sum 9\nhttp_request_duration_ms_count 3\n";
+        let j = run(&RED, &obs(body, None, "t"));
+        assert_eq!(j.outcome, crate::model::Outcome::Warn);
+        assert!(j.summary.contains("summary only"), "{}", j.summary);
+        assert!(j.summary.contains("milliseconds"), "{}", j.summary);
+        assert!(j.summary.contains("no status label"), "{}", j.summary);
+    }
+
+    #[test]
+    fn red_recognises_micrometer_and_opentelemetry() {
+        let micrometer = "# TYPE http_server_requests_seconds histogram\n\
+http_server_requests_seconds_bucket{uri=\"/\",status=\"200\",le=\"+Inf\"} 2\n\
+http_server_requests_seconds_count{uri=\"/\",status=\"200\"} 2\n\
+http_server_requests_seconds_sum{uri=\"/\",status=\"200\"} 0.1\n";
+        assert_eq!(
+            run(&RED, &obs(micrometer, None, "t")).outcome,
+            crate::model::Outcome::Pass
+        );
+        let otel = "# TYPE http_server_request_duration_seconds histogram\n\
+http_server_request_duration_seconds_bucket{http_route=\"/\",http_response_status_code=\"200\",le=\"+Inf\"} 2\n\
+http_server_request_duration_seconds_count{http_route=\"/\",http_response_status_code=\"200\"} 2\n\
+http_server_request_duration_seconds_sum{http_route=\"/\",http_response_status_code=\"200\"} 0.1\n";
+        assert_eq!(
+            run(&RED, &obs(otel, None, "t")).outcome,
+            crate::model::Outcome::Pass
+        );
+    }
+
+    #[test]
+    fn red_fails_without_request_metrics() {
+        let j = run(&RED, &obs("# TYPE up gauge\nup 1\n", None, "t"));
+        assert_eq!(j.outcome, crate::model::Outcome::Fail);
+    }
+
+    #[test]
+    fn red_live_needs_moving_counters() {
+        let after = HARDENED.replace("status=\"200\"} 5", "status=\"200\"} 8");
+        assert_eq!(
+            run(&RED_LIVE, &obs(HARDENED, Some(&after), "t")).outcome,
+            crate::model::Outcome::Pass
+        );
+        let j = run(&RED_LIVE, &obs(HARDENED, Some(HARDENED), "t"));
+        assert_eq!(j.outcome, crate::model::Outcome::Fail);
+        assert!(
+            j.evidence[0].contains("5 before, 5 after"),
+            "{:?}",
+            j.evidence
+        );
+        let reset = HARDENED.replace("status=\"200\"} 5", "status=\"200\"} 1");
+        assert_eq!(
+            run(&RED_LIVE, &obs(HARDENED, Some(&reset), "t")).outcome,
+            crate::model::Outcome::Warn
+        );
+    }
+
+    #[test]
+    fn raw_path_label_fails_path_cardinality() {
+        let token = "0123456789abcdef0123456789abcdef";
+        let after = format!(
+            "{HARDENED}http_requests_total{{method=\"GET\",route=\"/__readyprobe_{token}\",status=\"404\"}} 1\n"
+        );
+        let j = run(&PATH_CARDINALITY, &obs(HARDENED, Some(&after), token));
+        assert_eq!(j.outcome, crate::model::Outcome::Fail);
+        assert!(
+            j.evidence.iter().any(|e| e.contains("sent 2 requests")),
+            "{:?}",
+            j.evidence
+        );
+        assert!(j.evidence.iter().any(|e| e.contains(token)));
+        let j = run(&PATH_CARDINALITY, &obs(HARDENED, Some(HARDENED), token));
+        assert_eq!(j.outcome, crate::model::Outcome::Pass);
+    }
+
+    #[test]
+    fn cardinality_thresholds_and_id_like_values() {
+        assert_eq!(
+            run(&CARDINALITY, &obs(HARDENED, None, "t")).outcome,
+            crate::model::Outcome::Pass
+        );
+        let ids = "m{user=\"3f2504e0-4f89-11d3-9a0c-0305e82c3301\"} 1\n";
+        assert_eq!(
+            run(&CARDINALITY, &obs(ids, None, "t")).outcome,
+            crate::model::Outcome::Warn
+        );
+        let many: String = (0..1500).map(|i| format!("m{{i=\"v{i}\"}} 1\n")).collect();
+        assert_eq!(
+            run(&CARDINALITY, &obs(&many, None, "t")).outcome,
+            crate::model::Outcome::Warn
+        );
+        assert!(id_like("1234567") && id_like("a@b.io") && !id_like("GET") && !id_like("200"));
+    }
+
+    #[test]
+    fn runtime_collectors_and_restarts() {
+        assert_eq!(
+            run(&RUNTIME, &obs(HARDENED, Some(HARDENED), "t")).outcome,
+            crate::model::Outcome::Pass
+        );
+        let restarted = HARDENED.replace("1700000000", "1700000100");
+        let j = run(&RUNTIME, &obs(HARDENED, Some(&restarted), "t"));
+        assert_eq!(j.outcome, crate::model::Outcome::Warn);
+        assert!(j.summary.contains("restarted"));
+        let fds = "process_open_fds 900\nprocess_max_fds 1000\n";
+        assert_eq!(
+            run(&RUNTIME, &obs(fds, None, "t")).outcome,
+            crate::model::Outcome::Warn
+        );
+        assert_eq!(
+            run(&RUNTIME, &obs("up 1\n", None, "t")).outcome,
+            crate::model::Outcome::Warn
+        );
+    }
+
+    #[test]
+    fn public_metrics_warn() {
+        assert_eq!(
+            run(&EXPOSURE, &obs(HARDENED, None, "t")).outcome,
+            crate::model::Outcome::Warn
+        );
+    }
+}

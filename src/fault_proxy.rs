@@ -1,0 +1,364 @@
+//! The fault proxy: a TCP proxy readyprobe puts between a service and one of its dependencies,
+//! so an audit can cut the dependency and watch the service react.
+//!
+//! A cut must be one no connection pool can hide: every live connection is reset (`SO_LINGER`
+//! 0, so the peers see `RST`, not a polite `FIN` a pool might ride out) and every new connection
+//! is reset as soon as it is accepted, which clients see as a refused or dropped connect.
+//! [`FaultProxy::restore`] lets traffic through again. The proxy never reads or changes the bytes
+//! it forwards, never retries on the client's behalf, and stops (releasing its port and every
+//! connection) when it is dropped.
+
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+use tokio::task::{JoinHandle, JoinSet};
+
+/// How long the proxy waits for the upstream to accept a connection.
+pub const UPSTREAM_CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// Why a proxy could not start or its upstream could not be reached.
+#[derive(Debug, thiserror::Error)]
+pub enum ProxyError {
+    /// The listen address could not be bound.
+    #[error("fault proxy {name}: cannot listen on {addr}: {source}")]
+    Listen {
+        /// The proxy's name.
+        name: String,
+        /// The address asked for.
+        addr: SocketAddr,
+        /// The OS error.
+        #[source]
+        source: io::Error,
+    },
+    /// The upstream did not accept a connection.
+    #[error("fault proxy {name}: upstream {upstream} unreachable: {reason}")]
+    Upstream {
+        /// The proxy's name.
+        name: String,
+        /// `host:port`.
+        upstream: String,
+        /// Refused, timed out, no such host…
+        reason: String,
+    },
+}
+
+/// State shared between the handle and the accept loop.
+#[derive(Debug)]
+struct Shared {
+    cut: AtomicBool,
+    /// Bumped on every cut; each connection watches it and resets itself when it changes.
+    generation: watch::Sender<u64>,
+    /// Connections currently forwarded.
+    live: AtomicU64,
+    /// Connections accepted since start.
+    accepted: AtomicU64,
+}
+
+/// A running fault proxy. Dropping it stops the accept loop and resets every connection.
+#[derive(Debug)]
+pub struct FaultProxy {
+    name: String,
+    listen: SocketAddr,
+    upstream: String,
+    shared: Arc<Shared>,
+    task: JoinHandle<()>,
+}
+
+impl FaultProxy {
+    /// Binds `listen` and starts forwarding to `upstream` (`host:port`). The upstream is not
+    /// dialled until a client connects: a dependency that is down at start is the service's
+    /// problem to report, not the proxy's.
+    pub async fn start(
+        name: &str,
+        listen: SocketAddr,
+        upstream: &str,
+    ) -> Result<FaultProxy, ProxyError> {
+        let listener = TcpListener::bind(listen)
+            .await
+            .map_err(|source| ProxyError::Listen {
+                name: name.to_string(),
+                addr: listen,
+                source,
+            })?;
+        let bound = listener.local_addr().map_err(|source| ProxyError::Listen {
+            name: name.to_string(),
+            addr: listen,
+            source,
+        })?;
+        let (generation, _) = watch::channel(0u64);
+        let shared = Arc::new(Shared {
+            cut: AtomicBool::new(false),
+            generation,
+            live: AtomicU64::new(0),
+            accepted: AtomicU64::new(0),
+        });
+        let task = tokio::spawn(accept_loop(
+            listener,
+            upstream.to_string(),
+            Arc::clone(&shared),
+        ));
+        Ok(FaultProxy {
+            name: name.to_string(),
+            listen: bound,
+            upstream: upstream.to_string(),
+            shared,
+            task,
+        })
+    }
+
+    /// The proxy's name (the dependency it stands for).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The address the proxy listens on (the real port when 0 was asked for).
+    pub fn listen_addr(&self) -> SocketAddr {
+        self.listen
+    }
+
+    /// The upstream, `host:port`.
+    pub fn upstream(&self) -> &str {
+        &self.upstream
+    }
+
+    /// Connections being forwarded right now.
+    pub fn live_connections(&self) -> u64 {
+        self.shared.live.load(Ordering::SeqCst)
+    }
+
+    /// Connections accepted since the proxy started.
+    pub fn accepted_connections(&self) -> u64 {
+        self.shared.accepted.load(Ordering::SeqCst)
+    }
+
+    /// True while the proxy is cut.
+    pub fn is_cut(&self) -> bool {
+        self.shared.cut.load(Ordering::SeqCst)
+    }
+
+    /// Cuts the dependency: resets every live connection and every new one until
+    /// [`FaultProxy::restore`]. Returns how many live connections were reset.
+    pub fn cut(&self) -> u64 {
+        self.shared.cut.store(true, Ordering::SeqCst);
+        let live = self.live_connections();
+        self.shared.generation.send_modify(|g| *g += 1);
+        live
+    }
+
+    /// Lets connections through again.
+    pub fn restore(&self) {
+        self.shared.cut.store(false, Ordering::SeqCst);
+    }
+
+    /// Dials the upstream directly (not through the proxy) to tell "the dependency is down" from
+    /// "the proxy cut it".
+    pub async fn check_upstream(&self) -> Result<Duration, ProxyError> {
+        let started = tokio::time::Instant::now();
+        match tokio::time::timeout(UPSTREAM_CONNECT_TIMEOUT, TcpStream::connect(&self.upstream))
+            .await
+        {
+            Ok(Ok(stream)) => {
+                drop(stream);
+                Ok(started.elapsed())
+            }
+            Ok(Err(err)) => Err(self.upstream_error(crate::probes::error_chain(&err))),
+            Err(_) => Err(self.upstream_error(format!(
+                "no connection within {}",
+                humantime::format_duration(UPSTREAM_CONNECT_TIMEOUT)
+            ))),
+        }
+    }
+
+    fn upstream_error(&self, reason: String) -> ProxyError {
+        ProxyError::Upstream {
+            name: self.name.clone(),
+            upstream: self.upstream.clone(),
+            reason,
+        }
+    }
+}
+
+impl Drop for FaultProxy {
+    fn drop(&mut self) {
+        // Aborting the loop drops its listener and its JoinSet, which aborts every connection.
+        self.task.abort();
+    }
+}
+
+/// Resets a TCP connection: `SO_LINGER` 0 then close sends `RST` instead of `FIN`.
+fn reset(stream: TcpStream) {
+    let _ = stream.set_zero_linger();
+    drop(stream);
+}
+
+async fn accept_loop(listener: TcpListener, upstream: String, shared: Arc<Shared>) {
+    let mut connections = JoinSet::new();
+    loop {
+        tokio::select! {
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+            accepted = listener.accept() => {
+                let (client, _) = match accepted {
+                    Ok(pair) => pair,
+                    Err(err) => {
+                        tracing::debug!(error = %err, "fault proxy: accept failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                };
+                shared.accepted.fetch_add(1, Ordering::SeqCst);
+                if shared.cut.load(Ordering::SeqCst) {
+                    reset(client);
+                    continue;
+                }
+                let upstream = upstream.clone();
+                let shared = Arc::clone(&shared);
+                connections.spawn(forward(client, upstream, shared));
+            }
+        }
+    }
+}
+
+/// Counts a live connection for as long as it exists.
+struct LiveGuard(Arc<Shared>);
+
+impl Drop for LiveGuard {
+    fn drop(&mut self) {
+        self.0.live.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+async fn forward(mut client: TcpStream, upstream: String, shared: Arc<Shared>) {
+    let mut cut = shared.generation.subscribe();
+    shared.live.fetch_add(1, Ordering::SeqCst);
+    let _live = LiveGuard(Arc::clone(&shared));
+    let dialled = tokio::select! {
+        _ = cut.changed() => None,
+        dialled = tokio::time::timeout(UPSTREAM_CONNECT_TIMEOUT, TcpStream::connect(&upstream)) => Some(dialled),
+    };
+    let mut server = match dialled {
+        Some(Ok(Ok(server))) => server,
+        Some(Ok(Err(err))) => {
+            tracing::debug!(%upstream, error = %err, "fault proxy: upstream refused");
+            reset(client);
+            return;
+        }
+        Some(Err(_)) | None => {
+            reset(client);
+            return;
+        }
+    };
+    let _ = client.set_nodelay(true);
+    let _ = server.set_nodelay(true);
+    let cut_now = tokio::select! {
+        _ = cut.changed() => true,
+        _ = tokio::io::copy_bidirectional(&mut client, &mut server) => false,
+    };
+    if cut_now || shared.cut.load(Ordering::SeqCst) {
+        reset(client);
+        reset(server);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    use super::*;
+
+    async fn echo_server() -> (SocketAddr, JoinHandle<()>) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let task = tokio::spawn(async move {
+            while let Ok((mut s, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let mut buf = [0u8; 64];
+                    while let Ok(n) = s.read(&mut buf).await {
+                        if n == 0 || s.write_all(&buf[..n]).await.is_err() {
+                            break;
+                        }
+                    }
+                });
+            }
+        });
+        (addr, task)
+    }
+
+    async fn roundtrip(addr: SocketAddr) -> io::Result<Vec<u8>> {
+        let mut s = TcpStream::connect(addr).await?;
+        s.write_all(b"ping").await?;
+        let mut buf = [0u8; 4];
+        tokio::time::timeout(Duration::from_secs(2), s.read_exact(&mut buf))
+            .await
+            .map_err(|_| io::Error::other("timeout"))??;
+        Ok(buf.to_vec())
+    }
+
+    #[tokio::test]
+    async fn forwards_cuts_with_reset_and_restores() {
+        let (upstream, _server) = echo_server().await;
+        let proxy = FaultProxy::start(
+            "echo",
+            "127.0.0.1:0".parse().unwrap(),
+            &upstream.to_string(),
+        )
+        .await
+        .unwrap();
+        let addr = proxy.listen_addr();
+        assert_eq!(roundtrip(addr).await.unwrap(), b"ping");
+
+        // A live connection is reset by the cut.
+        let mut live = TcpStream::connect(addr).await.unwrap();
+        live.write_all(b"x").await.unwrap();
+        let mut one = [0u8; 1];
+        live.read_exact(&mut one).await.unwrap();
+        assert_eq!(proxy.cut(), 1);
+        let mut buf = [0u8; 8];
+        let read = tokio::time::timeout(Duration::from_secs(2), live.read(&mut buf))
+            .await
+            .unwrap();
+        assert!(
+            matches!(&read, Err(e) if e.kind() == io::ErrorKind::ConnectionReset)
+                || matches!(read, Ok(0)),
+            "{read:?}"
+        );
+        // New connections are dropped while cut.
+        assert!(roundtrip(addr).await.is_err());
+
+        proxy.restore();
+        assert_eq!(roundtrip(addr).await.unwrap(), b"ping");
+        assert!(proxy.check_upstream().await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn unreachable_upstream_is_named_and_clients_are_reset() {
+        let closed = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap()
+        };
+        let proxy = FaultProxy::start("db", "127.0.0.1:0".parse().unwrap(), &closed.to_string())
+            .await
+            .unwrap();
+        let err = proxy.check_upstream().await.unwrap_err().to_string();
+        assert!(
+            err.starts_with(&format!("fault proxy db: upstream {closed} unreachable")),
+            "{err}"
+        );
+        assert!(roundtrip(proxy.listen_addr()).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn drop_releases_the_port() {
+        let proxy = FaultProxy::start("x", "127.0.0.1:0".parse().unwrap(), "127.0.0.1:9")
+            .await
+            .unwrap();
+        let addr = proxy.listen_addr();
+        drop(proxy);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(std::net::TcpListener::bind(addr).is_ok());
+    }
+}

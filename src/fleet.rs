@@ -1,0 +1,301 @@
+//! Fleet audits: `audit --targets FILE` audits many targets with one configuration, a bounded
+//! number at a time, and prints one combined summary.
+//!
+//! The file holds one target per line: an `http(s)://` URL, or the path of a config file
+//! (`*.toml`, relative to the targets file) whose `target` is used with its own settings. Blank
+//! lines and `#` comments are ignored. A bad line is reported with its line number and the rest
+//! is still audited (as ripgrep goes on past a file it cannot read). The exit code is the worst
+//! of the per-target codes.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use tokio::sync::Semaphore;
+
+use crate::cli::exit;
+use crate::config::Config;
+use crate::model::Report;
+
+/// One target of the fleet.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FleetTarget {
+    /// A URL, audited with the shared configuration.
+    Url {
+        /// 1-based line in the targets file.
+        line: usize,
+        /// The URL.
+        url: String,
+    },
+    /// A config file with its own `target`.
+    Config {
+        /// 1-based line.
+        line: usize,
+        /// The file, resolved against the targets file's directory.
+        path: PathBuf,
+    },
+}
+
+impl FleetTarget {
+    /// The line it came from.
+    pub fn line(&self) -> usize {
+        match self {
+            FleetTarget::Url { line, .. } | FleetTarget::Config { line, .. } => *line,
+        }
+    }
+}
+
+/// A line that is neither a URL nor a config path.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BadLine {
+    /// 1-based line.
+    pub line: usize,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// Parses a targets file's text; `base` is the directory config paths are relative to.
+pub fn parse(text: &str, base: &Path) -> (Vec<FleetTarget>, Vec<BadLine>) {
+    let mut targets = Vec::new();
+    let mut bad = Vec::new();
+    for (i, raw) in text.lines().enumerate() {
+        let line = i + 1;
+        let entry = raw.split_once('#').map_or(raw, |(before, _)| before).trim();
+        // A `#` inside a URL fragment would be cut: fragments mean nothing to an audit.
+        if entry.is_empty() {
+            continue;
+        }
+        if entry.ends_with(".toml") && !entry.contains("://") {
+            targets.push(FleetTarget::Config {
+                line,
+                path: base.join(entry),
+            });
+            continue;
+        }
+        match crate::config::load::validate_http_url(entry) {
+            Ok(url) => targets.push(FleetTarget::Url {
+                line,
+                url: url.to_string(),
+            }),
+            Err(message) => bad.push(BadLine { line, message }),
+        }
+    }
+    (targets, bad)
+}
+
+/// The result of one fleet member.
+#[derive(Debug, Clone)]
+pub struct MemberResult {
+    /// Its line in the targets file.
+    pub line: usize,
+    /// The target (redacted) or the config path.
+    pub target: String,
+    /// The report, when the audit ran.
+    pub report: Option<Report>,
+    /// The exit code this target alone would give.
+    pub code: u8,
+    /// Gate failures, unreachability or the error that stopped it.
+    pub notes: Vec<String>,
+}
+
+/// Audits every target, at most `concurrency` at once, in file order in the result.
+pub async fn run(
+    targets: Vec<FleetTarget>,
+    base: &Config,
+    origin: &str,
+    probes: &[PathBuf],
+    concurrency: usize,
+) -> Vec<MemberResult> {
+    let limit = Arc::new(Semaphore::new(concurrency.max(1)));
+    let mut tasks = Vec::new();
+    for target in targets {
+        let limit = limit.clone();
+        let base = base.clone();
+        let origin = origin.to_string();
+        let probes = probes.to_vec();
+        tasks.push(tokio::spawn(async move {
+            let _slot = limit.acquire_owned().await;
+            one(target, base, &origin, &probes).await
+        }));
+    }
+    let mut out = Vec::new();
+    for task in tasks {
+        match task.await {
+            Ok(r) => out.push(r),
+            Err(e) => out.push(MemberResult {
+                line: 0,
+                target: "?".to_string(),
+                report: None,
+                code: exit::USAGE,
+                notes: vec![format!("the audit task failed: {e}")],
+            }),
+        }
+    }
+    out
+}
+
+async fn one(target: FleetTarget, base: Config, origin: &str, probes: &[PathBuf]) -> MemberResult {
+    let line = target.line();
+    let (url, cfg, origin) = match &target {
+        FleetTarget::Url { url, .. } => (url.clone(), base, origin.to_string()),
+        FleetTarget::Config { path, .. } => match crate::config::from_file(path) {
+            Ok(cfg) => match cfg.target.clone() {
+                Some(url) => (url, cfg, path.display().to_string()),
+                None => {
+                    return failed(
+                        line,
+                        path.display().to_string(),
+                        "no `target` in this config".into(),
+                    );
+                }
+            },
+            Err(e) => return failed(line, path.display().to_string(), e.to_string()),
+        },
+    };
+    let shown = crate::redact::url_str(&url);
+    let catalogue = match crate::cli::load_catalogue(probes) {
+        Ok(c) => c,
+        Err(e) => return failed(line, shown, format!("{e:#}")),
+    };
+    let audit = match crate::cli::build_audit(&url, cfg, &origin, catalogue) {
+        Ok(a) => a,
+        Err(e) => return failed(line, shown, format!("{e:#}")),
+    };
+    let output = match crate::engine::run(&audit).await {
+        Ok(o) => o,
+        Err(e) => return failed(line, shown, e.to_string()),
+    };
+    let (code, notes) = if !output.reachable {
+        (
+            exit::UNREACHABLE,
+            vec!["could not be reached at all".to_string()],
+        )
+    } else {
+        let failures = crate::scoring::gate_failures(&output.report, &audit.config.gate);
+        if failures.is_empty() {
+            (exit::PASSED, Vec::new())
+        } else {
+            (exit::GATE_FAILED, failures)
+        }
+    };
+    MemberResult {
+        line,
+        target: output.report.target.clone(),
+        report: Some(output.report),
+        code,
+        notes,
+    }
+}
+
+fn failed(line: usize, target: String, note: String) -> MemberResult {
+    MemberResult {
+        line,
+        target,
+        report: None,
+        code: exit::USAGE,
+        notes: vec![note],
+    }
+}
+
+/// The worst exit code: unreachable (3) over usage (2) over gate failed (1) over passed (0).
+pub fn worst(codes: impl IntoIterator<Item = u8>) -> u8 {
+    codes.into_iter().max().unwrap_or(exit::PASSED)
+}
+
+/// A file-name-safe slug of a target (`https://a.example:8443/x` → `a.example_8443_x`).
+pub fn slug(target: &str) -> String {
+    let rest = target.split_once("://").map_or(target, |(_, r)| r);
+    let mut s: String = rest
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    while s.ends_with('_') {
+        s.pop();
+    }
+    if s.is_empty() {
+        "target".to_string()
+    } else {
+        s
+    }
+}
+
+/// The combined summary table.
+pub fn summary_table(results: &[MemberResult]) -> String {
+    let mut table = comfy_table::Table::new();
+    table
+        .load_preset(comfy_table::presets::UTF8_FULL_CONDENSED)
+        .set_header([
+            "line", "target", "verdict", "score", "fail", "exit", "notes",
+        ]);
+    for r in results {
+        let (verdict, score, fails) = match &r.report {
+            Some(rep) => (
+                rep.verdict.as_str().to_string(),
+                rep.overall_score
+                    .map_or_else(|| "n/a".to_string(), |s| format!("{s:.1}")),
+                rep.findings
+                    .iter()
+                    .filter(|f| f.failed())
+                    .count()
+                    .to_string(),
+            ),
+            None => ("—".to_string(), "—".to_string(), "—".to_string()),
+        };
+        table.add_row([
+            r.line.to_string(),
+            r.target.clone(),
+            verdict,
+            score,
+            fails,
+            r.code.to_string(),
+            crate::report::text::one_line(&r.notes.join("; ")),
+        ]);
+    }
+    format!("{table}\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_urls_configs_comments_and_names_bad_lines() {
+        let text = "# fleet\nhttps://a.example/\n\n  http://b.example:8080  # staging\nnot a url\nteam/c.toml\nftp://d\n";
+        let (targets, bad) = parse(text, Path::new("/etc/rp"));
+        assert_eq!(targets.len(), 3);
+        assert_eq!(
+            targets[0],
+            FleetTarget::Url {
+                line: 2,
+                url: "https://a.example/".into()
+            }
+        );
+        assert_eq!(targets[1].line(), 4);
+        assert_eq!(
+            targets[2],
+            FleetTarget::Config {
+                line: 6,
+                path: PathBuf::from("/etc/rp/team/c.toml")
+            }
+        );
+        assert_eq!(bad.iter().map(|b| b.line).collect::<Vec<_>>(), vec![5, 7]);
+        assert!(
+            bad[0].message.contains("http:// or https://"),
+            "{:?}",
+            bad[0]
+        );
+    }
+
+    #[test]
+    fn worst_code_and_slugs() {
+        assert_eq!(worst([0, 1, 0]), 1);
+        assert_eq!(worst([1, 3, 2]), 3);
+        assert_eq!(worst([]), 0);
+        assert_eq!(slug("https://a.example:8443/x/"), "a.example_8443_x");
+    }
+}

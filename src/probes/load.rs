@@ -1,0 +1,422 @@
+//! Latency and load probes: sequential latency samples on key endpoints, first page vs deep page
+//! of an offset-paginated list, and the bounded closed-loop load baseline.
+//!
+//! Latency samples are sequential (one request at a time, after a warm-up) so they measure the
+//! endpoint, not queueing in readyprobe. The load baseline is active and opt-in: `C` workers each
+//! send their next request when the previous one answered, for at most `T` and at most
+//! `max_requests`, and never past the run's deadline or request budget. Percentiles come from an
+//! HDR histogram ([`Percentiles::of`]), which judges may call too: it is pure.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use tokio::time::Instant;
+
+use super::http::{self, RequestSpec};
+use super::{ProbeCx, ProbeError};
+use crate::engine::{Audit, join_path};
+use crate::observations::{Observations, Probed};
+
+/// p50/p95/p99 and friends, in milliseconds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Percentiles {
+    /// Samples counted.
+    pub count: u64,
+    /// Median.
+    pub p50_ms: f64,
+    /// 95th percentile.
+    pub p95_ms: f64,
+    /// 99th percentile.
+    pub p99_ms: f64,
+    /// Slowest.
+    pub max_ms: f64,
+}
+
+impl Percentiles {
+    /// Percentiles of millisecond samples through an HDR histogram (microsecond resolution,
+    /// 3 significant digits, up to one hour). Empty input gives zeros.
+    pub fn of(samples_ms: &[f64]) -> Percentiles {
+        let Ok(mut h) = hdrhistogram::Histogram::<u64>::new_with_bounds(1, 3_600_000_000, 3) else {
+            return Percentiles::default();
+        };
+        for ms in samples_ms {
+            if ms.is_finite() && *ms >= 0.0 {
+                let us = ((ms * 1000.0).round() as u64).clamp(1, 3_600_000_000);
+                let _ = h.record(us);
+            }
+        }
+        Percentiles::from_histogram(&h)
+    }
+
+    fn from_histogram(h: &hdrhistogram::Histogram<u64>) -> Percentiles {
+        if h.is_empty() {
+            return Percentiles::default();
+        }
+        let ms = |us: u64| us as f64 / 1000.0;
+        Percentiles {
+            count: h.len(),
+            p50_ms: ms(h.value_at_quantile(0.50)),
+            p95_ms: ms(h.value_at_quantile(0.95)),
+            p99_ms: ms(h.value_at_quantile(0.99)),
+            max_ms: ms(h.max()),
+        }
+    }
+
+    /// `p50 12.3 ms, p95 20.1 ms, p99 25.0 ms`.
+    pub fn describe(&self) -> String {
+        format!(
+            "p50 {:.1} ms, p95 {:.1} ms, p99 {:.1} ms",
+            self.p50_ms, self.p95_ms, self.p99_ms
+        )
+    }
+}
+
+/// Sequential samples of one endpoint.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct EndpointSamples {
+    /// The path.
+    pub path: String,
+    /// Warm-up requests sent first (not counted).
+    pub warmup: u32,
+    /// Milliseconds of each sampled request that completed.
+    pub samples_ms: Vec<f64>,
+    /// Status codes of the sampled requests, by code.
+    pub statuses: BTreeMap<u16, u32>,
+    /// Requests that timed out.
+    pub timeouts: u32,
+    /// Requests that failed otherwise.
+    pub failures: u32,
+    /// The first failure, if any.
+    pub first_failure: Option<String>,
+}
+
+/// `perf.latency`: samples per key endpoint.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LatencyObservation {
+    /// One entry per configured endpoint.
+    pub endpoints: Vec<EndpointSamples>,
+}
+
+/// `perf.pagination_depth`: the first and a deep page of a list endpoint.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PaginationObservation {
+    /// The URL of the first page (redacted).
+    pub first_url: String,
+    /// The URL of the deep page (redacted).
+    pub deep_url: String,
+    /// The deep page number.
+    pub deep_page: u32,
+    /// First-page samples.
+    pub first: EndpointSamples,
+    /// Deep-page samples.
+    pub deep: EndpointSamples,
+}
+
+/// `load.baseline`: what the closed loop sustained.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LoadObservation {
+    /// Paths requested round-robin.
+    pub endpoints: Vec<String>,
+    /// Workers.
+    pub concurrency: usize,
+    /// Planned duration, milliseconds.
+    pub planned_ms: u64,
+    /// Actual duration, milliseconds.
+    pub elapsed_ms: f64,
+    /// The request cap.
+    pub max_requests: u32,
+    /// Requests sent.
+    pub sent: u32,
+    /// Responses by status code.
+    pub statuses: BTreeMap<u16, u32>,
+    /// Requests that timed out.
+    pub timeouts: u32,
+    /// Requests that failed otherwise (refused, reset…).
+    pub failures: u32,
+    /// The first failure, if any.
+    pub first_failure: Option<String>,
+    /// Latency of answered requests.
+    pub latency: Percentiles,
+    /// Why the loop stopped (`duration`, `request cap`, `deadline`, `budget`).
+    pub stopped_by: String,
+}
+
+impl LoadObservation {
+    /// 5xx answers plus timeouts and failures.
+    pub fn errors(&self) -> u32 {
+        let server: u32 = self
+            .statuses
+            .iter()
+            .filter(|(code, _)| **code >= 500)
+            .map(|(_, n)| n)
+            .sum();
+        server + self.timeouts + self.failures
+    }
+
+    /// Answered requests per second over the actual duration.
+    pub fn rps(&self) -> f64 {
+        let answered: u32 = self.statuses.values().sum();
+        if self.elapsed_ms <= 0.0 {
+            0.0
+        } else {
+            f64::from(answered) / (self.elapsed_ms / 1000.0)
+        }
+    }
+}
+
+/// Sends `warmup` then `samples` sequential GETs to `path`.
+async fn sample(
+    cx: &ProbeCx,
+    audit: &Audit,
+    path: &str,
+    warmup: u32,
+    samples: u32,
+) -> EndpointSamples {
+    let mut out = EndpointSamples {
+        path: path.to_string(),
+        warmup,
+        ..EndpointSamples::default()
+    };
+    let url = join_path(&audit.target, path);
+    for i in 0..(warmup + samples) {
+        let result = http::send(cx, &RequestSpec::get(url.clone()).no_follow()).await;
+        if i < warmup {
+            if let Err(err @ (ProbeError::Deadline { .. } | ProbeError::Budget { .. })) = result {
+                out.first_failure.get_or_insert(err.to_string());
+                break;
+            }
+            continue;
+        }
+        match result {
+            Ok(ex) => {
+                out.samples_ms.push(ex.elapsed_ms);
+                *out.statuses.entry(ex.status).or_default() += 1;
+            }
+            Err(ProbeError::Timeout { .. }) => out.timeouts += 1,
+            Err(err @ (ProbeError::Deadline { .. } | ProbeError::Budget { .. })) => {
+                out.first_failure.get_or_insert(err.to_string());
+                break;
+            }
+            Err(err) => {
+                out.failures += 1;
+                out.first_failure.get_or_insert(err.to_string());
+            }
+        }
+    }
+    out
+}
+
+fn probed<T>(value: T, failed: Option<String>, nothing: bool) -> Probed<T> {
+    match (nothing, failed) {
+        (true, Some(reason)) => Probed::Failed(reason),
+        _ => Probed::Observed(value),
+    }
+}
+
+/// Samples every `[perf] endpoints` path (passive, sequential).
+pub async fn latency(cx: &ProbeCx, audit: &Audit) -> Probed<LatencyObservation> {
+    let perf = &audit.config.perf;
+    if perf.endpoints.is_empty() {
+        return Probed::Skipped("no [perf] endpoints configured".to_string());
+    }
+    let mut obs = LatencyObservation::default();
+    for path in &perf.endpoints {
+        obs.endpoints
+            .push(sample(cx, audit, path, perf.warmup, perf.samples).await);
+    }
+    let nothing = obs.endpoints.iter().all(|e| e.samples_ms.is_empty());
+    let failed = obs.endpoints.iter().find_map(|e| e.first_failure.clone());
+    probed(obs, failed, nothing)
+}
+
+/// First page vs deep page of `[perf] list_endpoint` (passive, sequential).
+pub async fn pagination(cx: &ProbeCx, audit: &Audit) -> Probed<PaginationObservation> {
+    let perf = &audit.config.perf;
+    let Some(list) = &perf.list_endpoint else {
+        return Probed::Skipped("no [perf] list_endpoint configured".to_string());
+    };
+    let sep = if list.contains('?') { '&' } else { '?' };
+    let first_path = format!("{list}{sep}{}=1", perf.page_param);
+    let deep_path = format!("{list}{sep}{}={}", perf.page_param, perf.deep_page);
+    // One warm-up, then alternate first and deep page so drift hits both alike.
+    let mut first = EndpointSamples {
+        path: first_path.clone(),
+        warmup: 1,
+        ..EndpointSamples::default()
+    };
+    let mut deep = EndpointSamples {
+        path: deep_path.clone(),
+        warmup: 0,
+        ..EndpointSamples::default()
+    };
+    // The warm-up opens the connection and lets the service load what it caches.
+    let warm = sample(cx, audit, &first_path, 1, 0).await;
+    if let Some(reason) = warm.first_failure {
+        return Probed::Failed(reason);
+    }
+    for _ in 0..perf.page_samples {
+        for (path, into) in [(&first_path, &mut first), (&deep_path, &mut deep)] {
+            let one = sample(cx, audit, path, 0, 1).await;
+            into.samples_ms.extend(one.samples_ms);
+            for (code, n) in one.statuses {
+                *into.statuses.entry(code).or_default() += n;
+            }
+            into.timeouts += one.timeouts;
+            into.failures += one.failures;
+            if into.first_failure.is_none() {
+                into.first_failure = one.first_failure;
+            }
+        }
+    }
+    let nothing = first.samples_ms.is_empty() || deep.samples_ms.is_empty();
+    let failed = first.first_failure.clone().or(deep.first_failure.clone());
+    let obs = PaginationObservation {
+        first_url: crate::redact::url(&join_path(&audit.target, &first_path)),
+        deep_url: crate::redact::url(&join_path(&audit.target, &deep_path)),
+        deep_page: perf.deep_page,
+        first,
+        deep,
+    };
+    probed(obs, failed, nothing)
+}
+
+/// The active step: the closed-loop load baseline, when `[load] enabled`.
+pub async fn baseline(cx: &ProbeCx, audit: &Audit, obs: &mut Observations) {
+    obs.load = run_baseline(cx, audit).await;
+}
+
+async fn run_baseline(cx: &ProbeCx, audit: &Audit) -> Probed<LoadObservation> {
+    let load = &audit.config.load;
+    if !load.enabled {
+        return Probed::Skipped(
+            "the load baseline is opt-in: set [load] enabled = true".to_string(),
+        );
+    }
+    let started = Instant::now();
+    let until = (started + load.duration).min(cx.deadline);
+    let sent = std::sync::atomic::AtomicU32::new(0);
+    let urls: Vec<url::Url> = load
+        .endpoints
+        .iter()
+        .map(|p| join_path(&audit.target, p))
+        .collect();
+    let worker = |w: usize| {
+        let sent = &sent;
+        let urls = &urls;
+        async move {
+            let mut mine = LoadObservation::default();
+            let mut samples = Vec::new();
+            loop {
+                if Instant::now() >= until {
+                    mine.stopped_by = if until < started + load.duration {
+                        "deadline".into()
+                    } else {
+                        "duration".into()
+                    };
+                    break;
+                }
+                let n = sent.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                if n >= load.max_requests {
+                    mine.stopped_by = "request cap".into();
+                    break;
+                }
+                let url = &urls[(n as usize + w) % urls.len()];
+                let spec = RequestSpec::get(url.clone()).no_follow();
+                match tokio::time::timeout_at(
+                    until + Duration::from_millis(1),
+                    http::send(cx, &spec),
+                )
+                .await
+                {
+                    Err(_) => {
+                        mine.stopped_by = "duration".into();
+                        break;
+                    }
+                    Ok(Ok(ex)) => {
+                        samples.push(ex.elapsed_ms);
+                        *mine.statuses.entry(ex.status).or_default() += 1;
+                    }
+                    Ok(Err(ProbeError::Timeout { .. })) => mine.timeouts += 1,
+                    Ok(Err(err @ (ProbeError::Deadline { .. } | ProbeError::Budget { .. }))) => {
+                        mine.first_failure.get_or_insert(err.to_string());
+                        mine.stopped_by = match err {
+                            ProbeError::Budget { .. } => "budget".into(),
+                            _ => "deadline".into(),
+                        };
+                        break;
+                    }
+                    Ok(Err(err)) => {
+                        mine.failures += 1;
+                        mine.first_failure.get_or_insert(err.to_string());
+                    }
+                }
+            }
+            (mine, samples)
+        }
+    };
+    let results = futures_util::future::join_all((0..load.concurrency).map(worker)).await;
+    let mut out = LoadObservation {
+        endpoints: load.endpoints.clone(),
+        concurrency: load.concurrency,
+        planned_ms: load.duration.as_millis() as u64,
+        max_requests: load.max_requests,
+        ..LoadObservation::default()
+    };
+    let mut all = Vec::new();
+    for (mine, samples) in results {
+        for (code, n) in mine.statuses {
+            *out.statuses.entry(code).or_default() += n;
+        }
+        out.timeouts += mine.timeouts;
+        out.failures += mine.failures;
+        if out.first_failure.is_none() {
+            out.first_failure = mine.first_failure;
+        }
+        if out.stopped_by.is_empty() || mine.stopped_by != "duration" {
+            out.stopped_by = mine.stopped_by;
+        }
+        all.extend(samples);
+    }
+    out.elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+    out.sent = sent
+        .load(std::sync::atomic::Ordering::SeqCst)
+        .min(load.max_requests);
+    out.latency = Percentiles::of(&all);
+    if all.is_empty()
+        && let Some(reason) = out.first_failure.clone()
+    {
+        return Probed::Failed(reason);
+    }
+    Probed::Observed(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_come_from_the_histogram() {
+        let samples: Vec<f64> = (1..=100).map(f64::from).collect();
+        let p = Percentiles::of(&samples);
+        assert_eq!(p.count, 100);
+        assert!((p.p50_ms - 50.0).abs() < 0.1, "{p:?}");
+        assert!((p.p95_ms - 95.0).abs() < 0.1, "{p:?}");
+        assert!((p.p99_ms - 99.0).abs() < 0.1, "{p:?}");
+        assert_eq!(Percentiles::of(&[]), Percentiles::default());
+    }
+
+    #[test]
+    fn load_errors_count_5xx_and_failures() {
+        let mut o = LoadObservation {
+            timeouts: 1,
+            failures: 1,
+            elapsed_ms: 1000.0,
+            ..LoadObservation::default()
+        };
+        o.statuses.insert(200, 97);
+        o.statuses.insert(503, 2);
+        assert_eq!(o.errors(), 4);
+        assert!((o.rps() - 99.0).abs() < 1e-9);
+    }
+}

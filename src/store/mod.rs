@@ -1,0 +1,429 @@
+//! The history store: every recorded run's report, scores and per-finding outcomes, on sqlx.
+//!
+//! Two backends behind one type: a SQLite file (the default, `sqlite:PATH` or a bare path) and
+//! PostgreSQL (`postgres://…`; pass `?options=-c search_path=SCHEMA` to keep the tables in a
+//! schema of your choice). The tables are created on first use:
+//!
+//! - `readyprobe_runs(id, target, profile, started_at, verdict, overall_score, report_json)` —
+//!   `report_json` is the JSON contract (`report::json`), so a stored run can be re-read by any
+//!   later version;
+//! - `readyprobe_findings(run_id, check_id, category, severity, outcome, score)`.
+//!
+//! The store only reads and writes history; comparing two runs is [`diff`]'s job.
+
+pub mod diff;
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions};
+use sqlx::{Row, postgres::PgRow, sqlite::SqliteRow};
+
+use crate::model::Report;
+use crate::report::json::JsonReport;
+
+/// The default store when none is given: a SQLite file in the working directory.
+pub const DEFAULT_STORE: &str = "sqlite:readyprobe-history.sqlite";
+
+/// A history-store problem, naming the store (a path or a password-free URL).
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The store could not be opened or its tables created.
+    #[error("store {store}: {reason}")]
+    Open {
+        /// The path or URL (credentials masked).
+        store: String,
+        /// What went wrong, with the remedy.
+        reason: String,
+    },
+    /// A query failed.
+    #[error("store {store}: {reason}")]
+    Query {
+        /// The path or URL.
+        store: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// The run asked for does not exist.
+    #[error("store {store}: no run with id {id}; `readyprobe history` lists them")]
+    NoSuchRun {
+        /// The path or URL.
+        store: String,
+        /// The id.
+        id: i64,
+    },
+}
+
+/// One row of `readyprobe history`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunSummary {
+    /// Run id.
+    pub id: i64,
+    /// The audited target.
+    pub target: String,
+    /// The profile.
+    pub profile: String,
+    /// RFC 3339 start time.
+    pub started_at: String,
+    /// The verdict spelling (`NO-GO`).
+    pub verdict: String,
+    /// The overall score, if anything was assessed.
+    pub overall_score: Option<f64>,
+}
+
+/// A stored run with its full report.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredRun {
+    /// Run id.
+    pub id: i64,
+    /// The report as written (JSON contract).
+    pub report: JsonReport,
+}
+
+/// An open history store.
+#[derive(Debug, Clone)]
+pub enum Store {
+    /// A SQLite file.
+    Sqlite {
+        /// The pool.
+        pool: SqlitePool,
+        /// The file, for messages.
+        path: PathBuf,
+    },
+    /// A PostgreSQL database.
+    Postgres {
+        /// The pool.
+        pool: PgPool,
+        /// The URL with the password masked, for messages.
+        shown: String,
+    },
+}
+
+const SQLITE_SCHEMA: &[&str] = &[
+    "CREATE TABLE IF NOT EXISTS readyprobe_runs (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        target TEXT NOT NULL, profile TEXT NOT NULL, started_at TEXT NOT NULL,
+        verdict TEXT NOT NULL, overall_score REAL, report_json TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS readyprobe_findings (
+        run_id INTEGER NOT NULL REFERENCES readyprobe_runs(id), check_id TEXT NOT NULL,
+        category TEXT NOT NULL, severity TEXT NOT NULL, outcome TEXT NOT NULL, score REAL NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS readyprobe_runs_target ON readyprobe_runs(target, id)",
+];
+
+const PG_SCHEMA: &[&str] = &[
+    "CREATE TABLE IF NOT EXISTS readyprobe_runs (
+        id BIGSERIAL PRIMARY KEY,
+        target TEXT NOT NULL, profile TEXT NOT NULL, started_at TEXT NOT NULL,
+        verdict TEXT NOT NULL, overall_score DOUBLE PRECISION, report_json TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS readyprobe_findings (
+        run_id BIGINT NOT NULL REFERENCES readyprobe_runs(id), check_id TEXT NOT NULL,
+        category TEXT NOT NULL, severity TEXT NOT NULL, outcome TEXT NOT NULL,
+        score DOUBLE PRECISION NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS readyprobe_runs_target ON readyprobe_runs(target, id)",
+];
+
+fn sqlite_reason(e: &sqlx::Error, path: &Path) -> String {
+    let text = e.to_string();
+    if text.contains("not a database") || text.contains("malformed") {
+        format!(
+            "the file is not a readyprobe history database (corrupt or another format: {text}); move it away or pass another --store"
+        )
+    } else if text.contains("unable to open")
+        || text.contains("readonly")
+        || text.contains("read-only")
+    {
+        let dir = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        format!(
+            "cannot open or write the SQLite file ({text}); check that {} exists and is writable, or pass another --store",
+            dir.display()
+        )
+    } else {
+        text
+    }
+}
+
+impl Store {
+    /// Opens (creating if needed) the store named by `spec`: `sqlite:PATH`, a bare path, or
+    /// `postgres://…` / `postgresql://…`.
+    pub async fn open(spec: &str) -> Result<Store, StoreError> {
+        let spec = spec.trim();
+        if spec.starts_with("postgres://") || spec.starts_with("postgresql://") {
+            let shown = crate::redact::url_str(spec);
+            let err = |reason: String| StoreError::Open {
+                store: shown.clone(),
+                reason,
+            };
+            let opts = PgConnectOptions::from_str(spec)
+                .map_err(|e| err(format!("not a valid PostgreSQL URL: {e}")))?;
+            let pool = PgPoolOptions::new()
+                .max_connections(2)
+                .acquire_timeout(std::time::Duration::from_secs(10))
+                .connect_with(opts)
+                .await
+                .map_err(|e| err(format!("cannot connect: {e}")))?;
+            for stmt in PG_SCHEMA {
+                sqlx::query(*stmt)
+                    .execute(&pool)
+                    .await
+                    .map_err(|e| err(format!("cannot create the history tables: {e}")))?;
+            }
+            return Ok(Store::Postgres { pool, shown });
+        }
+        let raw = spec
+            .strip_prefix("sqlite://")
+            .or_else(|| spec.strip_prefix("sqlite:"))
+            .unwrap_or(spec);
+        if raw.is_empty() {
+            return Err(StoreError::Open {
+                store: spec.to_string(),
+                reason: "expected sqlite:PATH, a file path or postgres://…".to_string(),
+            });
+        }
+        let path = PathBuf::from(raw);
+        let err = |reason: String| StoreError::Open {
+            store: path.display().to_string(),
+            reason,
+        };
+        if path.is_dir() {
+            return Err(err(
+                "is a directory; give a file path such as history.sqlite".to_string(),
+            ));
+        }
+        let opts = SqliteConnectOptions::new()
+            .filename(&path)
+            .create_if_missing(true)
+            .busy_timeout(std::time::Duration::from_secs(10));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(opts)
+            .await
+            .map_err(|e| err(sqlite_reason(&e, &path)))?;
+        for stmt in SQLITE_SCHEMA {
+            sqlx::query(*stmt)
+                .execute(&pool)
+                .await
+                .map_err(|e| err(sqlite_reason(&e, &path)))?;
+        }
+        Ok(Store::Sqlite { pool, path })
+    }
+
+    /// The store's name for messages (path or masked URL).
+    pub fn name(&self) -> String {
+        match self {
+            Store::Sqlite { path, .. } => path.display().to_string(),
+            Store::Postgres { shown, .. } => shown.clone(),
+        }
+    }
+
+    fn query_err(&self, e: sqlx::Error) -> StoreError {
+        let reason = match self {
+            Store::Sqlite { path, .. } => sqlite_reason(&e, path),
+            Store::Postgres { .. } => e.to_string(),
+        };
+        StoreError::Query {
+            store: self.name(),
+            reason,
+        }
+    }
+
+    /// Records one run; returns its id.
+    pub async fn record(&self, report: &Report) -> Result<i64, StoreError> {
+        let json = crate::report::json::render(report);
+        let verdict = report.verdict.as_str();
+        let id = match self {
+            Store::Sqlite { pool, .. } => {
+                let mut tx = pool.begin().await.map_err(|e| self.query_err(e))?;
+                let row: SqliteRow = sqlx::query(
+                    "INSERT INTO readyprobe_runs (target, profile, started_at, verdict, overall_score, report_json)
+                     VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+                )
+                .bind(&report.target)
+                .bind(&report.profile)
+                .bind(&report.started_at)
+                .bind(verdict)
+                .bind(report.overall_score)
+                .bind(&json)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(|e| self.query_err(e))?;
+                let id: i64 = row.try_get(0).map_err(|e| self.query_err(e))?;
+                for f in &report.findings {
+                    sqlx::query(
+                        "INSERT INTO readyprobe_findings (run_id, check_id, category, severity, outcome, score)
+                         VALUES (?, ?, ?, ?, ?, ?)",
+                    )
+                    .bind(id)
+                    .bind(&f.check_id)
+                    .bind(f.category.name())
+                    .bind(f.severity.as_str())
+                    .bind(f.outcome.as_str())
+                    .bind(f.score)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|e| self.query_err(e))?;
+                }
+                tx.commit().await.map_err(|e| self.query_err(e))?;
+                id
+            }
+            Store::Postgres { pool, .. } => {
+                let mut tx = pool.begin().await.map_err(|e| self.query_err(e))?;
+                let row: PgRow = sqlx::query(
+                    "INSERT INTO readyprobe_runs (target, profile, started_at, verdict, overall_score, report_json)
+                     VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+                )
+                .bind(&report.target)
+                .bind(&report.profile)
+                .bind(&report.started_at)
+                .bind(verdict)
+                .bind(report.overall_score)
+                .bind(&json)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(|e| self.query_err(e))?;
+                let id: i64 = row.try_get(0).map_err(|e| self.query_err(e))?;
+                for f in &report.findings {
+                    sqlx::query(
+                        "INSERT INTO readyprobe_findings (run_id, check_id, category, severity, outcome, score)
+                         VALUES ($1, $2, $3, $4, $5, $6)",
+                    )
+                    .bind(id)
+                    .bind(&f.check_id)
+                    .bind(f.category.name())
+                    .bind(f.severity.as_str())
+                    .bind(f.outcome.as_str())
+                    .bind(f.score)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|e| self.query_err(e))?;
+                }
+                tx.commit().await.map_err(|e| self.query_err(e))?;
+                id
+            }
+        };
+        Ok(id)
+    }
+
+    /// The most recent runs, newest first, optionally of one target.
+    pub async fn runs(
+        &self,
+        target: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<RunSummary>, StoreError> {
+        const SQLITE: &str =
+            "SELECT id, target, profile, started_at, verdict, overall_score FROM readyprobe_runs
+             WHERE (? IS NULL OR target = ?) ORDER BY id DESC LIMIT ?";
+        const PG: &str =
+            "SELECT id, target, profile, started_at, verdict, overall_score FROM readyprobe_runs
+             WHERE ($1::TEXT IS NULL OR target = $1) ORDER BY id DESC LIMIT $2";
+        match self {
+            Store::Sqlite { pool, .. } => {
+                let rows = sqlx::query(SQLITE)
+                    .bind(target)
+                    .bind(target)
+                    .bind(limit)
+                    .fetch_all(pool)
+                    .await
+                    .map_err(|e| self.query_err(e))?;
+                rows.iter()
+                    .map(|r| {
+                        Ok(RunSummary {
+                            id: r.try_get(0)?,
+                            target: r.try_get(1)?,
+                            profile: r.try_get(2)?,
+                            started_at: r.try_get(3)?,
+                            verdict: r.try_get(4)?,
+                            overall_score: r.try_get(5)?,
+                        })
+                    })
+                    .collect::<Result<_, sqlx::Error>>()
+                    .map_err(|e| self.query_err(e))
+            }
+            Store::Postgres { pool, .. } => {
+                let rows = sqlx::query(PG)
+                    .bind(target)
+                    .bind(limit)
+                    .fetch_all(pool)
+                    .await
+                    .map_err(|e| self.query_err(e))?;
+                rows.iter()
+                    .map(|r| {
+                        Ok(RunSummary {
+                            id: r.try_get(0)?,
+                            target: r.try_get(1)?,
+                            profile: r.try_get(2)?,
+                            started_at: r.try_get(3)?,
+                            verdict: r.try_get(4)?,
+                            overall_score: r.try_get(5)?,
+                        })
+                    })
+                    .collect::<Result<_, sqlx::Error>>()
+                    .map_err(|e| self.query_err(e))
+            }
+        }
+    }
+
+    /// Loads one run's full report.
+    pub async fn load(&self, id: i64) -> Result<StoredRun, StoreError> {
+        let json: Option<String> = match self {
+            Store::Sqlite { pool, .. } => {
+                sqlx::query_scalar("SELECT report_json FROM readyprobe_runs WHERE id = ?")
+                    .bind(id)
+                    .fetch_optional(pool)
+                    .await
+            }
+            Store::Postgres { pool, .. } => {
+                sqlx::query_scalar("SELECT report_json FROM readyprobe_runs WHERE id = $1")
+                    .bind(id)
+                    .fetch_optional(pool)
+                    .await
+            }
+        }
+        .map_err(|e| self.query_err(e))?;
+        let json = json.ok_or_else(|| StoreError::NoSuchRun {
+            store: self.name(),
+            id,
+        })?;
+        let report: JsonReport = serde_json::from_str(&json).map_err(|e| StoreError::Query {
+            store: self.name(),
+            reason: format!("run {id}: the stored report is not valid JSON: {e}"),
+        })?;
+        Ok(StoredRun { id, report })
+    }
+
+    /// The run of the same target recorded just before `id`, if any.
+    pub async fn previous(&self, target: &str, id: i64) -> Result<Option<StoredRun>, StoreError> {
+        let prev: Option<i64> = match self {
+            Store::Sqlite { pool, .. } => sqlx::query_scalar(
+                "SELECT id FROM readyprobe_runs WHERE target = ? AND id < ? ORDER BY id DESC LIMIT 1",
+            )
+            .bind(target)
+            .bind(id)
+            .fetch_optional(pool)
+            .await,
+            Store::Postgres { pool, .. } => sqlx::query_scalar(
+                "SELECT id FROM readyprobe_runs WHERE target = $1 AND id < $2 ORDER BY id DESC LIMIT 1",
+            )
+            .bind(target)
+            .bind(id)
+            .fetch_optional(pool)
+            .await,
+        }
+        .map_err(|e| self.query_err(e))?;
+        match prev {
+            Some(prev) => Ok(Some(self.load(prev).await?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Closes the pool.
+    pub async fn close(self) {
+        match self {
+            Store::Sqlite { pool, .. } => pool.close().await,
+            Store::Postgres { pool, .. } => pool.close().await,
+        }
+    }
+}
