@@ -432,12 +432,13 @@ def run_testssl(hostport, runs, fast):
         return {"skipped": "testssl.sh is not installed"}
     samples = []
     for _ in range(runs):
-        cmd = [exe, "--quiet", "--color", "0", "--warnings", "batch", "--ip", "one"]
+        cmd = [exe, "--quiet", "--color", "0", "--warnings", "batch"]
         if fast:
             cmd.append("--fast")
         cmd.append(hostport)
         m = measure(cmd, timeout=900)
-        m["ok"] = not m["timed_out"] and "Done testing" in m["stdout"]
+        # testssl.sh ends a completed scan with " Done 2026-01-01 12:00:00 [  42s] -->> host:443 <<--".
+        m["ok"] = not m["timed_out"] and re.search(r"^\s*Done \d{4}-\d\d-\d\d", m["stdout"], re.M) is not None
         m.pop("stdout")
         samples.append(m)
     return summarize(samples)

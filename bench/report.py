@@ -123,7 +123,7 @@ def render(raw):
         w("|---|---|---|---|---|---|---|---|---|")
         rows = [
             ("readyprobe passive (`--profile production`)", "the reference: full passive audit", "readyprobe_passive"),
-            ("readyprobe full (`--profile staging`, active probes)", "full audit incl. bursts/load", "readyprobe_full"),
+            ("readyprobe default profile (`--profile staging`)", "full audit (a bare URL configures no active probe)", "readyprobe_full"),
             ("MDN HTTP Observatory CLI", "headers grade ↔ headers.*, cookies.*, cors.*", "mdn"),
             ("testssl.sh `--fast`", "TLS scan ↔ tls.*", "testssl_fast"),
             ("testssl.sh (default)", "TLS scan ↔ tls.*", "testssl_default"),

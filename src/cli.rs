@@ -805,7 +805,15 @@ async fn audit_fleet(args: &AuditArgs, file: &Path) -> Result<u8> {
     }
     let ticker = Ticker::start(format!("auditing {} targets", targets.len()), !args.quiet);
     let results =
-        crate::fleet::run(targets, &cfg, &origin, &args.probes, args.fleet_concurrency).await;
+        crate::fleet::run_keeping(
+            targets,
+            &cfg,
+            &origin,
+            &args.probes,
+            args.fleet_concurrency,
+            args.out_dir.is_some(),
+        )
+        .await;
     ticker.finish().await;
     if let Some(dir) = &args.out_dir {
         for r in &results {

@@ -2,9 +2,9 @@
 //! so an audit can cut the dependency and watch the service react.
 //!
 //! A cut must be one no connection pool can hide: every live connection is reset (`SO_LINGER`
-//! 0, so the peers see `RST`, not a polite `FIN` a pool might ride out) and every new connection
-//! is reset as soon as it is accepted, which clients see as a refused or dropped connect.
-//! [`FaultProxy::restore`] lets traffic through again. The proxy never reads or changes the bytes
+//! 0, so the peers see `RST`, not a polite `FIN` a pool might ride out) and the listening socket
+//! is closed, so new connects are refused by the kernel (a connect-only health check notices it
+//! too). [`FaultProxy::restore`] binds the same address again and lets traffic through. The proxy never reads or changes the bytes
 //! it forwards, never retries on the client's behalf, and stops (releasing its port and every
 //! connection) when it is dropped.
 
@@ -53,6 +53,8 @@ struct Shared {
     cut: AtomicBool,
     /// Bumped on every cut; each connection watches it and resets itself when it changes.
     generation: watch::Sender<u64>,
+    /// True while cut; the accept loop closes its listener on true and binds again on false.
+    state: watch::Sender<bool>,
     /// Connections currently forwarded.
     live: AtomicU64,
     /// Connections accepted since start.
@@ -91,14 +93,17 @@ impl FaultProxy {
             source,
         })?;
         let (generation, _) = watch::channel(0u64);
+        let (state, _) = watch::channel(false);
         let shared = Arc::new(Shared {
             cut: AtomicBool::new(false),
             generation,
+            state,
             live: AtomicU64::new(0),
             accepted: AtomicU64::new(0),
         });
         let task = tokio::spawn(accept_loop(
             listener,
+            bound,
             upstream.to_string(),
             Arc::clone(&shared),
         ));
@@ -147,12 +152,14 @@ impl FaultProxy {
         self.shared.cut.store(true, Ordering::SeqCst);
         let live = self.live_connections();
         self.shared.generation.send_modify(|g| *g += 1);
+        self.shared.state.send_replace(true);
         live
     }
 
-    /// Lets connections through again.
+    /// Lets connections through again (the listener is bound again within milliseconds).
     pub fn restore(&self) {
         self.shared.cut.store(false, Ordering::SeqCst);
+        self.shared.state.send_replace(false);
     }
 
     /// Dials the upstream directly (not through the proxy) to tell "the dependency is down" from
@@ -196,28 +203,66 @@ fn reset(stream: TcpStream) {
     drop(stream);
 }
 
-async fn accept_loop(listener: TcpListener, upstream: String, shared: Arc<Shared>) {
+/// What woke the accept loop.
+enum Event {
+    Joined,
+    Cut(bool),
+    Accepted(io::Result<(TcpStream, SocketAddr)>),
+    Stopped,
+}
+
+async fn accept_on(listener: &Option<TcpListener>) -> io::Result<(TcpStream, SocketAddr)> {
+    match listener {
+        Some(listener) => listener.accept().await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    addr: SocketAddr,
+    upstream: String,
+    shared: Arc<Shared>,
+) {
+    let mut listener = Some(listener);
+    let mut state = shared.state.subscribe();
     let mut connections = JoinSet::new();
     loop {
-        tokio::select! {
-            Some(_) = connections.join_next(), if !connections.is_empty() => {}
-            accepted = listener.accept() => {
-                let (client, _) = match accepted {
-                    Ok(pair) => pair,
-                    Err(err) => {
-                        tracing::debug!(error = %err, "fault proxy: accept failed");
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                        continue;
+        let event = tokio::select! {
+            Some(_) = connections.join_next(), if !connections.is_empty() => Event::Joined,
+            changed = state.changed() => match changed {
+                Ok(()) => Event::Cut(*state.borrow_and_update()),
+                Err(_) => Event::Stopped,
+            },
+            accepted = accept_on(&listener) => Event::Accepted(accepted),
+        };
+        match event {
+            Event::Joined => {}
+            Event::Stopped => break,
+            // Closing the listener makes the kernel refuse new connects (and reset the backlog).
+            Event::Cut(true) => listener = None,
+            Event::Cut(false) => {
+                while listener.is_none() && !shared.cut.load(Ordering::SeqCst) {
+                    match TcpListener::bind(addr).await {
+                        Ok(bound) => listener = Some(bound),
+                        Err(err) => {
+                            tracing::warn!(%addr, error = %err, "fault proxy: cannot listen again; retrying");
+                            tokio::time::sleep(Duration::from_millis(100)).await;
+                        }
                     }
-                };
+                }
+            }
+            Event::Accepted(Err(err)) => {
+                tracing::debug!(error = %err, "fault proxy: accept failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Event::Accepted(Ok((client, _))) => {
                 shared.accepted.fetch_add(1, Ordering::SeqCst);
                 if shared.cut.load(Ordering::SeqCst) {
                     reset(client);
                     continue;
                 }
-                let upstream = upstream.clone();
-                let shared = Arc::clone(&shared);
-                connections.spawn(forward(client, upstream, shared));
+                connections.spawn(forward(client, upstream.clone(), Arc::clone(&shared)));
             }
         }
     }
@@ -326,11 +371,25 @@ mod tests {
                 || matches!(read, Ok(0)),
             "{read:?}"
         );
-        // New connections are dropped while cut.
-        assert!(roundtrip(addr).await.is_err());
+        // New connections are refused while cut.
+        let refused = roundtrip(addr).await.unwrap_err();
+        assert_eq!(
+            refused.kind(),
+            io::ErrorKind::ConnectionRefused,
+            "{refused}"
+        );
 
+        // The listener comes back within milliseconds of the restore.
         proxy.restore();
-        assert_eq!(roundtrip(addr).await.unwrap(), b"ping");
+        let mut back = None;
+        for _ in 0..100 {
+            if let Ok(echo) = roundtrip(addr).await {
+                back = Some(echo);
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert_eq!(back.as_deref(), Some(&b"ping"[..]));
         assert!(proxy.check_upstream().await.is_ok());
     }
 

@@ -89,15 +89,29 @@ pub struct MemberResult {
     pub line: usize,
     /// The target (redacted) or the config path.
     pub target: String,
-    /// The report, when the audit ran.
+    /// The report, when the audit ran and reports are kept (see [`run_keeping`]).
     pub report: Option<Report>,
+    /// Verdict, score and failed checks, when the audit ran (kept even when the report is not).
+    pub summary: Option<MemberSummary>,
     /// The exit code this target alone would give.
     pub code: u8,
     /// Gate failures, unreachability or the error that stopped it.
     pub notes: Vec<String>,
 }
 
-/// Audits every target, at most `concurrency` at once, in file order in the result.
+/// What the summary table shows of one audit.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MemberSummary {
+    /// The verdict's label.
+    pub verdict: String,
+    /// The overall score, when there is one.
+    pub score: Option<f64>,
+    /// How many checks failed.
+    pub failed: usize,
+}
+
+/// Audits every target, at most `concurrency` at once, in file order in the result, keeping
+/// every report.
 pub async fn run(
     targets: Vec<FleetTarget>,
     base: &Config,
@@ -105,16 +119,36 @@ pub async fn run(
     probes: &[PathBuf],
     concurrency: usize,
 ) -> Vec<MemberResult> {
+    run_keeping(targets, base, origin, probes, concurrency, true).await
+}
+
+/// [`run`], keeping each full report only when `keep_reports` (e.g. for `--out-dir`): otherwise
+/// only its [`MemberSummary`] stays, so memory does not grow with the size of the fleet (a report
+/// with its evidence is ~100 KB). The check catalogue is loaded once and shared.
+pub async fn run_keeping(
+    targets: Vec<FleetTarget>,
+    base: &Config,
+    origin: &str,
+    probes: &[PathBuf],
+    concurrency: usize,
+    keep_reports: bool,
+) -> Vec<MemberResult> {
     let limit = Arc::new(Semaphore::new(concurrency.max(1)));
+    // Parsing the packs (TOML, regexes) costs more than cloning them: once per fleet.
+    let catalogue = crate::cli::load_catalogue(probes).map_err(|e| format!("{e:#}"));
     let mut tasks = Vec::new();
     for target in targets {
         let limit = limit.clone();
         let base = base.clone();
         let origin = origin.to_string();
-        let probes = probes.to_vec();
+        let catalogue = catalogue.clone();
         tasks.push(tokio::spawn(async move {
             let _slot = limit.acquire_owned().await;
-            one(target, base, &origin, &probes).await
+            let mut result = one(target, base, &origin, catalogue).await;
+            if !keep_reports {
+                result.report = None;
+            }
+            result
         }));
     }
     let mut out = Vec::new();
@@ -125,6 +159,7 @@ pub async fn run(
                 line: 0,
                 target: "?".to_string(),
                 report: None,
+                summary: None,
                 code: exit::USAGE,
                 notes: vec![format!("the audit task failed: {e}")],
             }),
@@ -133,7 +168,12 @@ pub async fn run(
     out
 }
 
-async fn one(target: FleetTarget, base: Config, origin: &str, probes: &[PathBuf]) -> MemberResult {
+async fn one(
+    target: FleetTarget,
+    base: Config,
+    origin: &str,
+    catalogue: Result<crate::checks::Catalogue, String>,
+) -> MemberResult {
     let line = target.line();
     let (url, cfg, origin) = match &target {
         FleetTarget::Url { url, .. } => (url.clone(), base, origin.to_string()),
@@ -152,9 +192,9 @@ async fn one(target: FleetTarget, base: Config, origin: &str, probes: &[PathBuf]
         },
     };
     let shown = crate::redact::url_str(&url);
-    let catalogue = match crate::cli::load_catalogue(probes) {
+    let catalogue = match catalogue {
         Ok(c) => c,
-        Err(e) => return failed(line, shown, format!("{e:#}")),
+        Err(e) => return failed(line, shown, e),
     };
     let audit = match crate::cli::build_audit(&url, cfg, &origin, catalogue) {
         Ok(a) => a,
@@ -177,10 +217,16 @@ async fn one(target: FleetTarget, base: Config, origin: &str, probes: &[PathBuf]
             (exit::GATE_FAILED, failures)
         }
     };
+    let summary = MemberSummary {
+        verdict: output.report.verdict.as_str().to_string(),
+        score: output.report.overall_score,
+        failed: output.report.findings.iter().filter(|f| f.failed()).count(),
+    };
     MemberResult {
         line,
         target: output.report.target.clone(),
         report: Some(output.report),
+        summary: Some(summary),
         code,
         notes,
     }
@@ -191,6 +237,7 @@ fn failed(line: usize, target: String, note: String) -> MemberResult {
         line,
         target,
         report: None,
+        summary: None,
         code: exit::USAGE,
         notes: vec![note],
     }
@@ -233,16 +280,12 @@ pub fn summary_table(results: &[MemberResult]) -> String {
             "line", "target", "verdict", "score", "fail", "exit", "notes",
         ]);
     for r in results {
-        let (verdict, score, fails) = match &r.report {
-            Some(rep) => (
-                rep.verdict.as_str().to_string(),
-                rep.overall_score
+        let (verdict, score, fails) = match &r.summary {
+            Some(sum) => (
+                sum.verdict.clone(),
+                sum.score
                     .map_or_else(|| "n/a".to_string(), |s| format!("{s:.1}")),
-                rep.findings
-                    .iter()
-                    .filter(|f| f.failed())
-                    .count()
-                    .to_string(),
+                sum.failed.to_string(),
             ),
             None => ("—".to_string(), "—".to_string(), "—".to_string()),
         };

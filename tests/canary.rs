@@ -3,8 +3,9 @@
 //! target URL, dependency DSNs, the JWT of `access.token_env`), audits run against a server that
 //! **echoes every request header back** in its response headers and bodies (so only redaction
 //! can keep a canary out) and against the demo target, and no canary may appear in stdout,
-//! stderr or any written file: every report format, `--out` files, logs at trace level, and the
-//! error messages of probes that fail.
+//! stderr or any written file: every report format, `--out` files, `--record` recordings, the
+//! `--store` history database and what `history`, `diff` and `judge` read back from them, logs at
+//! trace level, and the error messages of probes that fail.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -227,6 +228,15 @@ async fn no_canary_in_any_output_against_an_echoing_server() {
             if i % 2 == 0 {
                 cmd.env("RUST_LOG", "trace");
             }
+            // Every run records its observations and lands in the history store (its own, so
+            // the runs do not contend for one SQLite file).
+            cmd.arg("--record")
+                .arg(out_dir.join("recording.json"))
+                .arg("--store")
+                .arg(format!(
+                    "sqlite:{}",
+                    out_dir.join("history.sqlite").display()
+                ));
             let label = format!("echo server, --format {format}");
             std::thread::spawn(move || run_and_check(&label, cmd, &out_dir, true))
         })
@@ -239,6 +249,47 @@ async fn no_canary_in_any_output_against_an_echoing_server() {
                 .expect("join")
                 .expect("run"),
         );
+    }
+    // What reads the stored runs back: `history`, `diff` and `judge` of a recording.
+    let first = dir.path().join("run-terminal");
+    let store = format!("sqlite:{}", first.join("history.sqlite").display());
+    let recording = first.join("recording.json");
+    let reads: Vec<(String, Vec<String>)> = vec![
+        (
+            "history".into(),
+            vec!["history".into(), "--store".into(), store.clone()],
+        ),
+        (
+            "diff".into(),
+            vec![
+                "diff".into(),
+                "--store".into(),
+                store,
+                "--format".into(),
+                "json".into(),
+            ],
+        ),
+        (
+            "judge".into(),
+            vec![
+                "judge".into(),
+                recording.display().to_string(),
+                "--format".into(),
+                "json".into(),
+            ],
+        ),
+    ];
+    for (label, args) in reads {
+        let out_dir = dir.path().join(format!("read-{label}"));
+        std::fs::create_dir(&out_dir).expect("mkdir");
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_readyprobe"));
+        cmd.args(&args)
+            .env("NO_COLOR", "1")
+            .env("RUST_LOG", "trace");
+        let all = tokio::task::spawn_blocking(move || run_and_check(&label, cmd, &out_dir, false))
+            .await
+            .expect("run");
+        combined.push_str(&all);
     }
     // The echo really reflected the credentials (the test would prove nothing otherwise), and the
     // failing dependency probes were rendered.

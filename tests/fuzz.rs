@@ -1,7 +1,8 @@
 //! Property tests ("fuzzing") of every parser that reads target data or configuration, driven
 //! through the crate's public API: CSP and the other security headers, Set-Cookie, health JSON
-//! shapes, JWKS/JWT, the TOML configuration, the metrics exposition parser, legacy TLS answers,
-//! and the redaction functions. The property is always "never panics on arbitrary input"; the
+//! shapes, JWKS/JWT, the TOML configuration, the metrics exposition parser, the RateLimit header
+//! families, legacy TLS answers, and the redaction functions; and every judge and renderer over
+//! arbitrary observations. The property is always "never panics on arbitrary input"; the
 //! redaction targets also check that a URL password never survives.
 //!
 //! Each target runs [`DEFAULT_CASES`] cases in an ordinary `cargo test`; for the long runs the
@@ -26,12 +27,16 @@ use readyprobe::observations::{
 };
 use readyprobe::probes::access::{self, JwksObservation};
 use readyprobe::probes::http::HttpExchange;
+use readyprobe::probes::metrics::{MetricsObservation, Scrape};
 use readyprobe::probes::tls::{LegacyVersion, classify_legacy_answer};
 use readyprobe::redact::{self, Redactor};
 use readyprobe::report::{self, Format};
 
-/// Cases per target in an ordinary test run; `PROPTEST_CASES` overrides it.
-const DEFAULT_CASES: u32 = 10_000;
+/// Cases per parser target in an ordinary (debug) test run; `PROPTEST_CASES` overrides it.
+const DEFAULT_CASES: u32 = 2_000;
+/// Cases for the targets that judge whole observations (every judge, every renderer), which
+/// cost far more per case in a debug build.
+const HEAVY_CASES: u32 = 300;
 
 fn cases(default: u32) -> ProptestConfig {
     let cases = std::env::var("PROPTEST_CASES")
@@ -372,10 +377,17 @@ fn observations() -> impl Strategy<Value = Observations> {
         proptest::collection::vec(health_probe(), 0..5),
         (status(), headers(), body()),
         proptest::option::of(json()),
+        proptest::option::of((exposition_doc(), any::<bool>())),
     )
         .prop_map(
-            |(https, status, headers, body, health, (estatus, eheaders, ebody), jwks)| {
+            |(https, status, headers, body, health, (estatus, eheaders, ebody), jwks, metrics)| {
                 Observations {
+                    metrics: match metrics {
+                        Some((text, openmetrics)) => {
+                            Probed::Observed(metrics_observation(text, openmetrics))
+                        }
+                        None => Probed::Skipped("no metrics endpoint was found".to_string()),
+                    },
                     target: target(https),
                     root: Probed::Observed(exchange(status, headers, body)),
                     health,
@@ -395,6 +407,30 @@ fn observations() -> impl Strategy<Value = Observations> {
                 }
             },
         )
+}
+
+/// A metrics observation whose first scrape is `text`, parsed as the probe parses it.
+fn metrics_observation(text: String, openmetrics: bool) -> MetricsObservation {
+    let ct = if openmetrics {
+        "application/openmetrics-text; version=1.0.0"
+    } else {
+        "text/plain; version=0.0.4"
+    };
+    let exposition = exposition::parse(&text, Some(ct), Limits::default());
+    let exchange = exchange(
+        200,
+        vec![("content-type".to_string(), ct.to_string())],
+        text,
+    );
+    MetricsObservation {
+        tried: vec![exchange.request_line()],
+        path: Some("/metrics".to_string()),
+        first: Some(Scrape {
+            exchange,
+            exposition,
+        }),
+        live: Probed::Skipped("the first scrape had no samples".to_string()),
+    }
 }
 
 fn catalogue() -> Arc<Catalogue> {
@@ -448,21 +484,6 @@ proptest! {
         }
     }
 
-    /// Health endpoint JSON shapes (and non-JSON bodies) through every health judge.
-    #[test]
-    fn health_json(health in proptest::collection::vec(health_probe(), 0..6)) {
-        let obs = Observations {
-            target: target(true),
-            health,
-            ..Observations::default()
-        };
-        let cfg = JudgeConfig::default();
-        let _ = checks::health::endpoints(&obs, &cfg);
-        let _ = checks::health::status_consistency(&obs, &cfg);
-        let _ = checks::health::separation(&obs, &cfg);
-        let _ = checks::health::readiness_depth(&obs, &cfg);
-    }
-
     /// JWKS documents and JWTs: the judge, the key-confusion secret, the forged tokens.
     #[test]
     fn jwks_jwt(jwks in json(), token in prop_oneof![
@@ -486,6 +507,32 @@ proptest! {
         let _ = access::confusion_secret(&jwks);
         let _ = access::claims_of(&token);
         let _ = access::forged_tokens(now, Some(&token), Some(&jwks));
+    }
+
+    /// The RateLimit header families (IETF `RateLimit`/`RateLimit-Policy`, `RateLimit-*`,
+    /// `X-RateLimit-*`) and `Retry-After`/`Date`.
+    #[test]
+    fn ratelimit_headers(headers in headers(), limit in rate_value(), remaining in rate_value(), reset in rate_value(), date in prop_oneof![
+        Just("Sun, 06 Nov 1994 08:49:37 GMT".to_string()),
+        "(Mon|Sun|Xyz), [0-9]{1,3} (Jan|Nov|Foo) [0-9]{1,5} [0-9]{1,2}:[0-9]{1,2}:[0-9]{1,2} (GMT|UTC)",
+        text(),
+    ]) {
+        let mut headers = headers;
+        for (name, value) in [
+            ("ratelimit", format!("limit={limit}, remaining={remaining}, reset={reset}")),
+            ("ratelimit-policy", format!("{limit};w={reset}")),
+            ("x-ratelimit-limit", limit.clone()),
+            ("x-ratelimit-remaining", remaining.clone()),
+            ("x-ratelimit-reset", reset.clone()),
+            ("ratelimit-reset", reset.clone()),
+            ("retry-after", reset.clone()),
+            ("date", date.clone()),
+        ] {
+            headers.push((name.to_string(), value));
+        }
+        let ex = exchange(429, headers, String::new());
+        let _ = readyprobe::probes::burst::RateLimitHeaders::parse(&ex);
+        let _ = readyprobe::probes::burst::parse_http_date(&date);
     }
 
     /// The TOML configuration loader: structured documents from the config's own keys, and junk.
@@ -535,6 +582,27 @@ proptest! {
         prop_assert!(!shown.contains(&canary), "{dsn} shown as {shown}");
     }
 
+}
+
+proptest! {
+    #![proptest_config(cases(HEAVY_CASES))]
+
+    /// Health endpoint JSON shapes (and non-JSON bodies) through every health judge.
+    #[test]
+    fn health_json(health in proptest::collection::vec(health_probe(), 0..6)) {
+        let obs = Observations {
+            target: target(true),
+            health,
+            ..Observations::default()
+        };
+        let cfg = JudgeConfig::default();
+        let _ = checks::health::endpoints(&obs, &cfg);
+        let _ = checks::health::status_consistency(&obs, &cfg);
+        let _ = checks::health::separation(&obs, &cfg);
+        let _ = checks::health::readiness_depth(&obs, &cfg);
+    }
+
+
     /// Every judge over arbitrary observations, then scoring and every renderer.
     #[test]
     fn judge_and_render(obs in observations()) {
@@ -564,6 +632,21 @@ proptest! {
             }
         }
     }
+}
+
+/// A value for a RateLimit header: numbers of every size and sign, dates, junk.
+fn rate_value() -> impl Strategy<Value = String> {
+    prop_oneof![
+        any::<u64>().prop_map(|n| n.to_string()),
+        any::<i64>().prop_map(|n| n.to_string()),
+        any::<f64>().prop_map(|f| f.to_string()),
+        Just("18446744073709551616".to_string()),
+        Just("99999999999999999999999999".to_string()),
+        Just("1e308".to_string()),
+        Just("-0".to_string()),
+        Just("Sun, 06 Nov 1994 08:49:37 GMT".to_string()),
+        text(),
+    ]
 }
 
 const TOML_SECTIONS: &[&str] = &[

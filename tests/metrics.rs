@@ -413,9 +413,7 @@ fn for_format(parts: Vec<(String, Option<String>, Gen)>, format: Format) -> Vec<
                         })
                         .collect();
                     let total = f64::from(
-                        counts
-                            .iter()
-                            .take(bounds.len())
+                        counts[..bounds.len().min(counts.len())]
                             .last()
                             .copied()
                             .unwrap_or(0),

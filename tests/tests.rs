@@ -33,11 +33,13 @@
 //! MariaDB, Redis, RabbitMQ) call `util::require_service`: under `CI=true` a missing service is a
 //! failure, elsewhere the test prints why it skips.
 
+mod canary;
 mod cli;
 mod demo_audit;
 mod deps;
 mod engine_targets;
 mod fault;
+mod fuzz;
 mod hostile;
 mod metrics;
 mod packs;

@@ -277,6 +277,7 @@ impl Entry<'_> {
 }
 
 /// Every check a run knows: the built-in ones, the embedded packs and the user's packs.
+#[derive(Clone)]
 pub struct Catalogue {
     packs: Vec<PackCheck>,
 }

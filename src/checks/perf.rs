@@ -265,7 +265,10 @@ pub fn latency(obs: &Observations, cfg: &JudgeConfig) -> Result<Judgement, Unobs
                 String::new()
             }
         ));
-        let outcome = if e.timeouts > 0 || p.p95_ms > cfg.latency_p95_fail_ms {
+        if let Some(failure) = &e.first_failure {
+            evidence.push(format!("GET {}: sampling stopped: {failure}", e.path));
+        }
+        let outcome = if e.timeouts > 0 || e.failures > 0 || p.p95_ms > cfg.latency_p95_fail_ms {
             Outcome::Fail
         } else if p.p95_ms > cfg.latency_p95_warn_ms {
             Outcome::Warn

@@ -181,26 +181,23 @@ async fn sample(
     let url = join_path(&audit.target, path);
     for i in 0..(warmup + samples) {
         let result = http::send(cx, &RequestSpec::get(url.clone()).no_follow()).await;
-        if i < warmup {
-            if let Err(err @ (ProbeError::Deadline { .. } | ProbeError::Budget { .. })) = result {
-                out.first_failure.get_or_insert(err.to_string());
-                break;
-            }
-            continue;
-        }
+        // One failure is enough to judge, and a dead or silent endpoint must not cost one
+        // timeout per planned sample: sampling stops at the first error.
         match result {
+            Ok(_) if i < warmup => {}
             Ok(ex) => {
                 out.samples_ms.push(ex.elapsed_ms);
                 *out.statuses.entry(ex.status).or_default() += 1;
             }
-            Err(ProbeError::Timeout { .. }) => out.timeouts += 1,
-            Err(err @ (ProbeError::Deadline { .. } | ProbeError::Budget { .. })) => {
+            Err(err) => {
+                match err {
+                    ProbeError::Timeout { .. } if i >= warmup => out.timeouts += 1,
+                    ProbeError::Deadline { .. } | ProbeError::Budget { .. } => {}
+                    _ if i >= warmup => out.failures += 1,
+                    _ => {}
+                }
                 out.first_failure.get_or_insert(err.to_string());
                 break;
-            }
-            Err(err) => {
-                out.failures += 1;
-                out.first_failure.get_or_insert(err.to_string());
             }
         }
     }

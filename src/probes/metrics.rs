@@ -125,14 +125,13 @@ pub async fn observe(cx: &ProbeCx, audit: &Audit) -> Probed<MetricsObservation> 
             Err(err) => {
                 obs.tried.push(format!("GET {path}: {err}"));
                 last_error = Some(err.to_string());
+                // A silent or unreachable target would cost one timeout per candidate.
+                break;
             }
         }
     }
     let Some(first) = &obs.first else {
-        if obs.tried.len() == candidates.len()
-            && let Some(reason) = last_error
-            && obs.tried.iter().all(|t| t.contains(": "))
-        {
+        if let Some(reason) = last_error {
             return Probed::Failed(reason);
         }
         return Probed::Observed(obs);
