@@ -480,6 +480,12 @@ pub fn build_audit(
     for secret in cfg.dependencies.secrets() {
         redactor.add(&secret);
     }
+    // The valid token of `access.token_env` (the JWT forgery baseline): the token and its
+    // signature, which the tampered variant keeps and an echoing server sends back.
+    if let Ok(token) = std::env::var(&cfg.access.token_env) {
+        redactor.add(&token);
+        redactor.add(token.trim().rsplit('.').next().unwrap_or_default());
+    }
     let extra_roots = match &cfg.run.ca_file {
         Some(path) => load_ca_file(path)?,
         None => Vec::new(),
@@ -563,6 +569,12 @@ async fn audit(args: AuditArgs) -> Result<u8> {
             cfg.load.duration = cfg.load.duration.min(std::time::Duration::from_secs(1));
             cfg.load.max_requests = cfg.load.max_requests.min(300);
         }
+        // On loopback a readiness check that dials its database notices a cut within
+        // milliseconds; a 3 s window keeps the demo quick while still proving a shallow one.
+        let window = std::time::Duration::from_secs(3);
+        cfg.fault.detect_window = cfg.fault.detect_window.min(window);
+        cfg.fault.recover_window = cfg.fault.recover_window.min(window);
+        cfg.fault.poll_interval = cfg.fault.poll_interval.min(cfg.fault.detect_window);
         Some(target)
     } else {
         None
@@ -804,16 +816,15 @@ async fn audit_fleet(args: &AuditArgs, file: &Path) -> Result<u8> {
             .with_context(|| format!("--out-dir {}: cannot create", dir.display()))?;
     }
     let ticker = Ticker::start(format!("auditing {} targets", targets.len()), !args.quiet);
-    let results =
-        crate::fleet::run_keeping(
-            targets,
-            &cfg,
-            &origin,
-            &args.probes,
-            args.fleet_concurrency,
-            args.out_dir.is_some(),
-        )
-        .await;
+    let results = crate::fleet::run_keeping(
+        targets,
+        &cfg,
+        &origin,
+        &args.probes,
+        args.fleet_concurrency,
+        args.out_dir.is_some(),
+    )
+    .await;
     ticker.finish().await;
     if let Some(dir) = &args.out_dir {
         for r in &results {

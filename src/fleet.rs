@@ -134,8 +134,11 @@ pub async fn run_keeping(
     keep_reports: bool,
 ) -> Vec<MemberResult> {
     let limit = Arc::new(Semaphore::new(concurrency.max(1)));
-    // Parsing the packs (TOML, regexes) costs more than cloning them: once per fleet.
-    let catalogue = crate::cli::load_catalogue(probes).map_err(|e| format!("{e:#}"));
+    // Parsing the packs (TOML, regexes) costs more than cloning them: once per fleet. The
+    // per-target copies of the config and catalogue are made once a slot is free, so the tasks
+    // still waiting hold only pointers.
+    let catalogue = Arc::new(crate::cli::load_catalogue(probes).map_err(|e| format!("{e:#}")));
+    let base = Arc::new(base.clone());
     let mut tasks = Vec::new();
     for target in targets {
         let limit = limit.clone();
@@ -144,7 +147,7 @@ pub async fn run_keeping(
         let catalogue = catalogue.clone();
         tasks.push(tokio::spawn(async move {
             let _slot = limit.acquire_owned().await;
-            let mut result = one(target, base, &origin, catalogue).await;
+            let mut result = one(target, (*base).clone(), &origin, (*catalogue).clone()).await;
             if !keep_reports {
                 result.report = None;
             }

@@ -426,13 +426,20 @@ impl Service {
         let Some(url) = readiness else {
             tokio::time::sleep(SETTLE_WITHOUT_READINESS).await;
             return match self.try_exited() {
-                Some(status) => Err(self.exited_error(&status)),
+                Some(status) => {
+                    self.finish_pumps().await;
+                    Err(self.exited_error(&status))
+                }
                 None => Ok(()),
             };
         };
         loop {
             if let Some(status) = self.try_exited() {
-                return Err(self.exited_error(&status));
+                {
+                    // Read what it printed before dying: the reason is usually there.
+                    self.finish_pumps().await;
+                    return Err(self.exited_error(&status));
+                }
             }
             let last = match readiness_poll(cfg, url).await {
                 Ok(status) if (200..300).contains(&status) => return Ok(()),
@@ -452,7 +459,6 @@ impl Service {
     }
 
     fn exited_error(&self, status: &std::process::ExitStatus) -> SuperviseError {
-        // The pumps may still be reading the last lines; they are complete enough for a hint.
         let tail = self.output.tail(3);
         SuperviseError::Exited {
             status: describe_status(status),

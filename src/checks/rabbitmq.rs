@@ -216,6 +216,25 @@ fn dlx_subjects(m: &RabbitManagementView) -> Result<(Vec<&RabbitQueue>, Vec<Stri
     Ok((subjects, exempt))
 }
 
+/// The policy definitions, or none with a note saying why (then the broker's reported effective
+/// policies decide).
+fn policies(
+    m: &RabbitManagementView,
+) -> (
+    &[crate::probes::deps::rabbitmq::RabbitPolicy],
+    Option<String>,
+) {
+    match &m.policies {
+        Probed::Observed(list) => (list.as_slice(), None),
+        Probed::Failed(reason) | Probed::Skipped(reason) => (
+            &[],
+            Some(format!(
+                "policies could not be read ({reason}); judged from the effective policies the broker reported"
+            )),
+        ),
+    }
+}
+
 /// `rabbitmq.dlx`: a dead-letter exchange on every application queue.
 pub const DLX: CheckMeta = CheckMeta {
     id: "rabbitmq.dlx",
@@ -238,7 +257,7 @@ pub const DLX: CheckMeta = CheckMeta {
 pub fn dlx(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement, Unobserved> {
     let m = management(obs)?;
     let (subjects, exempt) = dlx_subjects(m)?;
-    let policies = m.policies.get()?;
+    let (policies, policy_note) = policies(m);
     if subjects.is_empty() {
         return Err(Unobserved::Skipped(
             "no durable, non-exclusive application queue to judge".into(),
@@ -272,6 +291,7 @@ pub fn dlx(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement, Unobserv
     let mut evidence = without.clone();
     evidence.extend(with.iter().cloned());
     let mut evidence = capped(evidence);
+    evidence.extend(policy_note);
     evidence.extend(
         exempt
             .into_iter()
@@ -333,7 +353,7 @@ pub fn dlx_target(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement, U
     let m = management(obs)?;
     let list = m.queues.get()?;
     let dlxs = m.dead_letter_exchanges.get()?;
-    let policies = m.policies.get()?;
+    let (policies, _) = policies(m);
     if dlxs.is_empty() {
         return Err(Unobserved::Skipped(
             "no queue names a dead-letter exchange".into(),
@@ -942,6 +962,21 @@ mod tests {
             dlx: Some("dlx".into()),
         }]);
         assert_eq!(run(dlx, &obs(r)).unwrap().outcome, Outcome::Pass);
+    }
+
+    #[test]
+    fn unreadable_policies_fall_back_to_the_reported_effective_policy() {
+        let mut r = healthy();
+        mgmt(&mut r).policies = Probed::Failed("GET /api/policies → 403".into());
+        let j = run(dlx, &obs(r)).unwrap();
+        assert_eq!(j.outcome, Outcome::Pass, "{}", j.summary);
+        assert!(
+            j.evidence
+                .iter()
+                .any(|l| l.starts_with("policies could not be read (GET /api/policies → 403)")),
+            "{:?}",
+            j.evidence
+        );
     }
 
     #[test]

@@ -619,8 +619,10 @@ mod tests {
     fn starter_config_example_parses_when_uncommented() {
         let starter = include_str!("../../config/readyprobe.toml");
         let start = starter.find("# [dependencies]").expect("example section");
+        // The example block runs to the first blank line; later sections have their own prose.
         let example: String = starter[start..]
             .lines()
+            .take_while(|l| !l.trim().is_empty())
             .filter(|l| l.starts_with("# ") && !l.starts_with("#   "))
             .map(|l| format!("{}\n", &l[2..]))
             .collect();

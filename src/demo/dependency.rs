@@ -85,8 +85,7 @@ pub(crate) async fn check(dependency: &Dependency) -> Result<Duration, Unreachab
         Dependency::Tcp(addr) => check_tcp(*addr).await,
         Dependency::Postgres { pool, .. } => {
             let started = Instant::now();
-            match tokio::time::timeout(QUERY_TIMEOUT, sqlx::query("SELECT 1").execute(pool)).await
-            {
+            match tokio::time::timeout(QUERY_TIMEOUT, sqlx::query("SELECT 1").execute(pool)).await {
                 Ok(Ok(_)) => Ok(started.elapsed()),
                 Ok(Err(err)) => Err(Unreachable::Failed(pg_reason(&err))),
                 Err(_) => Err(Unreachable::Failed(format!(

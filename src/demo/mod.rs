@@ -140,7 +140,10 @@ impl DemoTarget {
     /// later than `max`.
     pub async fn drain(self, max: Duration) {
         self.state.begin_drain();
-        access_log::event(&self.state, "SIGTERM received: readiness is now 503, draining");
+        access_log::event(
+            &self.state,
+            "SIGTERM received: readiness is now 503, draining",
+        );
         let started = tokio::time::Instant::now();
         loop {
             let elapsed = started.elapsed();
@@ -223,19 +226,20 @@ impl DemoDependency {
     pub fn parse(raw: &str) -> Result<DemoDependency, String> {
         let raw = raw.trim();
         if raw.starts_with("postgres://") || raw.starts_with("postgresql://") {
-            let url = Url::parse(raw)
-                .map_err(|e| format!("not a valid postgres:// URL ({e})"))?;
+            let url = Url::parse(raw).map_err(|e| format!("not a valid postgres:// URL ({e})"))?;
             if url.host_str().is_none_or(str::is_empty) {
                 return Err("the postgres:// URL has no host".to_string());
             }
             return Ok(DemoDependency::Postgres(url));
         }
-        raw.parse::<SocketAddr>().map(DemoDependency::Tcp).map_err(|_| {
-            format!(
-                "expected an IP:port address or a postgres:// URL, got {:?}",
-                crate::redact::url_str(raw)
-            )
-        })
+        raw.parse::<SocketAddr>()
+            .map(DemoDependency::Tcp)
+            .map_err(|_| {
+                format!(
+                    "expected an IP:port address or a postgres:// URL, got {:?}",
+                    crate::redact::url_str(raw)
+                )
+            })
     }
 }
 
@@ -395,13 +399,14 @@ async fn start_with_pki(
 }
 
 /// A lazily connecting pool for the PostgreSQL dependency, and its address.
-async fn postgres_dependency(
-    url: &Url,
-) -> Result<(dependency::Dependency, SocketAddr), DemoError> {
+async fn postgres_dependency(url: &Url) -> Result<(dependency::Dependency, SocketAddr), DemoError> {
     let host = url.host_str().unwrap_or_default().to_string();
     let port = url.port().unwrap_or(5432);
     let shown = format!("{host}:{port}");
-    let host_for_lookup = host.trim_start_matches('[').trim_end_matches(']').to_string();
+    let host_for_lookup = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_string();
     let addr = tokio::net::lookup_host((host_for_lookup.as_str(), port))
         .await
         .ok()

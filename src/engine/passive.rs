@@ -71,9 +71,38 @@ pub fn scope_lines(audit: &Audit, obs: &Observations) -> Vec<String> {
                 found.join(", ")
             }
         ),
-        "Read-only: GET requests only, except a malformed JSON POST when errors.json_endpoint is configured."
+        "Read-only towards the target: GET/HEAD/OPTIONS, plus requests to endpoints the config names \
+         (errors.json_endpoint, [ratelimit], [[access.mutation]], mutating packs)."
             .to_string(),
+        dependency_scope(audit),
     ]
+}
+
+/// What the dependency probes looked at, for the scope section.
+fn dependency_scope(audit: &Audit) -> String {
+    let deps = &audit.config.dependencies;
+    let named: Vec<&str> = [
+        ("PostgreSQL", deps.postgres.is_some()),
+        ("MySQL/MariaDB", deps.mysql.is_some()),
+        ("Redis", deps.redis.is_some()),
+        (
+            "RabbitMQ",
+            deps.rabbitmq.is_some() || deps.rabbitmq_management.is_some(),
+        ),
+        ("DNS", deps.dns.is_some()),
+    ]
+    .into_iter()
+    .filter_map(|(name, set)| set.then_some(name))
+    .collect();
+    if named.is_empty() {
+        "Dependencies: none configured ([dependencies]); their checks are skipped.".to_string()
+    } else {
+        format!(
+            "Dependencies inspected read-only ({}): SQL SELECT/SHOW inside READ ONLY transactions, \
+             Redis PING/INFO/CONFIG GET/ACL, RabbitMQ management GETs and an AMQP connect/close.",
+            named.join(", ")
+        )
+    }
 }
 
 fn observed(result: Result<HttpExchange, ProbeError>) -> Probed<HttpExchange> {

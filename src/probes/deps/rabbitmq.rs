@@ -626,30 +626,25 @@ async fn observe_management(
         Err(e) => Probed::Failed(e.to_string()),
     };
 
-    // Policies only matter for queues whose effective policy is not reported yet.
-    let needs_policies = queues
-        .observed()
-        .is_some_and(|q| q.queues.iter().any(|q| q.policy_dlx.is_none()));
-    let policies = if needs_policies {
-        match api.json(&api.endpoint(&["api", "policies"], &[])).await {
-            Ok(Json::Array(items)) => Probed::Observed(items.iter().map(policy).collect()),
-            Ok(_) => Probed::Failed(
-                api.dep
-                    .protocol_error("GET /api/policies: not a list")
-                    .to_string(),
-            ),
-            Err(e) => Probed::Failed(e.to_string()),
-        }
-    } else {
-        Probed::Observed(Vec::new())
+    // The policy definitions decide dead-lettering at once; a queue's reported effective policy
+    // lags a policy change by a statistics interval (seconds).
+    let policies = match api.json(&api.endpoint(&["api", "policies"], &[])).await {
+        Ok(Json::Array(items)) => Probed::Observed(items.iter().map(policy).collect()),
+        Ok(_) => Probed::Failed(
+            api.dep
+                .protocol_error("GET /api/policies: not a list")
+                .to_string(),
+        ),
+        Err(e) => Probed::Failed(e.to_string()),
     };
 
-    let dead_letter_exchanges = match (&queues, &policies) {
-        (Probed::Observed(list), Probed::Observed(pols)) => {
+    let dead_letter_exchanges = match &queues {
+        Probed::Observed(list) => {
+            let pols = policies.observed().map(Vec::as_slice).unwrap_or(&[]);
             dead_letter_exchanges(&api, &list.queues, pols).await
         }
-        (Probed::Failed(r), _) | (_, Probed::Failed(r)) => Probed::Failed(r.clone()),
-        (Probed::Skipped(r), _) | (_, Probed::Skipped(r)) => Probed::Skipped(r.clone()),
+        Probed::Failed(r) => Probed::Failed(r.clone()),
+        Probed::Skipped(r) => Probed::Skipped(r.clone()),
     };
 
     let channels = match api
@@ -820,15 +815,17 @@ fn channel(v: &Json) -> RabbitChannel {
     }
 }
 
-/// The dead-letter exchange a queue names: its argument, else its effective policy, else (when
-/// the broker has not reported the effective policy yet) the highest-priority matching policy.
+/// The dead-letter exchange a queue names: its `x-dead-letter-exchange` argument (which wins
+/// over policies, as in RabbitMQ), else the highest-priority policy that matches it, else — when
+/// no policy definition matches (or they could not be read) — the effective policy the broker
+/// last reported for it.
 pub fn effective_dlx(queue: &RabbitQueue, policies: &[RabbitPolicy]) -> Option<String> {
     if let Some(dlx) = &queue.dlx_argument {
         return Some(dlx.clone());
     }
-    match &queue.policy_dlx {
-        Some(dlx) => dlx.clone(),
-        None => matching_policy(queue, policies).and_then(|p| p.dlx.clone()),
+    match matching_policy(queue, policies) {
+        Some(policy) => policy.dlx.clone(),
+        None => queue.policy_dlx.clone().flatten(),
     }
 }
 
@@ -948,12 +945,15 @@ mod tests {
     }
 
     #[test]
-    fn reported_effective_policy_is_used() {
+    fn policy_definitions_win_over_a_stale_report() {
         let mut queue = q("orders");
+        // Reported before the policy was added: no DLX. The definitions say otherwise.
         queue.policy_dlx = Some(None);
         let pols = [pol("p", ".*", 0, Some("dlx"))];
-        // The broker reported the effective policy: it has no DLX, the list is not consulted.
-        assert_eq!(effective_dlx(&queue, &pols), None);
+        assert_eq!(effective_dlx(&queue, &pols).as_deref(), Some("dlx"));
+        // Without readable definitions, the broker's report is all there is.
+        queue.policy_dlx = Some(Some("reported".into()));
+        assert_eq!(effective_dlx(&queue, &[]).as_deref(), Some("reported"));
     }
 
     #[test]
