@@ -77,22 +77,13 @@ pub fn foreign_origin(obs: &Observations, _: &JudgeConfig) -> Result<Judgement, 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checks::fixtures::{HOST, exchange_at, https_target, judge, try_judge};
+    use crate::checks::fixtures::{https_target, judge, mutation_answered, try_judge};
     use crate::model::Outcome;
 
     fn obs(status: u16) -> Observations {
         Observations {
             target: https_target(),
-            csrf: Probed::Observed(vec![MutationProbe {
-                method: "POST".into(),
-                path: "/api/orders".into(),
-                exchange: Probed::Observed(exchange_at(
-                    &format!("https://{HOST}/api/orders"),
-                    status,
-                    &[],
-                    "",
-                )),
-            }]),
+            csrf: mutation_answered(status),
             ..Observations::default()
         }
     }

@@ -183,3 +183,19 @@ pub(crate) fn judge(check: &CheckMeta, obs: &Observations) -> Judgement {
 pub(crate) fn evidence_text(judgement: &Judgement) -> String {
     judgement.evidence.join("\n")
 }
+
+/// One configured POST mutation to `/api/orders` that answered `status` (CSRF, idempotency).
+pub(crate) fn mutation_answered(
+    status: u16,
+) -> crate::observations::Probed<Vec<crate::probes::access::MutationProbe>> {
+    crate::observations::Probed::Observed(vec![crate::probes::access::MutationProbe {
+        method: "POST".into(),
+        path: "/api/orders".into(),
+        exchange: crate::observations::Probed::Observed(exchange_at(
+            &format!("https://{HOST}/api/orders"),
+            status,
+            &[],
+            "",
+        )),
+    }])
+}

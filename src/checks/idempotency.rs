@@ -53,7 +53,7 @@ pub fn key_required(obs: &Observations, _: &JudgeConfig) -> Result<Judgement, Un
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checks::fixtures::{HOST, exchange_at, https_target, judge, try_judge};
+    use crate::checks::fixtures::{https_target, judge, mutation_answered, try_judge};
     use crate::model::Outcome;
     use crate::observations::Probed;
     use crate::probes::access::MutationProbe;
@@ -61,16 +61,7 @@ mod tests {
     fn obs(status: u16) -> Observations {
         Observations {
             target: https_target(),
-            idempotency: Probed::Observed(vec![MutationProbe {
-                method: "POST".into(),
-                path: "/api/orders".into(),
-                exchange: Probed::Observed(exchange_at(
-                    &format!("https://{HOST}/api/orders"),
-                    status,
-                    &[],
-                    "",
-                )),
-            }]),
+            idempotency: mutation_answered(status),
             ..Observations::default()
         }
     }
