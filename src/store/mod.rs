@@ -72,6 +72,26 @@ pub struct RunSummary {
     pub overall_score: Option<f64>,
 }
 
+/// Reads a `runs()` row (id, target, profile, started_at, verdict, overall_score) from either
+/// backend.
+fn run_summary<R>(r: &R) -> Result<RunSummary, sqlx::Error>
+where
+    R: sqlx::Row,
+    usize: sqlx::ColumnIndex<R>,
+    for<'a> i64: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> String: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> f64: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+{
+    Ok(RunSummary {
+        id: r.try_get(0)?,
+        target: r.try_get(1)?,
+        profile: r.try_get(2)?,
+        started_at: r.try_get(3)?,
+        verdict: r.try_get(4)?,
+        overall_score: r.try_get(5)?,
+    })
+}
+
 /// A stored run with its full report.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredRun {
@@ -329,16 +349,7 @@ impl Store {
                     .await
                     .map_err(|e| self.query_err(e))?;
                 rows.iter()
-                    .map(|r| {
-                        Ok(RunSummary {
-                            id: r.try_get(0)?,
-                            target: r.try_get(1)?,
-                            profile: r.try_get(2)?,
-                            started_at: r.try_get(3)?,
-                            verdict: r.try_get(4)?,
-                            overall_score: r.try_get(5)?,
-                        })
-                    })
+                    .map(run_summary)
                     .collect::<Result<_, sqlx::Error>>()
                     .map_err(|e| self.query_err(e))
             }
@@ -350,16 +361,7 @@ impl Store {
                     .await
                     .map_err(|e| self.query_err(e))?;
                 rows.iter()
-                    .map(|r| {
-                        Ok(RunSummary {
-                            id: r.try_get(0)?,
-                            target: r.try_get(1)?,
-                            profile: r.try_get(2)?,
-                            started_at: r.try_get(3)?,
-                            verdict: r.try_get(4)?,
-                            overall_score: r.try_get(5)?,
-                        })
-                    })
+                    .map(run_summary)
                     .collect::<Result<_, sqlx::Error>>()
                     .map_err(|e| self.query_err(e))
             }
