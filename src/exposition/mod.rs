@@ -501,6 +501,11 @@ impl Parser {
             self.current = Some(idx);
             return idx;
         }
+        self.open_family(name)
+    }
+
+    /// Closes the current family and starts a new, untyped one named `name`.
+    fn open_family(&mut self, name: &str) -> usize {
         if let Some(cur) = self.current {
             self.closed.insert(cur);
         }
@@ -636,20 +641,7 @@ impl Parser {
             );
             return idx;
         }
-        if let Some(cur) = self.current {
-            self.closed.insert(cur);
-        }
-        let idx = self.families.len();
-        self.families.push(Family {
-            name: name.to_string(),
-            kind: MetricType::Untyped,
-            help: None,
-            unit: None,
-            samples: Vec::new(),
-        });
-        self.by_name.insert(name.to_string(), idx);
-        self.current = Some(idx);
-        idx
+        self.open_family(name)
     }
 
     /// Adds a parsed sample; false once the series cap is reached.
