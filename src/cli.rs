@@ -82,7 +82,8 @@ pub enum Command {
     /// Run the demo target standalone, so other tools can be pointed at it.
     Demo(DemoArgs),
     /// Run a fault proxy standalone: forward --listen to --upstream (SIGUSR1 cuts, SIGUSR2
-    /// restores, Ctrl-C stops). `audit` runs the `[[fault.proxy]]` entries itself.
+    /// restores, Ctrl-C stops; --control lets a remote audit cut it). `audit` runs the
+    /// `[[fault.proxy]]` entries with `listen` itself.
     Proxy(ProxyArgs),
     /// List recorded runs from the history store, newest first, with the score trend.
     History(HistoryArgs),
@@ -331,6 +332,18 @@ pub struct ProxyArgs {
     /// The dependency's name, for messages.
     #[arg(long, default_value = "dependency")]
     pub name: String,
+    /// Serve a control endpoint here (GET /status, POST /cut?for=30s, POST /restore) so a
+    /// remote audit can cut the proxy: `[[fault.proxy]] control = "http://ADDR"`.
+    #[arg(long, value_name = "ADDR")]
+    pub control: Option<std::net::SocketAddr>,
+    /// The environment variable holding the control token; every control request must then
+    /// send `Authorization: Bearer <token>`. Required when --control is not on loopback.
+    #[arg(long, value_name = "VAR", requires = "control")]
+    pub control_token_env: Option<String>,
+    /// The longest cut a control request may ask for; every cut restores itself after its
+    /// `for` (default 60s), so a dead audit never leaves the dependency cut.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "10m")]
+    pub max_cut: Duration,
 }
 
 fn parse_severity(s: &str) -> std::result::Result<Severity, String> {
@@ -1213,9 +1226,37 @@ async fn run_demo(args: DemoArgs) -> Result<u8> {
 /// `readyprobe proxy`: one fault proxy in the foreground.
 async fn run_proxy(args: ProxyArgs) -> Result<u8> {
     config::parse_host_port(&args.upstream).map_err(|m| anyhow!("--upstream: {m}"))?;
-    let proxy = crate::fault_proxy::FaultProxy::start(&args.name, args.listen, &args.upstream)
-        .await
-        .context("check --listen: the address must be free and local")?;
+    use crate::fault_proxy::control::{Control, ControlOptions};
+    let token = match &args.control_token_env {
+        Some(var) => match std::env::var(var) {
+            Ok(token) if !token.is_empty() => Some(token),
+            _ => bail!("--control-token-env: the environment variable {var} is not set or empty"),
+        },
+        None => None,
+    };
+    if args.max_cut.is_zero() {
+        bail!("--max-cut: must be more than 0s");
+    }
+    let proxy = Arc::new(
+        crate::fault_proxy::FaultProxy::start(&args.name, args.listen, &args.upstream)
+            .await
+            .context("check --listen: the address must be free and local")?,
+    );
+    // Bound before anything is printed, so "listening" lines are true when a script reads them.
+    let control = match args.control {
+        Some(listen) => Some(
+            Control::bind(
+                Arc::clone(&proxy),
+                ControlOptions {
+                    listen,
+                    token,
+                    max_hold: args.max_cut,
+                },
+            )
+            .await?,
+        ),
+        None => None,
+    };
     println!(
         "fault proxy {} listening on {}, forwarding to {}",
         proxy.name(),
@@ -1225,6 +1266,17 @@ async fn run_proxy(args: ProxyArgs) -> Result<u8> {
     if let Err(err) = proxy.check_upstream().await {
         eprintln!("readyprobe: warning: {err}; clients are reset until it answers");
     }
+    let (stop_control, control_stopped) = tokio::sync::oneshot::channel::<()>();
+    let control_task = match control {
+        Some(control) => {
+            let addr = control.local_addr().context("--control: no local address")?;
+            println!("control endpoint on http://{addr} (GET /status, POST /cut?for=30s, POST /restore)");
+            Some(tokio::spawn(control.serve(async move {
+                let _ = control_stopped.await;
+            })))
+        }
+        None => None,
+    };
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
@@ -1249,6 +1301,12 @@ async fn run_proxy(args: ProxyArgs) -> Result<u8> {
     }
     #[cfg(not(unix))]
     wait_for_shutdown_signal().await;
+    let _ = stop_control.send(());
+    if let Some(task) = control_task {
+        if let Ok(Err(err)) = task.await {
+            eprintln!("readyprobe: control endpoint: {err}");
+        }
+    }
     drop(proxy);
     Ok(exit::PASSED)
 }

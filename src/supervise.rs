@@ -606,10 +606,13 @@ impl Session {
         started: Vec<FaultProxy>,
     ) -> Result<Session, SuperviseError> {
         let mut proxies: Vec<Arc<FaultProxy>> = started.into_iter().map(Arc::new).collect();
+        // Remote proxies (`control = …`) run elsewhere; the fault step drives them.
         for p in &cfg.fault.proxy {
-            proxies.push(Arc::new(
-                FaultProxy::start(&p.name, p.listen, &p.upstream).await?,
-            ));
+            if let Some(crate::config::ProxyPlace::Local { listen, upstream }) = p.place() {
+                proxies.push(Arc::new(
+                    FaultProxy::start(&p.name, listen, upstream).await?,
+                ));
+            }
         }
         let readiness = cfg
             .supervise

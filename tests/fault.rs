@@ -418,3 +418,396 @@ slow_path = "/api/export"
     }
     .assert_free();
 }
+
+// ---- A standalone `readyprobe proxy` driven through its control endpoint ----
+
+/// A child process killed (and reaped) when the test ends, whatever way it ends.
+struct Spawned(std::process::Child);
+
+impl Drop for Spawned {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `readyprobe proxy` with a control endpoint and waits until it says it is listening.
+fn spawn_proxy(listen: u16, upstream: &str, control: u16, token: Option<&str>) -> Spawned {
+    use std::io::BufRead;
+    let mut cmd = std::process::Command::new(bin());
+    cmd.args([
+        "proxy",
+        "--name",
+        "database",
+        "--listen",
+        &format!("127.0.0.1:{listen}"),
+        "--upstream",
+        upstream,
+        "--control",
+        &format!("127.0.0.1:{control}"),
+    ])
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::null());
+    if let Some(token) = token {
+        cmd.args(["--control-token-env", "RP_TEST_PROXY_TOKEN"])
+            .env("RP_TEST_PROXY_TOKEN", token);
+    }
+    let mut child = Spawned(cmd.spawn().expect("spawn readyprobe proxy"));
+    let stdout = child.0.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = tx.send(line);
+        }
+    });
+    let started = std::time::Instant::now();
+    while started.elapsed() < Duration::from_secs(20) {
+        if let Ok(line) = rx.recv_timeout(Duration::from_millis(200))
+            && line.starts_with("control endpoint on")
+        {
+            return child;
+        }
+    }
+    panic!("readyprobe proxy did not report its control endpoint within 20 s");
+}
+
+/// One HTTP/1.1 request over a fresh connection: (status, body).
+fn control(port: u16, method: &str, path: &str, token: Option<&str>) -> (u16, serde_json::Value) {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect control");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    let auth = token.map_or(String::new(), |t| format!("Authorization: Bearer {t}\r\n"));
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{auth}Content-Length: 0\r\nConnection: close\r\n\r\n"
+    )
+    .expect("write");
+    let mut raw = String::new();
+    stream.read_to_string(&mut raw).expect("read");
+    let status = raw
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no status in {raw:?}"));
+    let body = raw.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+    (
+        status,
+        serde_json::from_str(body).unwrap_or(serde_json::Value::Null),
+    )
+}
+
+fn connects(port: u16) -> bool {
+    std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+}
+
+#[test]
+fn standalone_proxy_control_endpoint_cuts_restores_and_bounds_every_cut() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // The upstream: a plain listener this test owns.
+    let upstream = TcpListener::bind("127.0.0.1:0").expect("bind upstream");
+    let upstream_addr = upstream.local_addr().expect("addr").to_string();
+    let (listen, port) = (free_port(), free_port());
+    let token = "rpCanaryProxyToken";
+    let proxy = spawn_proxy(listen, &upstream_addr, port, Some(token));
+
+    let (status, body) = control(port, "GET", "/status", None);
+    assert_eq!(status, 401, "{body}");
+    assert!(!body.to_string().contains(token));
+    assert_eq!(control(port, "GET", "/status", Some("wrong")).0, 401);
+
+    let (status, body) = control(port, "GET", "/status", Some(token));
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["name"], "database");
+    assert_eq!(body["upstream"], upstream_addr.as_str());
+    assert_eq!(body["cut"], false);
+    assert!(body.get("upstream_error").is_none(), "{body}");
+    assert!(connects(listen));
+
+    // A cut past --max-cut (10m by default) or of no duration is refused, naming `for`.
+    let (status, body) = control(port, "POST", "/cut?for=2h", Some(token));
+    assert_eq!(status, 400);
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("for: "),
+        "{body}"
+    );
+    assert_eq!(control(port, "POST", "/cut?for=soon", Some(token)).0, 400);
+    assert_eq!(control(port, "GET", "/cut", Some(token)).0, 405);
+    assert_eq!(control(port, "GET", "/nope", Some(token)).0, 404);
+
+    // Cut, then restore by hand.
+    let (status, body) = control(port, "POST", "/cut?for=30s", Some(token));
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["cut"], true);
+    assert!(
+        body["restores_in_ms"]
+            .as_u64()
+            .is_some_and(|ms| ms <= 30_000),
+        "{body}"
+    );
+    assert!(
+        !connects(listen),
+        "new connections must be refused while cut"
+    );
+    let (status, body) = control(port, "POST", "/restore", Some(token));
+    assert_eq!(
+        (status, &body["cut"]),
+        (200, &serde_json::Value::Bool(false))
+    );
+    let back = (0..50).any(|_| {
+        std::thread::sleep(Duration::from_millis(50));
+        connects(listen)
+    });
+    assert!(back, "the listener did not come back after /restore");
+
+    // A cut nobody lifts restores itself when its `for` runs out.
+    let (status, _) = control(port, "POST", "/cut?for=1s", Some(token));
+    assert_eq!(status, 200);
+    assert!(!connects(listen));
+    let restored = (0..60).any(|_| {
+        std::thread::sleep(Duration::from_millis(100));
+        control(port, "GET", "/status", Some(token)).1["cut"] == false
+    });
+    assert!(restored, "the 1 s cut did not restore itself");
+    assert!((0..50).any(|_| {
+        std::thread::sleep(Duration::from_millis(50));
+        connects(listen)
+    }));
+
+    // The upstream going away shows in /status.
+    drop(upstream);
+    let (_, body) = control(port, "GET", "/status", Some(token));
+    assert!(body["upstream_error"].is_string(), "{body}");
+
+    // SIGTERM stops it cleanly and frees both ports.
+    let mut proxy = proxy;
+    let pid = proxy.0.id();
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status()
+            .expect("kill")
+            .success()
+    );
+    let mut exited = None;
+    for _ in 0..100 {
+        if let Some(status) = proxy.0.try_wait().expect("wait") {
+            exited = Some(status);
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(
+        exited.and_then(|s| s.code()),
+        Some(0),
+        "proxy did not exit 0 on SIGTERM"
+    );
+    for p in [listen, port] {
+        assert!(
+            TcpListener::bind(("127.0.0.1", p)).is_ok(),
+            "port {p} left open"
+        );
+    }
+    drop(dir);
+}
+
+#[test]
+fn standalone_proxy_refuses_an_open_control_address_without_a_token() {
+    let out = readyprobe()
+        .args([
+            "proxy",
+            "--listen",
+            &format!("127.0.0.1:{}", free_port()),
+            "--upstream",
+            "127.0.0.1:5432",
+            "--control",
+            "0.0.0.0:0",
+        ])
+        .timeout(Duration::from_secs(20))
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("set --control-token-env"), "{stderr}");
+}
+
+/// Starts `readyprobe demo` on its own (not supervised), its database at `dependency`.
+fn spawn_demo(profile: &str, ports: &Ports, dir: &Path, dependency: &str) -> Spawned {
+    let mut cmd = std::process::Command::new(bin());
+    cmd.args([
+        "demo",
+        "--profile",
+        profile,
+        "--listen",
+        &format!("127.0.0.1:{}", ports.https),
+        "--http-listen",
+        &format!("127.0.0.1:{}", ports.http),
+        "--ca-out",
+    ])
+    .arg(dir.join("ca.pem"))
+    .stdout(std::process::Stdio::null())
+    .stderr(std::process::Stdio::null());
+    if !dependency.is_empty() {
+        cmd.args(["--dependency", dependency]);
+    }
+    Spawned(cmd.spawn().expect("spawn readyprobe demo"))
+}
+
+/// Audits the demo with one remote `[[fault.proxy]]`, waiting for it to be ready first.
+fn audit_remote(
+    ports: &Ports,
+    dir: &Path,
+    control_port: u16,
+    token: &str,
+) -> (i32, serde_json::Value, String) {
+    let config = format!(
+        r#"target = "https://127.0.0.1:{https}/"
+
+[run]
+ca_file = "{ca}"
+deadline = "60s"
+
+[[fault.proxy]]
+name = "database"
+control = "http://127.0.0.1:{control_port}"
+token_env = "RP_TEST_PROXY_TOKEN"
+
+[fault]
+detect_window = "3s"
+recover_window = "10s"
+"#,
+        https = ports.https,
+        ca = dir.join("ca.pem").display(),
+    );
+    let path = dir.join("remote.toml");
+    std::fs::write(&path, config).expect("write config");
+    // The CA file appears once the demo is up; --wait-ready then waits for readiness.
+    for _ in 0..100 {
+        if dir.join("ca.pem").exists() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let out = readyprobe()
+        .args([
+            "audit",
+            "--format",
+            "json",
+            "--wait-ready",
+            "30s",
+            "--config",
+        ])
+        .arg(&path)
+        .env("RP_TEST_PROXY_TOKEN", token)
+        .timeout(Duration::from_secs(120))
+        .output()
+        .expect("run");
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let json = serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null);
+    (out.status.code().unwrap_or(-1), json, stderr)
+}
+
+#[test]
+fn remote_audit_cuts_a_standalone_proxy_in_front_of_postgres() {
+    if !require_service("PostgreSQL", "127.0.0.1:5432") {
+        return;
+    }
+    let token = "rpCanaryProxyToken";
+    for profile in ["flawed", "hardened"] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let ports = Ports::new();
+        let control_port = free_port();
+        let proxy = spawn_proxy(ports.proxy, "127.0.0.1:5432", control_port, Some(token));
+        let dependency = format!("postgres://postgres@127.0.0.1:{}/test", ports.proxy);
+        let demo = spawn_demo(profile, &ports, dir.path(), &dependency);
+        let (_, report, stderr) = audit_remote(&ports, dir.path(), control_port, token);
+        let f = findings(&report);
+        let flips = text(&f, "health.fault.readiness_flips");
+        assert!(
+            flips.contains(&format!(
+                "cut via its control endpoint http://127.0.0.1:{control_port}/"
+            )),
+            "{profile}: {flips}\nstderr: {stderr}"
+        );
+        if profile == "flawed" {
+            assert_eq!(
+                outcome(&f, "health.fault.readiness_flips"),
+                "fail",
+                "{flips}"
+            );
+            assert!(
+                flips.contains("readiness stayed 200 for 3 s after the database was cut"),
+                "{flips}"
+            );
+        } else {
+            for id in ["health.fault.readiness_flips", "health.fault.recovery"] {
+                assert_eq!(outcome(&f, id), "pass", "{id}: {}", text(&f, id));
+            }
+            assert!(flips.contains("time to detect: database in "), "{flips}");
+        }
+        // The audit restored the proxy: nothing is left cut.
+        let (_, status) = control(control_port, "GET", "/status", Some(token));
+        assert_eq!(status["cut"], false, "{status}");
+        let everything = format!("{report}{stderr}");
+        assert!(!everything.contains(token), "the control token leaked");
+        drop(demo);
+        drop(proxy);
+        ports.assert_free();
+    }
+}
+
+#[test]
+fn remote_proxy_that_is_down_or_refuses_the_token_is_an_error_finding_naming_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ports = Ports::new();
+    let demo = spawn_demo("hardened", &ports, dir.path(), "");
+
+    // Nothing listens on the control port.
+    let closed = free_port();
+    let (_, report, stderr) = audit_remote(&ports, dir.path(), closed, "x");
+    let f = findings(&report);
+    assert_eq!(
+        outcome(&f, "health.fault.readiness_flips"),
+        "error",
+        "stderr: {stderr}"
+    );
+    let flips = text(&f, "health.fault.readiness_flips");
+    assert!(
+        flips.contains(&format!(
+            "fault proxy database: control http://127.0.0.1:{closed}/"
+        )),
+        "{flips}"
+    );
+    assert!(flips.contains("readyprobe proxy --control"), "{flips}");
+
+    // A proxy that wants another token: 401, named, and the token never shown.
+    let upstream = TcpListener::bind("127.0.0.1:0").expect("bind upstream");
+    let control_port = free_port();
+    let proxy = spawn_proxy(
+        ports.proxy,
+        &upstream.local_addr().expect("addr").to_string(),
+        control_port,
+        Some("rpRightToken"),
+    );
+    let (_, report, stderr) = audit_remote(&ports, dir.path(), control_port, "rpWrongTokenCanary");
+    let f = findings(&report);
+    assert_eq!(
+        outcome(&f, "health.fault.readiness_flips"),
+        "error",
+        "stderr: {stderr}"
+    );
+    let flips = text(&f, "health.fault.readiness_flips");
+    assert!(flips.contains("401: the token was refused"), "{flips}");
+    let everything = format!("{report}{stderr}");
+    assert!(!everything.contains("rpWrongTokenCanary") && !everything.contains("rpRightToken"));
+    drop(proxy);
+    drop(demo);
+    ports.assert_free();
+}

@@ -28,8 +28,12 @@ fn runs(obs: &Observations) -> Result<&[FaultRun], Unobserved> {
 }
 
 fn cut_line(run: &FaultRun) -> String {
+    let via = run
+        .control
+        .as_ref()
+        .map_or(String::new(), |c| format!(" via its control endpoint {c}"));
     format!(
-        "fault proxy {} ({} → {}): cut with {} live connection{} reset, new connections refused; readiness {} was {} before the cut",
+        "fault proxy {} ({} → {}): cut{via} with {} live connection{} reset, new connections refused; readiness {} was {} before the cut",
         run.proxy,
         run.listen,
         run.upstream,
@@ -303,6 +307,7 @@ mod tests {
             proxy: "database".into(),
             listen: "127.0.0.1:15432".into(),
             upstream: "127.0.0.1:5432".into(),
+            control: None,
             readiness: "https://127.0.0.1:8443/readyz".into(),
             liveness: Some("https://127.0.0.1:8443/livez".into()),
             baseline_status: 200,

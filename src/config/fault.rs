@@ -46,16 +46,60 @@ impl Default for FaultConfig {
     }
 }
 
-/// One `[[fault.proxy]]`: readyprobe listens on `listen` and forwards to `upstream`.
+/// One `[[fault.proxy]]`: either a proxy readyprobe runs itself (`listen` + `upstream`), or a
+/// standalone `readyprobe proxy --control ADDR` deployed next to the service (`control`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FaultProxyConfig {
     /// What the dependency is, in evidence lines ("the database was cut").
     pub name: String,
     /// Where the proxy listens; the service's dependency address must point here.
-    pub listen: SocketAddr,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub listen: Option<SocketAddr>,
     /// The real dependency, `host:port`.
-    pub upstream: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upstream: Option<String>,
+    /// The control endpoint of a remote `readyprobe proxy` (`http://10.0.3.7:9000`): the audit
+    /// cuts and restores it there instead of running a proxy itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub control: Option<String>,
+    /// The environment variable holding the remote proxy's control token (its
+    /// `--control-token-env` value); only with `control`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_env: Option<String>,
+}
+
+/// Where a `[[fault.proxy]]` runs, once validated.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ProxyPlace<'a> {
+    /// readyprobe runs it: listen here, forward there.
+    Local {
+        /// The listen address.
+        listen: SocketAddr,
+        /// The upstream, `host:port`.
+        upstream: &'a str,
+    },
+    /// A remote `readyprobe proxy` driven through its control URL.
+    Remote {
+        /// The control URL.
+        control: &'a str,
+        /// The token's environment variable, if any.
+        token_env: Option<&'a str>,
+    },
+}
+
+impl FaultProxyConfig {
+    /// Where this proxy runs; `None` only for an entry validation refuses.
+    pub fn place(&self) -> Option<ProxyPlace<'_>> {
+        match (&self.control, self.listen, &self.upstream) {
+            (Some(control), None, None) => Some(ProxyPlace::Remote {
+                control,
+                token_env: self.token_env.as_deref(),
+            }),
+            (None, Some(listen), Some(upstream)) => Some(ProxyPlace::Local { listen, upstream }),
+            _ => None,
+        }
+    }
 }
 
 /// `[supervise]`: readyprobe starts the service itself, audits it, then stops it.
@@ -204,14 +248,62 @@ pub(crate) fn validate(
                 format!("{:?} is used by another proxy", proxy.name),
             );
         }
-        if fault.proxy[..i].iter().any(|p| p.listen == proxy.listen) {
-            return err(
-                format!("fault.proxy[{i}].listen"),
-                format!("{} is used by another proxy", proxy.listen),
-            );
+        let field = |f: &str| format!("fault.proxy[{i}].{f}");
+        match (&proxy.control, proxy.listen, &proxy.upstream) {
+            (Some(control), None, None) => {
+                if let Err(m) = super::load::validate_http_url(control) {
+                    return err(field("control"), m);
+                }
+            }
+            (Some(_), _, _) => {
+                return err(
+                    field("control"),
+                    "a remote proxy knows its own listen and upstream: give either control, or listen and upstream".into(),
+                );
+            }
+            (None, Some(listen), Some(upstream)) => {
+                if fault.proxy[..i].iter().any(|p| p.listen == Some(listen)) {
+                    return err(
+                        field("listen"),
+                        format!("{listen} is used by another proxy"),
+                    );
+                }
+                if let Err(m) = parse_host_port(upstream) {
+                    return err(field("upstream"), m);
+                }
+            }
+            (None, None, _) => {
+                return err(
+                    field("listen"),
+                    "missing: give listen and upstream (readyprobe runs the proxy), or control (a remote `readyprobe proxy --control`)".into(),
+                );
+            }
+            (None, Some(_), None) => {
+                return err(
+                    field("upstream"),
+                    "missing: the real dependency, host:port".into(),
+                );
+            }
         }
-        if let Err(m) = parse_host_port(&proxy.upstream) {
-            return err(format!("fault.proxy[{i}].upstream"), m);
+        match &proxy.token_env {
+            Some(_) if proxy.control.is_none() => {
+                return err(
+                    field("token_env"),
+                    "only a remote proxy (control = …) takes a token".into(),
+                );
+            }
+            Some(name)
+                if name.is_empty()
+                    || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') =>
+            {
+                return err(
+                    field("token_env"),
+                    format!(
+                        "expected an environment variable name (letters, digits, _), got {name:?}"
+                    ),
+                );
+            }
+            _ => {}
         }
     }
     if let Some(first) = supervise.command.first()
@@ -362,6 +454,46 @@ source = { command = ["kubectl", "logs", "deploy/orders"] }
         let (f, _) =
             field("[[fault.proxy]]\nname = \"db\"\nlisten = \"nowhere\"\nupstream = \"db:5432\"\n");
         assert_eq!(f, "fault.proxy[0].listen");
+    }
+
+    #[test]
+    fn remote_proxy_takes_control_and_a_token_variable() {
+        let c = from_str(
+            "[[fault.proxy]]\nname = \"db\"\ncontrol = \"http://127.0.0.1:9000\"\ntoken_env = \"PROXY_TOKEN\"\n",
+            "t.toml",
+        )
+        .expect("valid");
+        assert_eq!(
+            c.fault.proxy[0].place(),
+            Some(super::ProxyPlace::Remote {
+                control: "http://127.0.0.1:9000",
+                token_env: Some("PROXY_TOKEN"),
+            })
+        );
+    }
+
+    #[test]
+    fn proxy_entries_that_mix_or_miss_places_are_named() {
+        let (f, m) = field(
+            "[[fault.proxy]]\nname = \"db\"\ncontrol = \"http://127.0.0.1:9000\"\nlisten = \"127.0.0.1:1\"\n",
+        );
+        assert_eq!(f, "fault.proxy[0].control");
+        assert!(m.contains("either control"), "{m}");
+        let (f, m) = field("[[fault.proxy]]\nname = \"db\"\n");
+        assert_eq!(f, "fault.proxy[0].listen");
+        assert!(m.contains("control"), "{m}");
+        let (f, _) = field("[[fault.proxy]]\nname = \"db\"\nlisten = \"127.0.0.1:1\"\n");
+        assert_eq!(f, "fault.proxy[0].upstream");
+        let (f, _) = field("[[fault.proxy]]\nname = \"db\"\ncontrol = \"ftp://x\"\n");
+        assert_eq!(f, "fault.proxy[0].control");
+        let (f, _) = field(
+            "[[fault.proxy]]\nname = \"db\"\nlisten = \"127.0.0.1:1\"\nupstream = \"db:5432\"\ntoken_env = \"T\"\n",
+        );
+        assert_eq!(f, "fault.proxy[0].token_env");
+        let (f, _) = field(
+            "[[fault.proxy]]\nname = \"db\"\ncontrol = \"http://127.0.0.1:9000\"\ntoken_env = \"A-B\"\n",
+        );
+        assert_eq!(f, "fault.proxy[0].token_env");
     }
 
     #[test]

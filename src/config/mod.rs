@@ -25,7 +25,8 @@ pub use dependencies::{
     parse_nameserver, percent_decode, url_password,
 };
 pub use fault::{
-    FaultConfig, FaultProxyConfig, LogSource, LogsConfig, SuperviseConfig, parse_host_port,
+    FaultConfig, FaultProxyConfig, LogSource, LogsConfig, ProxyPlace, SuperviseConfig,
+    parse_host_port,
 };
 pub use gate::WaiverConfig;
 pub use load::{from_file, from_str};

@@ -2,11 +2,13 @@
 //! target's readiness and liveness, restore, and time how long the target took to notice and to
 //! recover.
 //!
-//! The proxies themselves are started by [`crate::supervise::Session`] before the service (the
-//! service's pool must connect through them from the start) and handed to this step through a
-//! task-local, so the engine's signatures stay unchanged. This probe only records what it saw;
-//! `checks::fault` judges. A cut is always restored, even when the step is cut short by the
-//! run's deadline (a drop guard restores it).
+//! Local proxies are started by [`crate::supervise::Session`] before the service (the service's
+//! pool must connect through them from the start) and handed to this step through a
+//! task-local, so the engine's signatures stay unchanged. Remote ones (`control = …`, a
+//! `readyprobe proxy --control` deployed next to the service) are driven over HTTP. This probe
+//! only records what it saw; `checks::fault` judges. A cut is always restored, even when the
+//! step is cut short by the run's deadline (a drop guard restores it; a remote proxy also
+//! restores itself when the cut's hold runs out).
 
 use std::future::Future;
 use std::sync::Arc;
@@ -18,8 +20,10 @@ use url::Url;
 
 use super::ProbeCx;
 use super::http;
+use crate::config::ProxyPlace;
 use crate::engine::{Audit, join_path};
 use crate::fault_proxy::FaultProxy;
+use crate::fault_proxy::remote::RemoteProxy;
 use crate::observations::{HealthKind, Observations, Probed};
 
 tokio::task_local! {
@@ -71,6 +75,9 @@ pub struct FaultRun {
     pub listen: String,
     /// The real dependency behind it.
     pub upstream: String,
+    /// The control URL of a remote proxy (absent when readyprobe ran the proxy itself).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub control: Option<String>,
     /// The readiness URL polled (redacted).
     pub readiness: String,
     /// The liveness URL polled, when one exists (redacted).
@@ -105,19 +112,165 @@ impl FaultRun {
     }
 }
 
-/// Restores a proxy when dropped, so no exit path leaves a dependency cut.
-struct RestoreOnDrop<'a>(&'a FaultProxy);
+/// A proxy the fault step can cut: one this process runs, or a remote one.
+enum Cuttable {
+    Local(Arc<FaultProxy>),
+    Remote(RemoteProxy),
+}
+
+/// Where a proxy listens and forwards, for the evidence.
+struct Placement {
+    listen: String,
+    upstream: String,
+    control: Option<String>,
+}
+
+impl Cuttable {
+    fn name(&self) -> &str {
+        match self {
+            Cuttable::Local(p) => p.name(),
+            Cuttable::Remote(r) => r.name(),
+        }
+    }
+
+    /// Checks that there is something to cut: the upstream answers and the proxy is not cut.
+    async fn prepare(&self) -> Result<Placement, String> {
+        const HINT: &str = "nothing to cut (is the dependency up, and is `upstream` right?)";
+        match self {
+            Cuttable::Local(p) => {
+                p.check_upstream()
+                    .await
+                    .map_err(|e| format!("{e}; {HINT}"))?;
+                Ok(Placement {
+                    listen: p.listen_addr().to_string(),
+                    upstream: p.upstream().to_string(),
+                    control: None,
+                })
+            }
+            Cuttable::Remote(r) => {
+                let status = r.status().await?;
+                if let Some(reason) = status.upstream_error {
+                    return Err(format!(
+                        "fault proxy {}: upstream {} unreachable: {reason}; {HINT}",
+                        r.name(),
+                        status.upstream
+                    ));
+                }
+                if status.cut {
+                    let restores = status.restores_in_ms.map_or(String::new(), |ms| {
+                        format!(
+                            ", it restores itself in {}",
+                            humantime::format_duration(Duration::from_secs(ms.div_ceil(1000)))
+                        )
+                    });
+                    return Err(format!(
+                        "fault proxy {} at {} is already cut (by another audit?){restores}; a cut now would prove nothing",
+                        r.name(),
+                        r.control_shown(),
+                    ));
+                }
+                Ok(Placement {
+                    listen: status.listen,
+                    upstream: status.upstream,
+                    control: Some(r.control_shown()),
+                })
+            }
+        }
+    }
+
+    /// Cuts; a remote proxy is told to restore itself after `hold` whatever happens here.
+    async fn cut(&self, hold: Duration) -> Result<u64, String> {
+        match self {
+            Cuttable::Local(p) => Ok(p.cut()),
+            Cuttable::Remote(r) => r.cut(hold).await,
+        }
+    }
+
+    async fn restore(&self) -> Result<(), String> {
+        match self {
+            Cuttable::Local(p) => {
+                p.restore();
+                Ok(())
+            }
+            Cuttable::Remote(r) => r.restore().await,
+        }
+    }
+}
+
+/// Restores a proxy when dropped (the step was cut short), so no exit path leaves a dependency
+/// cut; the normal path calls [`RestoreOnDrop::restore`] and sees the result.
+struct RestoreOnDrop<'a> {
+    proxy: &'a Cuttable,
+    armed: bool,
+}
+
+impl RestoreOnDrop<'_> {
+    async fn restore(mut self) -> Result<(), String> {
+        self.armed = false;
+        self.proxy.restore().await
+    }
+}
 
 impl Drop for RestoreOnDrop<'_> {
     fn drop(&mut self) {
-        self.0.restore();
+        if !self.armed {
+            return;
+        }
+        match self.proxy {
+            Cuttable::Local(p) => p.restore(),
+            // Best effort: if the runtime is going away too, the proxy's own hold restores it.
+            Cuttable::Remote(r) => {
+                if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+                    let r = r.clone();
+                    runtime.spawn(async move {
+                        let _ = r.restore().await;
+                    });
+                }
+            }
+        }
     }
+}
+
+/// The proxies to cut: the ones this process runs, then the remote ones in config order.
+fn cuttables(cx: &ProbeCx, audit: &Audit) -> Result<Vec<Cuttable>, String> {
+    let mut out: Vec<Cuttable> = PROXIES
+        .try_with(Arc::clone)
+        .unwrap_or_default()
+        .iter()
+        .map(|p| Cuttable::Local(Arc::clone(p)))
+        .collect();
+    for (i, p) in audit.config.fault.proxy.iter().enumerate() {
+        let Some(ProxyPlace::Remote { control, token_env }) = p.place() else {
+            continue;
+        };
+        let control = Url::parse(control)
+            .map_err(|e| format!("fault.proxy[{i}].control: not a URL ({e})"))?;
+        let token = match token_env {
+            Some(var) => Some(std::env::var(var).map_err(|_| {
+                format!("fault.proxy[{i}].token_env: the environment variable {var} is not set")
+            })?),
+            None => None,
+        };
+        out.push(Cuttable::Remote(RemoteProxy::new(
+            &p.name,
+            control,
+            token,
+            cx.client.clone(),
+        )));
+    }
+    Ok(out)
 }
 
 /// The active step: cuts each configured proxy in turn and records [`FaultRun`]s in
 /// `obs.fault`.
 pub async fn inject(cx: &ProbeCx, audit: &Audit, obs: &mut Observations) {
-    let proxies = PROXIES.try_with(Arc::clone).unwrap_or_default();
+    let proxies = match cuttables(cx, audit) {
+        Ok(proxies) => proxies,
+        Err(reason) => {
+            obs.fault = Probed::Failed(reason);
+            return;
+        }
+    };
     if proxies.is_empty() {
         obs.fault = Probed::Skipped(if audit.config.fault.proxy.is_empty() {
             "no [[fault.proxy]] is configured".to_string()
@@ -141,7 +294,7 @@ pub async fn inject(cx: &ProbeCx, audit: &Audit, obs: &mut Observations) {
     let readiness_url = join_path(&audit.target, &readiness);
     let liveness_url = liveness.map(|p| join_path(&audit.target, &p));
     let mut runs = Vec::new();
-    for proxy in proxies.iter() {
+    for proxy in &proxies {
         match cut_one(cx, audit, proxy, &readiness_url, liveness_url.as_ref()).await {
             Ok(run) => runs.push(run),
             Err(reason) => {
@@ -183,14 +336,12 @@ async fn poll(cx: &ProbeCx, url: &Url, since: Instant) -> Poll {
 async fn cut_one(
     cx: &ProbeCx,
     audit: &Audit,
-    proxy: &FaultProxy,
+    proxy: &Cuttable,
     readiness: &Url,
     liveness: Option<&Url>,
 ) -> Result<FaultRun, String> {
     let cfg = &audit.config.fault;
-    proxy.check_upstream().await.map_err(|e| {
-        format!("{e}; nothing to cut (is the dependency up, and is `upstream` right?)")
-    })?;
+    let placement = proxy.prepare().await?;
     let baseline = http::get(cx, readiness)
         .await
         .map_err(|e| format!("readiness before the cut: {e}"))?;
@@ -203,8 +354,9 @@ async fn cut_one(
     }
     let mut run = FaultRun {
         proxy: proxy.name().to_string(),
-        listen: proxy.listen_addr().to_string(),
-        upstream: proxy.upstream().to_string(),
+        listen: placement.listen,
+        upstream: placement.upstream,
+        control: placement.control,
         readiness: crate::redact::url(readiness),
         liveness: liveness.map(crate::redact::url),
         baseline_status: baseline.status,
@@ -217,9 +369,12 @@ async fn cut_one(
         cut_short: false,
     };
 
+    // The longest the watch below can last (a poll may take a whole timeout), plus slack: a
+    // remote proxy restores itself after this even if this process dies mid-cut.
+    let hold = cfg.detect_window + cx.timeout * 2 + cfg.poll_interval + Duration::from_secs(5);
     let cut_at = Instant::now();
-    run.reset_connections = proxy.cut();
-    let restore = RestoreOnDrop(proxy);
+    run.reset_connections = proxy.cut(hold).await?;
+    let restore = RestoreOnDrop { proxy, armed: true };
     loop {
         if Instant::now() >= cx.deadline {
             run.cut_short = true;
@@ -242,7 +397,12 @@ async fn cut_one(
         }
         tokio::time::sleep(cfg.poll_interval).await;
     }
-    drop(restore);
+    restore.restore().await.map_err(|e| {
+        format!(
+            "{e}; the cut could not be lifted (a remote proxy restores itself within {})",
+            humantime::format_duration(Duration::from_secs(hold.as_secs()))
+        )
+    })?;
 
     let restored_at = Instant::now();
     while !run.readiness_after.last().is_some_and(Poll::is_ok) {

@@ -7,6 +7,12 @@
 //! too). [`FaultProxy::restore`] binds the same address again and lets traffic through. The proxy never reads or changes the bytes
 //! it forwards, never retries on the client's behalf, and stops (releasing its port and every
 //! connection) when it is dropped.
+//!
+//! A standalone proxy (`readyprobe proxy`) can also be driven from another host through its
+//! [`control`] endpoint; [`remote`] is the audit's client for it.
+
+pub mod control;
+pub mod remote;
 
 use std::io;
 use std::net::SocketAddr;
