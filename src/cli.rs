@@ -21,7 +21,7 @@ use crate::demo::{self, DemoOptions, DemoProfile};
 use crate::engine::record::Recording;
 use crate::engine::{self, Audit};
 use crate::model::Severity;
-use crate::progress::Ticker;
+use crate::progress::{Activity, Ticker};
 use crate::redact::{self, Redactor};
 use crate::report::{self, Format};
 use crate::scoring;
@@ -620,8 +620,14 @@ async fn audit(args: AuditArgs) -> Result<u8> {
         eprintln!("readyprobe: {message}");
         return Ok(exit::UNREACHABLE);
     }
-    let ticker = Ticker::start(format!("auditing {}", audit.target), !args.quiet);
-    let output = session.run(&audit).await;
+    // The engine names the probes it runs into `activity` (a task-local), the ticker shows them.
+    let activity = Activity::new();
+    let ticker = Ticker::with_activity(
+        format!("auditing {}", audit.target),
+        !args.quiet,
+        activity.clone(),
+    );
+    let output = activity.scope(session.run(&audit)).await;
     ticker.finish().await;
     let output = output?;
     if let Some(d) = demo {
@@ -1269,8 +1275,12 @@ async fn run_proxy(args: ProxyArgs) -> Result<u8> {
     let (stop_control, control_stopped) = tokio::sync::oneshot::channel::<()>();
     let control_task = match control {
         Some(control) => {
-            let addr = control.local_addr().context("--control: no local address")?;
-            println!("control endpoint on http://{addr} (GET /status, POST /cut?for=30s, POST /restore)");
+            let addr = control
+                .local_addr()
+                .context("--control: no local address")?;
+            println!(
+                "control endpoint on http://{addr} (GET /status, POST /cut?for=30s, POST /restore)"
+            );
             Some(tokio::spawn(control.serve(async move {
                 let _ = control_stopped.await;
             })))

@@ -442,6 +442,121 @@ fn stderr_has_no_progress_ticker_when_not_a_terminal() {
     assert!(!err.contains('⠋') && !err.contains('\r'), "{err:?}");
 }
 
+/// The spinner frames the ticker draws (`src/progress.rs`).
+const SPINNER: [char; 10] = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
+
+/// util-linux `script`, which runs a command under a pseudo-terminal. Under CI its absence is a
+/// failure; elsewhere the caller skips.
+fn script_bin() -> Option<PathBuf> {
+    let found = ["/usr/bin/script", "/bin/script"]
+        .into_iter()
+        .map(PathBuf::from)
+        .find(|p| p.is_file());
+    if found.is_none() {
+        if util::in_ci() {
+            panic!("util-linux `script` is not installed; CI=true requires it");
+        }
+        eprintln!("skipping: util-linux `script` is not installed (under CI=true this fails)");
+    }
+    found
+}
+
+/// `text` quoted for `sh -c`.
+fn sh_quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', r"'\''"))
+}
+
+#[test]
+fn terminal_ticker_names_the_running_probes_and_elapsed_time_and_no_tty_gets_nothing() {
+    let Some(script) = script_bin() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("report.json");
+    let bin = assert_cmd::cargo::cargo_bin("readyprobe");
+    // stdout goes to a file, so the pseudo-terminal carries stderr only: the ticker's frames.
+    let command = format!(
+        "{} audit --demo --format json > {}",
+        sh_quote(&bin.to_string_lossy()),
+        sh_quote(&report.to_string_lossy())
+    );
+    let mut cmd = assert_cmd::Command::new(script);
+    for (key, _) in std::env::vars() {
+        if key.starts_with("READYPROBE_") {
+            cmd.env_remove(key);
+        }
+    }
+    let out = cmd
+        .env("NO_COLOR", "1")
+        .args(["-qfec", &command, "/dev/null"])
+        .timeout(Duration::from_secs(120))
+        .output()
+        .unwrap();
+    let tty = String::from_utf8_lossy(&out.stdout).to_string();
+    // The flawed demo fails the gate (1); either way the run ended with a report.
+    assert!(
+        matches!(out.status.code(), Some(0 | 1)),
+        "{:?}: {tty}",
+        out.status
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    assert!(json["findings"].is_array());
+
+    // One frame: `⠋ auditing https://127.0.0.1:PORT/ · 1.2s · tls, health +3`, ended by an
+    // erase-to-end-of-line.
+    let frame = regex::Regex::new(
+        r"[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] auditing https://127\.0\.0\.1:\d+/ · (\d+\.\d)s(?: · ([^\x1b\r]+))?\x1b\[K",
+    )
+    .unwrap();
+    let frames: Vec<(f64, Option<String>)> = frame
+        .captures_iter(&tty)
+        .map(|c| {
+            // Capped so it is never wrapped (the unsized pseudo-terminal gets the 100 maximum).
+            let columns = c[0].trim_end_matches("\x1b[K").chars().count();
+            assert!(columns <= 100, "{columns} columns: {:?}", &c[0]);
+            (
+                c[1].parse::<f64>().unwrap(),
+                c.get(2).map(|m| m.as_str().to_string()),
+            )
+        })
+        .collect();
+    assert!(frames.len() > 3, "{tty:?}");
+    let known = [
+        "tls",
+        "health",
+        "root page",
+        "error pages",
+        "metrics",
+        "rate-limit burst",
+        "load baseline",
+        "dependency fault injection",
+    ];
+    let named: Vec<&str> = frames.iter().filter_map(|(_, n)| n.as_deref()).collect();
+    assert!(
+        named.iter().any(|n| known.iter().any(|k| n.contains(k))),
+        "no frame names a probe: {named:?}"
+    );
+    // Elapsed time moves forward: the demo audit takes seconds.
+    let last = frames.last().map_or(0.0, |(t, _)| *t);
+    assert!(last >= 1.0, "{frames:?}");
+    assert!(frames.windows(2).all(|w| w[0].0 <= w[1].0), "{frames:?}");
+    // The ticker erases its line when the audit ends.
+    assert!(tty.contains("\r\x1b[2K"), "{tty:?}");
+
+    // The same run without a terminal (stderr piped, no -q): not one byte of ticker.
+    let out = readyprobe()
+        .args(["audit", "--demo", "--format", "json"])
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert!(
+        !err.contains(SPINNER) && !err.contains('\r') && !err.contains('\x1b'),
+        "{err:?}"
+    );
+    assert!(!err.contains(" · "), "{err:?}");
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(json["findings"].is_array());
+}
+
 // ---------------------------------------------------------------------------------------------
 // Record / replay
 

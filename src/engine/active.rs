@@ -73,9 +73,9 @@ pub async fn run_steps(
         }
         let before = cx.requests_sent();
         // The step's own probes honour the deadline; this bounds anything they forget.
-        let finished = tokio::time::timeout_at(cx.deadline, step(cx, audit, obs))
-            .await
-            .is_ok();
+        // Named for the terminal ticker; a step cut by the deadline is dropped, and unlisted.
+        let step = crate::progress::track(name, step(cx, audit, obs));
+        let finished = tokio::time::timeout_at(cx.deadline, step).await.is_ok();
         // A step with nothing configured sends nothing: it did not run in any useful sense.
         if cx.requests_sent() > before {
             ran.push(if finished {

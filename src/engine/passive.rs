@@ -18,19 +18,21 @@ use crate::observations::{
 };
 use crate::probes::http::{self, HttpExchange, RequestSpec};
 use crate::probes::{ProbeCx, ProbeError};
+use crate::progress::track;
 
 /// Runs every passive probe and fills the observations.
 pub async fn run(cx: &ProbeCx, audit: &Audit, obs: &mut Observations) {
+    // Each probe is named for the terminal ticker while it runs (a no-op without one).
     let (root, http_redirect, health, errors, packs, dependencies, tls, metrics, trace) = tokio::join!(
-        root(cx, &audit.target),
-        http_redirect(cx, audit),
-        health(cx, audit),
-        error_pages(cx, audit),
-        packs(cx, audit),
-        super::dependencies::observe(cx, audit),
-        tls(cx, audit),
-        crate::probes::metrics::observe(cx, audit),
-        crate::probes::trace_context::observe(cx, audit),
+        track("root page", root(cx, &audit.target)),
+        track("http redirect", http_redirect(cx, audit)),
+        track("health", health(cx, audit)),
+        track("error pages", error_pages(cx, audit)),
+        track("packs", packs(cx, audit)),
+        track("dependencies", super::dependencies::observe(cx, audit)),
+        track("tls", tls(cx, audit)),
+        track("metrics", crate::probes::metrics::observe(cx, audit)),
+        track("tracing", crate::probes::trace_context::observe(cx, audit)),
     );
     obs.metrics = metrics;
     obs.tracing = trace;
@@ -41,10 +43,10 @@ pub async fn run(cx: &ProbeCx, audit: &Audit, obs: &mut Observations) {
     obs.health = health;
     obs.errors = errors;
     obs.packs = packs;
-    obs.health_latency = health_latency(cx, audit, &obs.health).await;
-    obs.latency = crate::probes::load::latency(cx, audit).await;
-    obs.pagination = crate::probes::load::pagination(cx, audit).await;
-    crate::probes::access::observe(cx, audit, obs).await;
+    obs.health_latency = track("health latency", health_latency(cx, audit, &obs.health)).await;
+    obs.latency = track("latency", crate::probes::load::latency(cx, audit)).await;
+    obs.pagination = track("pagination", crate::probes::load::pagination(cx, audit)).await;
+    track("access", crate::probes::access::observe(cx, audit, obs)).await;
 }
 
 /// What the passive phase covered, for the report's "Scope and method".
