@@ -119,8 +119,9 @@ fn budget(headers: &HeaderMap, offset: Duration, fallback: Duration) -> Duration
         .get("x-prometheus-scrape-timeout-seconds")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<f64>().ok())
-        .filter(|s| s.is_finite() && *s > 0.0)
-        .map(Duration::from_secs_f64);
+        .filter(|s| *s > 0.0)
+        // `try_`: a header of 1e300 seconds must not panic the handler.
+        .and_then(|s| Duration::try_from_secs_f64(s).ok());
     match scrape {
         Some(s) => {
             let b = s.saturating_sub(offset);
@@ -289,6 +290,12 @@ mod tests {
         h.insert(
             "x-prometheus-scrape-timeout-seconds",
             "nan".parse().unwrap(),
+        );
+        assert_eq!(budget(&h, offset, fallback), fallback);
+        // Too large for a Duration: ignored, not a panic.
+        h.insert(
+            "x-prometheus-scrape-timeout-seconds",
+            "1e300".parse().unwrap(),
         );
         assert_eq!(budget(&h, offset, fallback), fallback);
     }

@@ -21,10 +21,12 @@ pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error
     match Raw::deserialize(d)? {
         Raw::Text(text) => parse(&text).map_err(serde::de::Error::custom),
         Raw::Secs(secs) => Ok(Duration::from_secs(secs)),
-        Raw::Float(secs) if secs.is_finite() && secs >= 0.0 => Ok(Duration::from_secs_f64(secs)),
-        Raw::Float(secs) => Err(serde::de::Error::custom(format!(
-            "expected a duration like \"60s\" or \"500ms\", got {secs}"
-        ))),
+        // `try_`: a float too large for a Duration (1e175) is an error, not a panic.
+        Raw::Float(secs) => Duration::try_from_secs_f64(secs).map_err(|_| {
+            serde::de::Error::custom(format!(
+                "expected a duration like \"60s\" or \"500ms\", got {secs}"
+            ))
+        }),
     }
 }
 
@@ -32,4 +34,25 @@ pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error
 pub fn parse(text: &str) -> Result<Duration, String> {
     humantime::parse_duration(text.trim())
         .map_err(|_| format!("expected a duration like \"60s\" or \"500ms\", got {text:?}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::{ConfigError, from_str};
+
+    #[test]
+    fn huge_negative_or_nan_float_seconds_are_field_errors_not_panics() {
+        // Found by the config_toml fuzz target: 1.5e175 seconds panicked in from_secs_f64.
+        for raw in ["1.5470653980145754e175", "-1.0", "nan", "inf"] {
+            match from_str(&format!("[run]\ndeadline = {raw}\n"), "t.toml") {
+                Err(ConfigError::Field { field, message, .. }) => {
+                    assert_eq!(field, "run.deadline", "{raw}");
+                    assert!(message.contains("expected a duration"), "{raw}: {message}");
+                }
+                other => panic!("{raw}: expected a field error, got {other:?}"),
+            }
+        }
+        let ok = from_str("[run]\ndeadline = 1.5\n", "t.toml").expect("1.5 s is fine");
+        assert_eq!(ok.run.deadline.as_millis(), 1500);
+    }
 }

@@ -367,7 +367,10 @@ async fn recover(
         );
     };
     let cap = audit.config.ratelimit.max_wait;
-    let wait = Duration::from_secs_f64(secs.clamp(0.0, 3600.0)).min(cap);
+    // A hostile `X-RateLimit-Reset: NaN` must not panic here: NaN waits nothing.
+    let wait = Duration::try_from_secs_f64(secs.clamp(0.0, 3600.0))
+        .unwrap_or_default()
+        .min(cap);
     let room = cx.deadline.saturating_duration_since(Instant::now());
     if wait + cx.timeout.min(Duration::from_secs(5)) > room {
         return Probed::Skipped(format!(
@@ -492,7 +495,7 @@ impl RateLimitHeaders {
                 out.remaining = remaining;
                 out.reset_secs = ex
                     .header("ratelimit-reset")
-                    .and_then(|r| r.trim().parse::<f64>().ok());
+                    .and_then(|r| r.trim().parse::<f64>().ok().filter(|v| v.is_finite()));
                 if let Some(w) = ex.header("ratelimit-limit").and_then(window_param) {
                     out.window_secs = Some(w);
                 }
@@ -506,7 +509,7 @@ impl RateLimitHeaders {
                 out.limit = limit;
                 out.remaining = remaining;
                 if let Some(raw) = ex.header("x-ratelimit-reset-after") {
-                    out.reset_secs = raw.trim().parse::<f64>().ok();
+                    out.reset_secs = raw.trim().parse::<f64>().ok().filter(|v| v.is_finite());
                 } else if let Some(raw) = ex.header("x-ratelimit-reset") {
                     match x_reset(raw, now) {
                         Ok(secs) => out.reset_secs = Some(secs),
@@ -542,7 +545,10 @@ fn structured_state(value: &str) -> Option<(Option<u64>, Option<f64>)> {
     }
     Some((
         params.get("r").and_then(|r| r.parse().ok()),
-        params.get("t").and_then(|t| t.parse().ok()),
+        params
+            .get("t")
+            .and_then(|t| t.parse::<f64>().ok())
+            .filter(|t| t.is_finite()),
     ))
 }
 
@@ -757,6 +763,19 @@ mod tests {
         ]));
         assert_eq!(h.family, Some(HeaderFamily::XRateLimit));
         assert!(h.problems[0].contains("soon"), "{:?}", h.problems);
+    }
+
+    #[test]
+    fn non_finite_resets_are_ignored_not_waited_on() {
+        // A hostile NaN or inf reset used to reach Duration::from_secs_f64 and panic.
+        for v in ["NaN", "inf", "-inf", "1e400"] {
+            let h = RateLimitHeaders::parse(&ex(&[
+                ("x-ratelimit-limit", "60"),
+                ("x-ratelimit-reset-after", v),
+            ]));
+            assert_eq!(h.reset_secs, None, "{v}");
+            assert_eq!(h.wait_secs(), None, "{v}");
+        }
     }
 
     #[test]
