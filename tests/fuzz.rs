@@ -524,6 +524,7 @@ proptest! {
             ("x-ratelimit-limit", limit.clone()),
             ("x-ratelimit-remaining", remaining.clone()),
             ("x-ratelimit-reset", reset.clone()),
+            ("x-ratelimit-reset-after", reset.clone()),
             ("ratelimit-reset", reset.clone()),
             ("retry-after", reset.clone()),
             ("date", date.clone()),
@@ -531,7 +532,11 @@ proptest! {
             headers.push((name.to_string(), value));
         }
         let ex = exchange(429, headers, String::new());
-        let _ = readyprobe::probes::burst::RateLimitHeaders::parse(&ex);
+        let parsed = readyprobe::probes::burst::RateLimitHeaders::parse(&ex);
+        // The burst turns the wait into a Duration: it must be a real number of seconds.
+        if let Some(wait) = parsed.wait_secs() {
+            prop_assert!(wait.is_finite(), "wait {wait} from {ex:?}");
+        }
         let _ = readyprobe::probes::burst::parse_http_date(&date);
     }
 
@@ -644,6 +649,9 @@ fn rate_value() -> impl Strategy<Value = String> {
         Just("99999999999999999999999999".to_string()),
         Just("1e308".to_string()),
         Just("-0".to_string()),
+        Just("NaN".to_string()),
+        Just("inf".to_string()),
+        Just("1e400".to_string()),
         Just("Sun, 06 Nov 1994 08:49:37 GMT".to_string()),
         text(),
     ]

@@ -518,6 +518,12 @@ impl RateLimitHeaders {
                 }
             }
         }
+        // Every family parses its reset as a float; `NaN`, `inf` or a negative value is no time
+        // to wait on (and would panic as a Duration).
+        if let Some(t) = out.reset_secs.filter(|t| !t.is_finite() || *t < 0.0) {
+            out.problems.push(format!("the reset {t} is not a time"));
+            out.reset_secs = None;
+        }
         out
     }
 
