@@ -1,25 +1,22 @@
 //! Progress on a terminal: a one-line ticker on stderr (what is being audited, elapsed time, the
-//! probes running right now), redrawn in place and erased when done. Nothing at all when stderr
-//! is not a TTY, so CI logs and cron mail stay clean.
+//! probes running right now), redrawn in place and erased when done. indicatif draws it (spinner,
+//! redraw, fitting the line to the terminal's width) and hides it when stderr is not a TTY (or
+//! `TERM` is unset or `dumb`), so CI logs and cron mail stay clean.
 //!
 //! The engine reports what runs through [`track`], which reads an [`Activity`] from a task-local
 //! set by [`Activity::scope`]: no engine signature carries it, and where no activity is in scope
 //! (`serve`, fleets, tests) tracking costs one failed task-local lookup.
 
 use std::future::Future;
-use std::io::{IsTerminal, Write};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use tokio::sync::watch;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 use tokio::task::JoinHandle;
 
 tokio::task_local! {
     static ACTIVITY: Activity;
 }
-
-/// The ticker line never grows past this many columns, even on a wider terminal.
-pub const MAX_COLUMNS: usize = 100;
 
 /// What is running right now: probe names with how many of each are in flight, in the order
 /// they started. Cheap to clone (the clones share one list).
@@ -98,16 +95,35 @@ pub async fn track<F: Future>(name: &str, fut: F) -> F::Output {
     fut.await
 }
 
-/// A running ticker; [`Ticker::finish`] erases it.
+/// How often the spinner turns and the list of running probes is refreshed.
+const TICK: Duration = Duration::from_millis(120);
+
+/// The spinner's frames; indicatif shows the last one only once finished, and a finished ticker
+/// is cleared, so it is a blank.
+const FRAMES: &str = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏ ";
+
+/// The label is cut to this many characters, so that the elapsed time after it stays on an
+/// 80-column line.
+pub const LABEL_MAX: usize = 56;
+
+/// The list of running probes never grows past this many characters, even on a wide terminal
+/// (the old 100-column line); indicatif cuts it further to what the terminal's width leaves
+/// (`{wide_msg}`). About what an 80-column terminal leaves after a typical label, so the `+3`
+/// count usually survives.
+pub const NAMES_MAX: usize = 40;
+
+/// A running ticker: an indicatif spinner on stderr, `⠋ <label> · 1.2s · tls, health ×2 +3`.
+/// [`Ticker::finish`] (or dropping it) erases it.
 #[derive(Debug)]
 pub struct Ticker {
-    stop: Option<watch::Sender<bool>>,
+    bar: ProgressBar,
+    /// Copies what the [`Activity`] says is running into the bar's message.
     task: Option<JoinHandle<()>>,
 }
 
 impl Ticker {
-    /// Starts a ticker labelled `label` when stderr is a terminal (and `enabled`); otherwise an
-    /// inert one.
+    /// Starts a ticker labelled `label` when `enabled` and stderr is a terminal (indicatif
+    /// hides its bar otherwise, and when `TERM` is unset or `dumb`); otherwise an inert one.
     pub fn start(label: String, enabled: bool) -> Ticker {
         Ticker::spawn(label, enabled, None)
     }
@@ -118,124 +134,82 @@ impl Ticker {
     }
 
     fn spawn(label: String, enabled: bool, activity: Option<Activity>) -> Ticker {
-        if !enabled || !std::io::stderr().is_terminal() {
-            return Ticker {
-                stop: None,
-                task: None,
-            };
+        let target = if enabled {
+            ProgressDrawTarget::stderr()
+        } else {
+            ProgressDrawTarget::hidden()
+        };
+        let bar = bar(&label, target);
+        if bar.is_hidden() {
+            return Ticker { bar, task: None };
         }
-        let (tx, mut rx) = watch::channel(false);
-        let task = tokio::spawn(async move {
-            const FRAMES: [char; 10] = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
-            let started = Instant::now();
-            let mut i = 0usize;
-            loop {
-                let running = activity.as_ref().map(Activity::running).unwrap_or_default();
-                // Erase to the end of the line: the list of probes can shrink between frames.
-                let line = format!(
-                    "\r{}\x1b[K",
-                    line(
-                        FRAMES[i % FRAMES.len()],
-                        &label,
-                        started.elapsed(),
-                        &running,
-                        columns(),
-                    )
-                );
-                {
-                    let mut err = std::io::stderr().lock();
-                    let _ = err.write_all(line.as_bytes());
-                    let _ = err.flush();
+        bar.enable_steady_tick(TICK);
+        let task = activity.map(|activity| {
+            let bar = bar.clone();
+            tokio::spawn(async move {
+                let mut every = tokio::time::interval(TICK);
+                every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                let mut shown = String::new();
+                loop {
+                    every.tick().await;
+                    let now = message(&activity.running(), NAMES_MAX);
+                    if now != shown {
+                        bar.set_message(now.clone());
+                        shown = now;
+                    }
                 }
-                i += 1;
-                tokio::select! {
-                    _ = tokio::time::sleep(Duration::from_millis(120)) => {}
-                    _ = rx.changed() => break,
-                }
-            }
-            let mut err = std::io::stderr().lock();
-            let _ = err.write_all(b"\r\x1b[2K");
-            let _ = err.flush();
+            })
         });
-        Ticker {
-            stop: Some(tx),
-            task: Some(task),
-        }
+        Ticker { bar, task }
     }
 
     /// Stops the ticker and erases its line.
     pub async fn finish(mut self) {
-        if let Some(tx) = self.stop.take() {
-            let _ = tx.send(true);
-        }
         if let Some(task) = self.task.take() {
+            task.abort();
             let _ = task.await;
         }
+        self.bar.finish_and_clear();
     }
 }
 
 impl Drop for Ticker {
     fn drop(&mut self) {
+        // Also on an early return: the line is erased rather than left behind.
         if let Some(task) = &self.task {
             task.abort();
+        }
+        if !self.bar.is_finished() {
+            self.bar.finish_and_clear();
         }
     }
 }
 
-/// The columns the ticker line may use: one less than the terminal's width (a line filling the
-/// last column makes some terminals wrap, and a wrapped line cannot be redrawn in place), at
-/// most [`MAX_COLUMNS`].
-fn columns() -> usize {
-    match terminal_columns() {
-        Some(width) => width.saturating_sub(1).min(MAX_COLUMNS),
-        None => MAX_COLUMNS,
-    }
+/// The spinner bar drawing to `target`: `{spinner} {prefix} · {secs}{wide_msg}`, the label as
+/// prefix (cut to [`LABEL_MAX`]), the elapsed time with a tenth of a second, then the message
+/// ([`message`]) cut by indicatif to the terminal's width.
+fn bar(label: &str, target: ProgressDrawTarget) -> ProgressBar {
+    let style = ProgressStyle::with_template("{spinner} {prefix} · {secs}{wide_msg}")
+        .expect("a valid template")
+        .tick_chars(FRAMES)
+        .with_key(
+            "secs",
+            |state: &ProgressState, w: &mut dyn std::fmt::Write| {
+                let _ = write!(w, "{:.1}s", state.elapsed().as_secs_f64());
+            },
+        );
+    ProgressBar::with_draw_target(None, target)
+        .with_style(style)
+        .with_prefix(shorten(label, LABEL_MAX))
 }
 
-/// The width of the terminal on stderr, when the kernel knows it (a pseudo-terminal nobody
-/// sized reports 0).
-#[cfg(unix)]
-fn terminal_columns() -> Option<usize> {
-    use std::os::fd::AsRawFd;
-    let mut size = libc::winsize {
-        ws_row: 0,
-        ws_col: 0,
-        ws_xpixel: 0,
-        ws_ypixel: 0,
-    };
-    // SAFETY: TIOCGWINSZ writes one `winsize` through the pointer, which is valid for the call.
-    let ok = unsafe {
-        libc::ioctl(
-            std::io::stderr().as_raw_fd(),
-            libc::TIOCGWINSZ,
-            &raw mut size,
-        )
-    } == 0;
-    (ok && size.ws_col > 0).then_some(usize::from(size.ws_col))
-}
-
-#[cfg(not(unix))]
-fn terminal_columns() -> Option<usize> {
-    None
-}
-
-/// One frame of the ticker: `⠋ <label> · 1.2s · tls, health, metrics +3`, at most `columns`
-/// characters when that is at least enough for the frame and the elapsed time. The label is
-/// shortened with `…` rather than lose the time; names that do not fit are counted (`+3`).
-pub fn line(
-    frame: char,
-    label: &str,
-    elapsed: Duration,
-    running: &[(String, usize)],
-    columns: usize,
-) -> String {
-    let time = format!(" · {:.1}s", elapsed.as_secs_f64());
-    let room = columns.saturating_sub(2 + time.chars().count());
-    let base = format!("{frame} {}{time}", shorten(label, room));
+/// The message after the elapsed time: ` · tls, health ×2, metrics +3`, or nothing when nothing
+/// runs. The names take at most `max` characters; those that do not fit are counted (`+3`),
+/// and when not even one fits the count stands in for them all (`3 running`).
+pub fn message(running: &[(String, usize)], max: usize) -> String {
     if running.is_empty() {
-        return base;
+        return String::new();
     }
-    let used = base.chars().count() + " · ".chars().count();
     let mut shown = String::new();
     let mut listed = 0;
     for (i, (name, count)) in running.iter().enumerate() {
@@ -255,22 +229,21 @@ pub fn line(
         } else {
             String::new()
         };
-        if used + candidate.chars().count() + suffix.chars().count() > columns {
+        if candidate.chars().count() + suffix.chars().count() > max {
             break;
         }
         shown = candidate;
         listed = i + 1;
     }
-    let rest = running.len() - listed;
-    let tail = match (listed, rest) {
+    let tail = match (listed, running.len() - listed) {
         (0, n) => format!("{n} running"),
         (_, 0) => shown,
         (_, n) => format!("{shown} +{n}"),
     };
-    if used + tail.chars().count() > columns {
-        return base;
+    if tail.chars().count() > max {
+        return String::new();
     }
-    format!("{base} · {tail}")
+    format!(" · {tail}")
 }
 
 /// `text` cut to at most `max` characters, the cut marked with `…`.
@@ -371,34 +344,14 @@ mod tests {
     }
 
     #[test]
-    fn line_without_activity_keeps_the_plain_shape() {
-        let line = line(
-            '⠋',
-            "auditing https://x.test/",
-            Duration::from_millis(1234),
-            &[],
-            100,
-        );
-        assert_eq!(line, "⠋ auditing https://x.test/ · 1.2s");
+    fn message_is_empty_without_activity_and_lists_running_probes_with_counts() {
+        assert_eq!(message(&[], NAMES_MAX), "");
+        let running = owned(&[("tls", 1), ("health", 2), ("metrics", 1)]);
+        assert_eq!(message(&running, NAMES_MAX), " · tls, health ×2, metrics");
     }
 
     #[test]
-    fn line_lists_running_probes_with_counts() {
-        let line = line(
-            '⠙',
-            "auditing https://x.test/",
-            Duration::from_secs(3),
-            &owned(&[("tls", 1), ("health", 2), ("metrics", 1)]),
-            100,
-        );
-        assert_eq!(
-            line,
-            "⠙ auditing https://x.test/ · 3.0s · tls, health ×2, metrics"
-        );
-    }
-
-    #[test]
-    fn line_caps_the_names_and_counts_the_rest() {
+    fn message_caps_the_names_and_counts_the_rest() {
         let running = owned(&[
             ("tls", 1),
             ("headers", 1),
@@ -407,44 +360,156 @@ mod tests {
             ("error pages", 1),
             ("tracing", 1),
         ]);
-        let line = line(
-            '⠋',
-            "auditing https://x.test/",
-            Duration::from_millis(1200),
-            &running,
-            59,
-        );
-        assert_eq!(line, "⠋ auditing https://x.test/ · 1.2s · tls, headers +4");
-        assert!(line.chars().count() <= 59);
+        assert_eq!(message(&running, 16), " · tls, headers +4");
+        assert_eq!(message(&running, 9), " · tls +5");
+        // Too narrow for any name: the count stands in for them; narrower still, nothing.
+        let long_first = owned(&[("dependencies", 1), ("tls", 1)]);
+        assert_eq!(message(&long_first, 12), " · 2 running");
+        assert_eq!(message(&running, 5), "");
     }
 
     #[test]
-    fn line_never_exceeds_the_columns_it_is_given() {
+    fn message_never_exceeds_its_budget() {
+        let running = owned(&[
+            ("dependency fault injection", 1),
+            ("rate-limit burst", 3),
+            ("tls", 1),
+        ]);
+        for max in 0..=NAMES_MAX {
+            let text = message(&running, max);
+            let names = text.strip_prefix(" · ").unwrap_or(&text);
+            assert!(names.chars().count() <= max, "{max}: {text}");
+        }
+        assert_eq!(
+            message(&running, NAMES_MAX),
+            " · dependency fault injection +2"
+        );
+        assert_eq!(
+            message(&running, 60),
+            " · dependency fault injection, rate-limit burst ×3, tls"
+        );
+    }
+
+    #[test]
+    fn shorten_marks_the_cut() {
+        assert_eq!(
+            shorten("auditing https://x.test/", 40),
+            "auditing https://x.test/"
+        );
+        let cut = shorten(&"a".repeat(200), LABEL_MAX);
+        assert_eq!(cut.chars().count(), LABEL_MAX);
+        assert!(cut.ends_with('…'));
+    }
+
+    /// A terminal of a given width recording what indicatif writes.
+    #[derive(Debug, Default)]
+    struct Screen {
+        width: u16,
+        out: Mutex<String>,
+    }
+
+    #[derive(Debug, Clone)]
+    struct Shared(Arc<Screen>);
+
+    impl Shared {
+        /// A cursor move as a real terminal gets it: nothing for a move of 0.
+        fn csi(&self, n: usize, code: char) -> std::io::Result<()> {
+            if n == 0 {
+                return Ok(());
+            }
+            indicatif::TermLike::write_str(self, &format!("\x1b[{n}{code}"))
+        }
+    }
+
+    impl indicatif::TermLike for Shared {
+        fn width(&self) -> u16 {
+            self.0.width
+        }
+        fn move_cursor_up(&self, n: usize) -> std::io::Result<()> {
+            self.csi(n, 'A')
+        }
+        fn move_cursor_down(&self, n: usize) -> std::io::Result<()> {
+            self.csi(n, 'B')
+        }
+        fn move_cursor_right(&self, n: usize) -> std::io::Result<()> {
+            self.csi(n, 'C')
+        }
+        fn move_cursor_left(&self, n: usize) -> std::io::Result<()> {
+            self.csi(n, 'D')
+        }
+        fn write_line(&self, s: &str) -> std::io::Result<()> {
+            self.write_str(&format!("{s}\n"))
+        }
+        fn write_str(&self, s: &str) -> std::io::Result<()> {
+            self.0.out.lock().unwrap().push_str(s);
+            Ok(())
+        }
+        fn clear_line(&self) -> std::io::Result<()> {
+            self.write_str("\r\x1b[2K")
+        }
+        fn flush(&self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// The frames drawn on a `width`-column terminal, padding trimmed, and the raw output.
+    fn draw(width: u16, label: &str, running: &[(String, usize)]) -> (Vec<String>, String) {
+        let screen = Shared(Arc::new(Screen {
+            width,
+            out: Mutex::default(),
+        }));
+        let bar = bar(
+            label,
+            ProgressDrawTarget::term_like(Box::new(screen.clone())),
+        );
+        bar.tick();
+        // A new message is drawn at once (no rate limit on this target).
+        bar.set_message(message(running, NAMES_MAX));
+        bar.finish_and_clear();
+        let raw = screen.0.out.lock().unwrap().clone();
+        let frames = raw
+            .split("\r\x1b[2K")
+            .filter(|f| !f.is_empty())
+            .map(|f| {
+                assert!(f.chars().count() <= usize::from(width), "{width}: {f:?}");
+                f.trim_end().to_string()
+            })
+            .collect();
+        (frames, raw)
+    }
+
+    #[test]
+    fn bar_draws_label_time_and_names_and_is_cleared_at_the_end() {
+        let running = owned(&[("tls", 1), ("health", 2), ("metrics", 1)]);
+        let (frames, raw) = draw(100, "auditing https://x.test/", &running);
+        assert_eq!(frames.len(), 2, "{raw:?}");
+        let shape =
+            regex::Regex::new(r"^[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] auditing https://x\.test/ · \d+\.\ds$").unwrap();
+        assert!(shape.is_match(&frames[0]), "{frames:?}");
+        assert!(
+            frames[1].ends_with("s · tls, health ×2, metrics"),
+            "{frames:?}"
+        );
+        assert!(raw.ends_with("\r\x1b[2K"), "erased at the end: {raw:?}");
+    }
+
+    #[test]
+    fn bar_fits_a_narrow_terminal_keeping_the_time_and_cutting_label_and_names() {
         let running = owned(&[
             ("dependency fault injection", 1),
             ("rate-limit burst", 3),
             ("tls", 1),
         ]);
         let long = format!("auditing https://{}.test/", "a".repeat(200));
-        for columns in [24, 30, 40, 50, 80, MAX_COLUMNS] {
+        for width in [70, 80, 120] {
             for label in ["auditing https://x.test/", long.as_str()] {
-                let line = line('⠋', label, Duration::from_secs(12), &running, columns);
-                assert!(line.chars().count() <= columns, "{columns}: {line}");
-                assert!(line.contains(" · 12.0s"), "{columns}: {line}");
+                let (frames, raw) = draw(width, label, &running);
+                let last = frames.last().unwrap();
+                assert!(last.contains(" · 0.0s"), "{width}: {raw:?}");
+                assert!(last.contains(" · de"), "{width}: {raw:?}");
             }
         }
-        // Too narrow for any name: the count stands in for them.
-        let narrow = line(
-            '⠋',
-            "auditing https://x.test/",
-            Duration::from_secs(1),
-            &running,
-            47,
-        );
-        assert_eq!(narrow, "⠋ auditing https://x.test/ · 1.0s · 3 running");
-        // A label too long for the line is shortened, the time kept.
-        let cut = line('⠋', &long, Duration::from_secs(1), &[], 40);
-        assert_eq!(cut.chars().count(), 40);
-        assert!(cut.ends_with("… · 1.0s"), "{cut}");
+        let (frames, _) = draw(80, &long, &[]);
+        assert!(frames[0].contains("aaa… · 0.0s"), "{frames:?}");
     }
 }

@@ -442,7 +442,7 @@ fn stderr_has_no_progress_ticker_when_not_a_terminal() {
     assert!(!err.contains('⠋') && !err.contains('\r'), "{err:?}");
 }
 
-/// The spinner frames the ticker draws (`src/progress.rs`).
+/// The spinner frames the ticker draws (`src/progress.rs`, `FRAMES`).
 const SPINNER: [char; 10] = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
 
 /// util-linux `script`, which runs a command under a pseudo-terminal. Under CI its absence is a
@@ -484,8 +484,10 @@ fn terminal_ticker_names_the_running_probes_and_elapsed_time_and_no_tty_gets_not
             cmd.env_remove(key);
         }
     }
+    // indicatif draws nothing when `TERM` is unset or `dumb` (as on some CI runners).
     let out = cmd
         .env("NO_COLOR", "1")
+        .env("TERM", "xterm-256color")
         .args(["-qfec", &command, "/dev/null"])
         .timeout(Duration::from_secs(120))
         .output()
@@ -501,22 +503,28 @@ fn terminal_ticker_names_the_running_probes_and_elapsed_time_and_no_tty_gets_not
         serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
     assert!(json["findings"].is_array());
 
-    // One frame: `⠋ auditing https://127.0.0.1:PORT/ · 1.2s · tls, health +3`, ended by an
-    // erase-to-end-of-line.
+    // indicatif (`src/progress.rs`) draws a frame padded with spaces to the terminal's width and
+    // redraws by erasing the line first (`\r` + `ESC[2K`): `⠋ auditing https://127.0.0.1:PORT/ ·
+    // 1.2s · tls, health +3`. The pseudo-terminal of `script` has no size set (its stdin is not
+    // a terminal), for which indicatif assumes 80 columns.
+    const ERASE: &str = "\r\x1b[2K";
+    const COLUMNS: usize = 80;
     let frame = regex::Regex::new(
-        r"[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] auditing https://127\.0\.0\.1:\d+/ · (\d+\.\d)s(?: · ([^\x1b\r]+))?\x1b\[K",
+        r"^[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] auditing https://127\.0\.0\.1:\d+/ · (\d+\.\d)s(?: · (.+))?$",
     )
     .unwrap();
-    let frames: Vec<(f64, Option<String>)> = frame
-        .captures_iter(&tty)
-        .map(|c| {
-            // Capped so it is never wrapped (the unsized pseudo-terminal gets the 100 maximum).
-            let columns = c[0].trim_end_matches("\x1b[K").chars().count();
-            assert!(columns <= 100, "{columns} columns: {:?}", &c[0]);
-            (
+    let pieces: Vec<&str> = tty.split(ERASE).collect();
+    let frames: Vec<(f64, Option<String>)> = pieces
+        .iter()
+        .filter_map(|piece| {
+            let c = frame.captures(piece.trim_end_matches(' '))?;
+            // Never wider than the terminal, so never wrapped.
+            let columns = piece.chars().count();
+            assert!(columns <= COLUMNS, "{columns} columns: {piece:?}");
+            Some((
                 c[1].parse::<f64>().unwrap(),
                 c.get(2).map(|m| m.as_str().to_string()),
-            )
+            ))
         })
         .collect();
     assert!(frames.len() > 3, "{tty:?}");
@@ -539,8 +547,14 @@ fn terminal_ticker_names_the_running_probes_and_elapsed_time_and_no_tty_gets_not
     let last = frames.last().map_or(0.0, |(t, _)| *t);
     assert!(last >= 1.0, "{frames:?}");
     assert!(frames.windows(2).all(|w| w[0].0 <= w[1].0), "{frames:?}");
-    // The ticker erases its line when the audit ends.
-    assert!(tty.contains("\r\x1b[2K"), "{tty:?}");
+    // The ticker erases its line when the audit ends: after the last erase comes no frame,
+    // only what the run prints afterwards (the gate's verdict).
+    assert!(pieces.len() > 1, "{tty:?}");
+    let after = pieces.last().unwrap();
+    assert!(
+        !after.contains(SPINNER) && !after.contains(" · "),
+        "left on the line: {after:?}"
+    );
 
     // The same run without a terminal (stderr piped, no -q): not one byte of ticker.
     let out = readyprobe()
@@ -639,13 +653,18 @@ fn webhook_receiver(rt: &tokio::runtime::Runtime) -> (String, Arc<Mutex<Vec<serd
     (format!("http://{addr}/hook"), got)
 }
 
-/// Two cron runs of the same URL: hardened, then flawed (a bad deploy). Returns the stderr of
-/// the second run and its exit code.
-fn two_runs(store: &str, dir: &Path, webhook: Option<&str>) -> (String, Option<i32>) {
+/// Cron runs of the same URL (one port), one per profile in order, each with
+/// `--fail-on-regression` and the same store (and webhook). Returns each run's exit code and
+/// stderr.
+fn cron_runs(
+    store: &str,
+    dir: &Path,
+    webhook: Option<&str>,
+    profiles: &[DemoProfile],
+) -> Vec<(Option<i32>, String)> {
     let port = util::closed_port();
-    let mut codes = Vec::new();
-    let mut last_err = String::new();
-    for profile in [DemoProfile::Hardened, DemoProfile::Flawed] {
+    let mut runs = Vec::new();
+    for &profile in profiles {
         let demo = Demo::start(profile, dir, Some(port));
         let mut cmd = readyprobe();
         cmd.args([
@@ -662,12 +681,29 @@ fn two_runs(store: &str, dir: &Path, webhook: Option<&str>) -> (String, Option<i
             cmd.args(["--webhook", url]);
         }
         let out = cmd.output().unwrap();
-        codes.push(out.status.code());
-        last_err = stderr(&out);
+        runs.push((out.status.code(), stderr(&out)));
         demo.stop();
     }
-    assert_eq!(codes[0], Some(0), "first run: hardened passes");
-    (last_err, codes[1])
+    runs
+}
+
+/// Two cron runs of the same URL: hardened, then flawed (a bad deploy). Returns the stderr of
+/// the second run and its exit code.
+fn two_runs(store: &str, dir: &Path, webhook: Option<&str>) -> (String, Option<i32>) {
+    let mut runs = cron_runs(
+        store,
+        dir,
+        webhook,
+        &[DemoProfile::Hardened, DemoProfile::Flawed],
+    );
+    assert_eq!(
+        runs[0].0,
+        Some(0),
+        "first run: hardened passes: {}",
+        runs[0].1
+    );
+    let (code, err) = runs.pop().unwrap();
+    (err, code)
 }
 
 #[test]
@@ -719,6 +755,62 @@ fn sqlite_history_two_runs_show_the_regression_in_diff_and_trigger_the_webhook()
     let table = stdout(&out);
     assert!(table.contains("NO-GO") && table.contains("GO"), "{table}");
     assert!(table.contains('↓'), "trend arrow: {table}");
+}
+
+#[test]
+fn webhook_tells_a_verdict_change_alone_once_and_a_repeated_verdict_not_at_all() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = format!("sqlite:{}", dir.path().join("history.sqlite").display());
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let (hook, got) = webhook_receiver(&rt);
+    // A fix deployed (flawed → hardened), then the same hardened service again.
+    let runs = cron_runs(
+        &store,
+        dir.path(),
+        Some(&hook),
+        &[
+            DemoProfile::Flawed,
+            DemoProfile::Hardened,
+            DemoProfile::Hardened,
+        ],
+    );
+    let bodies = |n: usize| -> Vec<serde_json::Value> {
+        let bodies = got.lock().unwrap().clone();
+        assert_eq!(bodies.len(), n, "{bodies:?} {runs:?}");
+        bodies
+    };
+
+    // First run: nothing to compare with, nothing sent.
+    let (code, err) = &runs[0];
+    assert_eq!(*code, Some(1), "the flawed demo fails the gate: {err}");
+    assert!(err.contains("the first run of this target"), "{err}");
+    assert!(!err.contains("webhook"), "{err}");
+
+    // Second run: better, and the verdict changed; no regression, so not a failure.
+    let (code, err) = &runs[1];
+    assert_eq!(*code, Some(0), "an improvement passes: {err}");
+    assert!(!err.contains("--fail-on-regression"), "{err}");
+    assert!(err.contains("Fixed ("), "{err}");
+    assert!(err.contains("webhook notified (verdict_change)"), "{err}");
+    let body = &bodies(1)[0];
+    assert_eq!(body["event"], "verdict_change", "{body}");
+    assert_eq!(body["previous_verdict"], "NO-GO", "{body}");
+    assert_ne!(body["verdict"], "NO-GO", "{body}");
+    assert!(body["regressions"].as_array().unwrap().is_empty(), "{body}");
+    assert!(!body["fixed"].as_array().unwrap().is_empty(), "{body}");
+    assert!(
+        body["overall_score"].as_f64().unwrap() > body["previous_score"].as_f64().unwrap(),
+        "{body}"
+    );
+    assert_eq!(body["run_id"], 2, "{body}");
+    assert_eq!(body["previous_run_id"], 1, "{body}");
+
+    // Third run: the same verdict and no regression, nothing to tell.
+    let (code, err) = &runs[2];
+    assert_eq!(*code, Some(0), "{err}");
+    assert!(err.contains("recorded run 3"), "{err}");
+    assert!(!err.contains("webhook"), "{err}");
+    bodies(1);
 }
 
 #[test]
