@@ -763,6 +763,17 @@ fn remote_audit_cuts_a_standalone_proxy_in_front_of_postgres() {
     }
 }
 
+/// Asserts `health.fault.readiness_flips` is an error and returns its text.
+fn fault_error(report: &serde_json::Value, stderr: &str) -> String {
+    let f = findings(report);
+    assert_eq!(
+        outcome(&f, "health.fault.readiness_flips"),
+        "error",
+        "stderr: {stderr}"
+    );
+    text(&f, "health.fault.readiness_flips")
+}
+
 #[test]
 fn remote_proxy_that_is_down_or_refuses_the_token_is_an_error_finding_naming_it() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -772,13 +783,7 @@ fn remote_proxy_that_is_down_or_refuses_the_token_is_an_error_finding_naming_it(
     // Nothing listens on the control port.
     let closed = free_port();
     let (_, report, stderr) = audit_remote(&ports, dir.path(), closed, "x");
-    let f = findings(&report);
-    assert_eq!(
-        outcome(&f, "health.fault.readiness_flips"),
-        "error",
-        "stderr: {stderr}"
-    );
-    let flips = text(&f, "health.fault.readiness_flips");
+    let flips = fault_error(&report, &stderr);
     assert!(
         flips.contains(&format!(
             "fault proxy database: control http://127.0.0.1:{closed}/"
@@ -797,13 +802,7 @@ fn remote_proxy_that_is_down_or_refuses_the_token_is_an_error_finding_naming_it(
         Some("rpRightToken"),
     );
     let (_, report, stderr) = audit_remote(&ports, dir.path(), control_port, "rpWrongTokenCanary");
-    let f = findings(&report);
-    assert_eq!(
-        outcome(&f, "health.fault.readiness_flips"),
-        "error",
-        "stderr: {stderr}"
-    );
-    let flips = text(&f, "health.fault.readiness_flips");
+    let flips = fault_error(&report, &stderr);
     assert!(flips.contains("401: the token was refused"), "{flips}");
     let everything = format!("{report}{stderr}");
     assert!(!everything.contains("rpWrongTokenCanary") && !everything.contains("rpRightToken"));
