@@ -6,7 +6,7 @@
 use super::{Format, Parser, Sample, parse_value, sample_head, unescape_help};
 
 /// Feeds every line of `body` to the parser.
-pub(super) fn parse(p: &mut Parser, body: &str) {
+pub(super) fn parse(p: &mut Parser<'_>, body: &str) {
     let mut eof_line: Option<usize> = None;
     let lines: Vec<&str> = body.split('\n').collect();
     let last = lines.len();
@@ -50,7 +50,7 @@ pub(super) fn parse(p: &mut Parser, body: &str) {
     }
 }
 
-fn metadata(p: &mut Parser, comment: &str, line_no: usize) {
+fn metadata(p: &mut Parser<'_>, comment: &str, line_no: usize) {
     let mut parts = comment.splitn(3, ' ');
     let keyword = parts.next().unwrap_or_default();
     let name = parts.next().unwrap_or_default();
@@ -90,7 +90,7 @@ fn metadata(p: &mut Parser, comment: &str, line_no: usize) {
 }
 
 /// Parses one sample line; false when a cap stops parsing.
-fn sample(p: &mut Parser, line: &str, line_no: usize) -> bool {
+fn sample(p: &mut Parser<'_>, line: &str, line_no: usize) -> bool {
     let (name, labels, rest) = match sample_head(line) {
         Ok(head) => head,
         Err(m) => {

@@ -252,3 +252,136 @@ fn observations_with_infinite_values_survive_json() {
         Some(f64::INFINITY)
     );
 }
+
+/// A text exposition of `n` gauge samples (one line each, after two metadata lines).
+fn gauges(n: usize) -> String {
+    let mut body = String::from("# HELP g A gauge.\n# TYPE g gauge\n");
+    for i in 0..n {
+        body.push_str(&format!("g{{i=\"{i}\"}} 1\n"));
+    }
+    body
+}
+
+#[test]
+fn parse_until_gives_up_at_once_when_already_told_to_stop() {
+    let calls = std::cell::Cell::new(0);
+    let stop = || {
+        calls.set(calls.get() + 1);
+        true
+    };
+    let started = std::time::Instant::now();
+    let cut = parse_until(
+        &gauges(100_000),
+        Some("text/plain"),
+        Limits::default(),
+        &stop,
+    );
+    assert_eq!(cut, Err(Interrupted { lines: 0 }));
+    assert_eq!(calls.get(), 1, "asked once, before the first line");
+    assert!(started.elapsed() < std::time::Duration::from_secs(1));
+}
+
+#[test]
+fn parse_until_asks_every_few_lines_and_stops_between_checks() {
+    let calls = std::cell::Cell::new(0usize);
+    // Stop at the third question: after 2 × STOP_CHECK_LINES lines.
+    let stop = || {
+        calls.set(calls.get() + 1);
+        calls.get() >= 3
+    };
+    let cut = parse_until(
+        &gauges(10_000),
+        Some("text/plain"),
+        Limits::default(),
+        &stop,
+    )
+    .expect_err("told to stop");
+    assert_eq!(cut.lines, 2 * STOP_CHECK_LINES);
+    assert_eq!(calls.get(), 3, "never asked again once stopped");
+    let om = format!("{}# EOF\n", gauges(10_000));
+    calls.set(0);
+    let cut = parse_until(
+        &om,
+        Some("application/openmetrics-text"),
+        Limits::default(),
+        &stop,
+    )
+    .expect_err("told to stop");
+    assert_eq!(cut.lines, 2 * STOP_CHECK_LINES);
+}
+
+#[test]
+fn parse_until_can_be_stopped_while_validating_histograms() {
+    // 1,000 histogram series: 4,000 lines read (16 questions), then the validation asks too.
+    let mut body = String::from("# TYPE h histogram\n");
+    for i in 0..1000 {
+        body.push_str(&format!(
+            "h_bucket{{i=\"{i}\",le=\"1\"}} 1\nh_bucket{{i=\"{i}\",le=\"+Inf\"}} 1\nh_sum{{i=\"{i}\"}} 1\nh_count{{i=\"{i}\"}} 1\n"
+        ));
+    }
+    let line_checks = (4001usize).div_ceil(STOP_CHECK_LINES);
+    let calls = std::cell::Cell::new(0usize);
+    let stop = || {
+        calls.set(calls.get() + 1);
+        calls.get() > line_checks + 2
+    };
+    let cut = parse_until(&body, Some("text/plain"), Limits::default(), &stop);
+    assert_eq!(
+        cut,
+        Err(Interrupted { lines: 4001 }),
+        "all lines read, stopped validating"
+    );
+}
+
+#[test]
+fn parse_until_that_never_stops_is_parse() {
+    for (body, ct) in [
+        (VALID_TEXT, "text/plain; version=0.0.4"),
+        (VALID_OM, "application/openmetrics-text; version=1.0.0"),
+        (NOT_CUMULATIVE, "text/plain"),
+        (HTML, "text/html"),
+    ] {
+        let whole = parse(body, Some(ct), Limits::default());
+        assert_eq!(
+            parse_until(body, Some(ct), Limits::default(), &|| false),
+            Ok(whole)
+        );
+    }
+}
+
+#[test]
+fn a_stop_flag_set_from_another_thread_ends_a_long_parse() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    // About 1 MiB: the size of a hostile exposition cut at run.max_body_bytes.
+    let body = gauges(60_000);
+    let flag = Arc::new(AtomicBool::new(false));
+    let asked = Arc::new(AtomicUsize::new(0));
+    let (seen, counted) = (flag.clone(), asked.clone());
+    let parsing = std::thread::spawn(move || {
+        parse_until(&body, Some("text/plain"), Limits::default(), &|| {
+            counted.fetch_add(1, Ordering::Relaxed);
+            seen.load(Ordering::Relaxed)
+        })
+    });
+    // Wait until the parse is under way, then tell it to stop.
+    while asked.load(Ordering::Relaxed) < 2 && !parsing.is_finished() {
+        std::thread::yield_now();
+    }
+    flag.store(true, Ordering::Relaxed);
+    let started = std::time::Instant::now();
+    let result = parsing.join().expect("the parsing thread");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(1),
+        "stopped soon after the flag was set"
+    );
+    // Stopped between two checks (the usual case), or already finished on a very fast machine:
+    // never a partial result.
+    match result {
+        Err(cut) => assert!(
+            cut.lines > 0 && cut.lines % STOP_CHECK_LINES == 0,
+            "{cut:?}"
+        ),
+        Ok(e) => assert_eq!(e.sample_count(), 60_000),
+    }
+}

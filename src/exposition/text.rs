@@ -5,7 +5,7 @@
 use super::{Format, Parser, Sample, parse_value, sample_head, unescape_help};
 
 /// Feeds every line of `body` to the parser.
-pub(super) fn parse(p: &mut Parser, body: &str) {
+pub(super) fn parse(p: &mut Parser<'_>, body: &str) {
     let lines: Vec<&str> = body.split('\n').collect();
     let last = lines.len();
     for (i, raw) in lines.into_iter().enumerate() {
@@ -32,7 +32,7 @@ pub(super) fn parse(p: &mut Parser, body: &str) {
     }
 }
 
-fn metadata(p: &mut Parser, comment: &str, line_no: usize) {
+fn metadata(p: &mut Parser<'_>, comment: &str, line_no: usize) {
     let rest = comment.trim_start_matches([' ', '\t']);
     let (keyword, rest) = split_token(rest);
     if keyword != "HELP" && keyword != "TYPE" {
@@ -78,7 +78,7 @@ fn split_token(s: &str) -> (&str, &str) {
 }
 
 /// Parses one sample line; false when a cap stops parsing.
-fn sample(p: &mut Parser, line: &str, line_no: usize) -> bool {
+fn sample(p: &mut Parser<'_>, line: &str, line_no: usize) -> bool {
     let (name, labels, rest) = match sample_head(line) {
         Ok(head) => head,
         Err(m) => {

@@ -8,11 +8,27 @@
 //! then dropped from the recorded exchange (only its first KiB is kept for evidence) so
 //! recordings stay small. The two scrapes let `metrics.red_live` see counters move and
 //! `metrics.path_cardinality` see whether a raw path became a label value.
+//!
+//! **Parsing is bounded by the run's deadline.** Parsing a 1 MiB hostile exposition is seconds
+//! of CPU in an unoptimised build, so it runs on the blocking pool
+//! ([`tokio::task::spawn_blocking`]), not on the async runtime where it would stall every other
+//! passive probe, and the scrape waits for it only until the run's deadline. A parse the deadline
+//! cuts makes the scrape fail with [`PARSE_CUT`] (the `metrics.*` checks are then `error` with
+//! that reason): half an exposition is never judged. A blocking thread cannot be killed, so the
+//! parser is stopped cooperatively: it asks a flag every
+//! [`STOP_CHECK_LINES`](crate::exposition::STOP_CHECK_LINES) lines
+//! ([`exposition::parse_until`]), and the flag is set as soon as the scrape stops waiting — at
+//! the deadline, or when the scrape itself is dropped — so the abandoned thread ends within a few
+//! hundred lines instead of burning CPU (and holding up the runtime's shutdown) after the audit.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde::{Deserialize, Serialize};
+use tokio::time::Instant;
 
-use super::ProbeCx;
 use super::http::{self, HttpExchange, RequestSpec};
+use super::{ProbeCx, ProbeError};
 use crate::config::MetricsConfig;
 use crate::engine::{Audit, join_path};
 use crate::exposition::{self, Exposition, Limits, PROMETHEUS_ACCEPT};
@@ -20,6 +36,9 @@ use crate::observations::Probed;
 
 /// How much of a scraped body is kept in the recorded exchange.
 const KEEP_EVIDENCE: usize = 1024;
+
+/// Why a scrape has no exposition when the run's deadline passed before its body was parsed.
+pub const PARSE_CUT: &str = "parsing the exposition was cut by the run's deadline";
 
 /// One scrape: the exchange (body clipped) and the parsed exposition.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -56,30 +75,79 @@ pub struct MetricsObservation {
     pub live: Probed<LiveProbe>,
 }
 
-async fn scrape(cx: &ProbeCx, audit: &Audit, path: &str) -> Result<Scrape, super::ProbeError> {
+async fn scrape(cx: &ProbeCx, audit: &Audit, path: &str) -> Result<Scrape, ProbeError> {
     let spec = RequestSpec::get(join_path(&audit.target, path)).header("accept", PROMETHEUS_ACCEPT);
     let mut exchange = http::send_keeping(cx, &spec, cx.max_body).await?;
-    Ok(parse_exchange(&mut exchange, &audit.config.metrics)).map(|exposition| Scrape {
+    let exposition = parse_exchange(&mut exchange, &audit.config.metrics, cx.deadline).await?;
+    Ok(Scrape {
         exchange,
         exposition,
     })
 }
 
-/// Parses the exchange's body by its Content-Type, then clips the stored body.
-fn parse_exchange(exchange: &mut HttpExchange, cfg: &MetricsConfig) -> Exposition {
+/// Sets the stop flag of an abandoned parse when dropped: on every way out of
+/// [`parse_exchange`], including the scrape's future being dropped mid-wait.
+struct StopOnDrop(Arc<AtomicBool>);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        // Relaxed is enough: the flag carries no data, the parser only needs to see it soon.
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Parses the exchange's body by its Content-Type on the blocking pool, waiting no later than
+/// `deadline` (the run's), and clips the stored body to [`KEEP_EVIDENCE`] bytes either way.
+/// Fails with [`PARSE_CUT`] when the deadline comes first.
+async fn parse_exchange(
+    exchange: &mut HttpExchange,
+    cfg: &MetricsConfig,
+    deadline: Instant,
+) -> Result<Exposition, ProbeError> {
     let limits = Limits {
         max_lines: cfg.max_lines,
         max_series: cfg.max_series,
     };
-    let exposition = exposition::parse(&exchange.body, exchange.header("content-type"), limits);
-    if exchange.body.len() > KEEP_EVIDENCE {
-        let mut cut = KEEP_EVIDENCE;
-        while !exchange.body.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        exchange.body.truncate(cut);
+    let body = std::mem::take(&mut exchange.body);
+    exchange.body = clip(&body, KEEP_EVIDENCE).to_string();
+    let failed = |reason: String| ProbeError::Protocol {
+        subject: exchange.request_line(),
+        reason,
+    };
+    let cut = || {
+        failed(format!(
+            "{PARSE_CUT} ({} bytes received)",
+            exchange.body_len
+        ))
+    };
+    if Instant::now() >= deadline {
+        return Err(cut());
     }
-    exposition
+    let content_type = exchange.header("content-type").map(str::to_string);
+    let stop = StopOnDrop(Arc::new(AtomicBool::new(false)));
+    let flag = Arc::clone(&stop.0);
+    let parsing = tokio::task::spawn_blocking(move || {
+        exposition::parse_until(&body, content_type.as_deref(), limits, &|| {
+            flag.load(Ordering::Relaxed)
+        })
+    });
+    let outcome = tokio::time::timeout_at(deadline, parsing).await;
+    drop(stop);
+    match outcome {
+        Ok(Ok(Ok(exposition))) => Ok(exposition),
+        // The flag is set only once the wait is over, so the parser cannot have seen it here.
+        Ok(Ok(Err(_))) | Err(_) => Err(cut()),
+        Ok(Err(join)) => Err(failed(format!("parsing the exposition failed: {join}"))),
+    }
+}
+
+/// The longest prefix of `text` of at most `max` bytes that ends on a character boundary.
+fn clip(text: &str, max: usize) -> &str {
+    let mut cut = max.min(text.len());
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    &text[..cut]
 }
 
 /// A random lowercase hex token of 16 bytes.
@@ -185,17 +253,75 @@ mod tests {
         assert_ne!(a, random_token());
     }
 
-    #[test]
-    fn parsed_bodies_are_clipped_but_parsed_whole() {
-        let body: String = (0..200).map(|i| format!("m{{i=\"{i}\"}} 1\n")).collect();
-        let mut ex = HttpExchange {
+    fn exposition_exchange(samples: usize) -> HttpExchange {
+        let body: String = (0..samples)
+            .map(|i| format!("m{{i=\"{i}\"}} 1\n"))
+            .collect();
+        HttpExchange {
+            method: "GET".into(),
+            final_url: "http://127.0.0.1:9/metrics".into(),
             status: 200,
             headers: vec![("content-type".into(), "text/plain; version=0.0.4".into())],
+            body_len: body.len() as u64,
             body,
             ..HttpExchange::default()
-        };
-        let e = parse_exchange(&mut ex, &MetricsConfig::default());
+        }
+    }
+
+    fn later() -> Instant {
+        Instant::now() + std::time::Duration::from_secs(60)
+    }
+
+    #[tokio::test]
+    async fn parsed_bodies_are_clipped_but_parsed_whole() {
+        let mut ex = exposition_exchange(200);
+        let e = parse_exchange(&mut ex, &MetricsConfig::default(), later())
+            .await
+            .expect("parsed before the deadline");
         assert_eq!(e.sample_count(), 200);
         assert!(ex.body.len() <= KEEP_EVIDENCE);
+        assert!(ex.body.starts_with("m{i=\"0\"} 1\n"));
+    }
+
+    #[tokio::test]
+    async fn a_passed_deadline_fails_the_scrape_and_says_why() {
+        let mut ex = exposition_exchange(200);
+        let err = parse_exchange(&mut ex, &MetricsConfig::default(), Instant::now())
+            .await
+            .expect_err("the deadline has passed");
+        let reason = err.to_string();
+        assert!(reason.contains(PARSE_CUT), "{reason}");
+        assert!(
+            reason.starts_with("GET http://127.0.0.1:9/metrics → 200: "),
+            "{reason}"
+        );
+        assert!(ex.body.len() <= KEEP_EVIDENCE, "the body is clipped anyway");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_deadline_cuts_a_long_parse_short() {
+        // About 1 MiB (run.max_body_bytes): long enough to parse that 20 ms cannot cover it in
+        // any build, and the scrape must not wait for it.
+        let mut ex = exposition_exchange(60_000);
+        let started = Instant::now();
+        let deadline = started + std::time::Duration::from_millis(20);
+        let result = parse_exchange(&mut ex, &MetricsConfig::default(), deadline).await;
+        let waited = started.elapsed();
+        assert!(
+            waited < std::time::Duration::from_secs(1),
+            "waited {waited:?} for a parse the deadline cut"
+        );
+        match result {
+            Err(err) => assert!(err.to_string().contains(PARSE_CUT), "{err}"),
+            // A machine fast enough to parse 1 MiB in 20 ms: whole, never partial.
+            Ok(e) => assert_eq!(e.sample_count(), 60_000),
+        }
+    }
+
+    #[test]
+    fn clipping_keeps_whole_characters() {
+        assert_eq!(clip("héllo", 2), "h");
+        assert_eq!(clip("héllo", 3), "hé");
+        assert_eq!(clip("abc", 10), "abc");
     }
 }
