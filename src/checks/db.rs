@@ -6,8 +6,8 @@
 //! of that database an `error` with the same reason. A view the login role cannot read is
 //! `skipped` with what to grant, never a pass.
 //!
-//! Thresholds are the catalogue's (CHECKS.md) and live here as constants; they are not
-//! configurable yet.
+//! Thresholds come from `[judge]` ([`JudgeConfig`]: `db_conn_headroom_warn`, …); their defaults
+//! are the catalogue's.
 
 use std::time::Duration;
 
@@ -18,24 +18,6 @@ use crate::observations::{Observations, Probed, Unobserved};
 use crate::probes::deps::mysql::MySqlObservation;
 use crate::probes::deps::postgres::{PgObservation, PgSetting};
 
-/// Connection use above which headroom warns (fraction of the usable slots).
-pub const HEADROOM_WARN: f64 = 0.80;
-/// Connection use above which headroom fails.
-pub const HEADROOM_FAIL: f64 = 0.95;
-/// Idle-in-transaction age that warns.
-pub const IDLE_IN_TX_WARN_SECS: f64 = 5.0 * 60.0;
-/// Idle-in-transaction age that fails.
-pub const IDLE_IN_TX_FAIL_SECS: f64 = 60.0 * 60.0;
-/// Active query age that warns.
-pub const LONG_QUERY_WARN_SECS: f64 = 5.0 * 60.0;
-/// Last successful WAL archive older than this warns.
-pub const ARCHIVE_STALE_SECS: f64 = 24.0 * 60.0 * 60.0;
-/// Mean statement time that warns, in milliseconds.
-pub const SLOW_STATEMENT_MS: f64 = 1000.0;
-/// A table counts as large from this many live rows.
-pub const LARGE_TABLE_ROWS: i64 = 10_000;
-/// Sequential scans on a large table from which it is reported (with more seq than index scans).
-pub const SEQ_SCAN_MIN: i64 = 50;
 /// The most subject lines one finding lists.
 pub const LIST_MAX: usize = 12;
 
@@ -138,7 +120,8 @@ pub const POSTGRES_PITR: CheckMeta = CheckMeta {
     active: false,
     weight: 1.0,
     rule: "archive_mode, wal_level, archive_command/library (redacted), pg_stat_archiver — pass: \
-           archiving and recent success; fail: off or failing",
+           archiving and recent success; fail: off or failing; warn: nothing archived yet or the \
+           last archive older than 24 h (threshold in [judge])",
     remediation: "Archive WAL continuously so the database can be restored to any point in \
                   time: wal_level = replica, archive_mode = on and an archive_command or \
                   archive_library that ships to durable storage (pgBackRest, WAL-G, Barman), \
@@ -152,7 +135,7 @@ pub const POSTGRES_PITR: CheckMeta = CheckMeta {
 };
 
 /// Judges `db.postgres.pitr`: see [`POSTGRES_PITR`].
-pub fn postgres_pitr(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement, Unobserved> {
+pub fn postgres_pitr(obs: &Observations, cfg: &JudgeConfig) -> Result<Judgement, Unobserved> {
     let pg = pg(obs)?;
     let settings = pg.settings.get()?;
     let mut evidence: Vec<String> = [
@@ -242,12 +225,12 @@ pub fn postgres_pitr(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement
     }
     if archiver
         .last_archived_secs_ago
-        .is_some_and(|s| s > ARCHIVE_STALE_SECS)
+        .is_some_and(|s| s > cfg.db_archive_stale_secs)
     {
         return Ok(Judgement::warn(format!(
             "The last successful WAL archive is older than {}: check archive_timeout and the \
              archiver.",
-            secs(ARCHIVE_STALE_SECS)
+            secs(cfg.db_archive_stale_secs)
         ))
         .evidence_all(evidence));
     }
@@ -404,7 +387,8 @@ pub const POSTGRES_CONN_HEADROOM: CheckMeta = CheckMeta {
     severity: Severity::High,
     active: false,
     weight: 1.0,
-    rule: "connections vs max_connections − reserved — warn > 80%; fail > 95%",
+    rule: "connections vs max_connections − reserved — warn > 80%; fail > 95% (thresholds in \
+           [judge])",
     remediation: "Put a pooler (PgBouncer, the framework's pool with a hard cap) between the \
                   application and PostgreSQL and size the pools so their sum stays well below \
                   max_connections − superuser_reserved_connections.",
@@ -418,7 +402,7 @@ pub const POSTGRES_CONN_HEADROOM: CheckMeta = CheckMeta {
 /// Judges `db.postgres.conn_headroom`: see [`POSTGRES_CONN_HEADROOM`].
 pub fn postgres_conn_headroom(
     obs: &Observations,
-    _cfg: &JudgeConfig,
+    cfg: &JudgeConfig,
 ) -> Result<Judgement, Unobserved> {
     let pg = pg(obs)?;
     let settings = pg.settings.get()?;
@@ -437,6 +421,7 @@ pub fn postgres_conn_headroom(
     let reserved = int("superuser_reserved_connections") + int("reserved_connections");
     let usable = (max - reserved).max(1);
     judge_headroom(
+        cfg,
         "PostgreSQL",
         conns.client_backends,
         usable,
@@ -449,6 +434,7 @@ pub fn postgres_conn_headroom(
 }
 
 fn judge_headroom(
+    cfg: &JudgeConfig,
     product: &str,
     used: i64,
     usable: i64,
@@ -456,11 +442,11 @@ fn judge_headroom(
 ) -> Result<Judgement, Unobserved> {
     let ratio = used as f64 / usable as f64;
     let pct = ratio * 100.0;
-    let judgement = if ratio > HEADROOM_FAIL {
+    let judgement = if ratio > cfg.db_conn_headroom_fail {
         Judgement::fail(format!(
             "{product} is out of connection headroom: {pct:.0}% of usable connections are in use."
         ))
-    } else if ratio > HEADROOM_WARN {
+    } else if ratio > cfg.db_conn_headroom_warn {
         Judgement::warn(format!(
             "{product} connection use is high: {pct:.0}% of usable connections are in use."
         ))
@@ -486,7 +472,7 @@ pub const POSTGRES_IDLE_IN_TX: CheckMeta = CheckMeta {
     severity: Severity::Medium,
     active: false,
     weight: 1.0,
-    rule: "idle-in-transaction sessions — warn > 5 min; fail > 1 h",
+    rule: "idle-in-transaction sessions — warn > 5 min; fail > 1 h (thresholds in [judge])",
     remediation: "Find the code path that opens a transaction and waits (on the network, on a \
                   user) before committing; set idle_in_transaction_session_timeout so such \
                   sessions are ended instead of holding locks and blocking vacuum.",
@@ -497,14 +483,11 @@ pub const POSTGRES_IDLE_IN_TX: CheckMeta = CheckMeta {
 };
 
 /// Judges `db.postgres.idle_in_tx`: see [`POSTGRES_IDLE_IN_TX`].
-pub fn postgres_idle_in_tx(
-    obs: &Observations,
-    _cfg: &JudgeConfig,
-) -> Result<Judgement, Unobserved> {
+pub fn postgres_idle_in_tx(obs: &Observations, cfg: &JudgeConfig) -> Result<Judgement, Unobserved> {
     let sessions = sessions_seen(obs)?;
     let idle: Vec<_> = sessions
         .iter()
-        .filter(|s| s.is_idle_in_transaction() && s.state_secs > IDLE_IN_TX_WARN_SECS)
+        .filter(|s| s.is_idle_in_transaction() && s.state_secs > cfg.db_idle_in_tx_warn_secs)
         .collect();
     let lines: Vec<String> = idle
         .iter()
@@ -522,7 +505,7 @@ pub fn postgres_idle_in_tx(
         })
         .collect();
     let oldest = idle.iter().map(|s| s.state_secs).fold(0.0_f64, f64::max);
-    if oldest > IDLE_IN_TX_FAIL_SECS {
+    if oldest > cfg.db_idle_in_tx_fail_secs {
         return Ok(Judgement::fail(format!(
             "{} session(s) idle in a transaction, the oldest for {}: they hold locks and block \
              vacuum.",
@@ -535,14 +518,14 @@ pub fn postgres_idle_in_tx(
         return Ok(Judgement::warn(format!(
             "{} session(s) idle in a transaction for more than {}, the oldest for {}.",
             idle.len(),
-            secs(IDLE_IN_TX_WARN_SECS),
+            secs(cfg.db_idle_in_tx_warn_secs),
             secs(oldest)
         ))
         .evidence_all(capped(lines)));
     }
     Ok(Judgement::pass(format!(
         "No session has been idle in a transaction for more than {}.",
-        secs(IDLE_IN_TX_WARN_SECS)
+        secs(cfg.db_idle_in_tx_warn_secs)
     ))
     .evidence(format!(
         "pg_stat_activity: {} other session(s) idle in a transaction or active for over a minute",
@@ -558,7 +541,7 @@ pub const POSTGRES_LONG_QUERIES: CheckMeta = CheckMeta {
     severity: Severity::Medium,
     active: false,
     weight: 1.0,
-    rule: "active queries older than 5 min — warn",
+    rule: "active queries older than 5 min — warn (threshold in [judge])",
     remediation: "Look at the queries listed (EXPLAIN ANALYZE on a replica), add the missing \
                   index or move the work to a batch job, and set statement_timeout for the \
                   application's role.",
@@ -571,12 +554,12 @@ pub const POSTGRES_LONG_QUERIES: CheckMeta = CheckMeta {
 /// Judges `db.postgres.long_queries`: see [`POSTGRES_LONG_QUERIES`].
 pub fn postgres_long_queries(
     obs: &Observations,
-    _cfg: &JudgeConfig,
+    cfg: &JudgeConfig,
 ) -> Result<Judgement, Unobserved> {
     let sessions = sessions_seen(obs)?;
     let long: Vec<String> = sessions
         .iter()
-        .filter(|s| s.state == "active" && s.query_secs > LONG_QUERY_WARN_SECS)
+        .filter(|s| s.state == "active" && s.query_secs > cfg.db_long_query_warn_secs)
         .map(|s| {
             format!(
                 "pid {} {}@{} ({}) running for {}: {}",
@@ -592,7 +575,7 @@ pub fn postgres_long_queries(
     if long.is_empty() {
         return Ok(Judgement::pass(format!(
             "No query has been running for more than {}.",
-            secs(LONG_QUERY_WARN_SECS)
+            secs(cfg.db_long_query_warn_secs)
         )));
     }
     Ok(Judgement::warn(format!(
@@ -603,7 +586,7 @@ pub fn postgres_long_queries(
         } else {
             "ies have been"
         },
-        secs(LONG_QUERY_WARN_SECS)
+        secs(cfg.db_long_query_warn_secs)
     ))
     .evidence_all(capped(long)))
 }
@@ -617,7 +600,7 @@ pub const POSTGRES_STATEMENTS: CheckMeta = CheckMeta {
     active: false,
     weight: 1.0,
     rule: "pg_stat_statements present; slowest mean statements — warn: absent / statements over \
-           threshold (mean > 1 s)",
+           threshold (mean > 1 s; thresholds in [judge])",
     remediation: "Load pg_stat_statements (shared_preload_libraries = 'pg_stat_statements', \
                   then CREATE EXTENSION pg_stat_statements) so slow queries can be found; \
                   tune or index the statements listed.",
@@ -626,10 +609,7 @@ pub const POSTGRES_STATEMENTS: CheckMeta = CheckMeta {
 };
 
 /// Judges `db.postgres.statements`: see [`POSTGRES_STATEMENTS`].
-pub fn postgres_statements(
-    obs: &Observations,
-    _cfg: &JudgeConfig,
-) -> Result<Judgement, Unobserved> {
+pub fn postgres_statements(obs: &Observations, cfg: &JudgeConfig) -> Result<Judgement, Unobserved> {
     let pg = pg(obs)?;
     let statements = match &pg.statements {
         Probed::Failed(reason) if reason.contains("shared_preload_libraries") => {
@@ -661,16 +641,18 @@ pub fn postgres_statements(
     let slow = statements
         .slowest
         .iter()
-        .filter(|s| s.mean_ms > SLOW_STATEMENT_MS)
+        .filter(|s| s.mean_ms > cfg.db_slow_statement_ms)
         .count();
     if slow > 0 {
         return Ok(Judgement::warn(format!(
-            "{slow} statement(s) average more than {SLOW_STATEMENT_MS:.0} ms per call."
+            "{slow} statement(s) average more than {:.0} ms per call.",
+            cfg.db_slow_statement_ms
         ))
         .evidence_all(capped(lines)));
     }
     Ok(Judgement::pass(format!(
-        "pg_stat_statements is collecting; no statement averages more than {SLOW_STATEMENT_MS:.0} ms."
+        "pg_stat_statements is collecting; no statement averages more than {:.0} ms.",
+        cfg.db_slow_statement_ms
     ))
     .evidence_all(capped(lines)))
 }
@@ -684,7 +666,7 @@ pub const POSTGRES_SEQ_SCANS: CheckMeta = CheckMeta {
     active: false,
     weight: 1.0,
     rule: "pg_stat_user_tables seq_scan vs idx_scan on large tables (≥ 10,000 rows) — warn per \
-           table read by more sequential than index scans",
+           table read by more sequential than index scans (at least 50; thresholds in [judge])",
     remediation: "Find the queries behind the scans (pg_stat_statements, EXPLAIN) and add the \
                   index their WHERE/JOIN clauses need.",
     references: &[
@@ -694,12 +676,14 @@ pub const POSTGRES_SEQ_SCANS: CheckMeta = CheckMeta {
 };
 
 /// Judges `db.postgres.seq_scans`: see [`POSTGRES_SEQ_SCANS`].
-pub fn postgres_seq_scans(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement, Unobserved> {
+pub fn postgres_seq_scans(obs: &Observations, cfg: &JudgeConfig) -> Result<Judgement, Unobserved> {
     let tables = pg(obs)?.tables.get()?;
+    let large_rows = i64::try_from(cfg.db_large_table_rows).unwrap_or(i64::MAX);
+    let seq_scan_min = i64::try_from(cfg.db_seq_scan_min).unwrap_or(i64::MAX);
     let heavy: Vec<String> = tables
         .iter()
         .filter(|t| {
-            t.live_rows >= LARGE_TABLE_ROWS && t.seq_scan >= SEQ_SCAN_MIN && t.seq_scan > t.idx_scan
+            t.live_rows >= large_rows && t.seq_scan >= seq_scan_min && t.seq_scan > t.idx_scan
         })
         .map(|t| {
             format!(
@@ -712,7 +696,7 @@ pub fn postgres_seq_scans(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judg
         return Ok(Judgement::pass(format!(
             "No large table is read mostly by sequential scans ({} table(s) with ≥ {} rows checked).",
             tables.len(),
-            LARGE_TABLE_ROWS
+            cfg.db_large_table_rows
         )));
     }
     Ok(Judgement::warn(format!(
@@ -953,7 +937,8 @@ pub const MYSQL_CONN_HEADROOM: CheckMeta = CheckMeta {
     severity: Severity::High,
     active: false,
     weight: 1.0,
-    rule: "Threads_connected vs max_connections — warn > 80%; fail > 95%",
+    rule: "Threads_connected vs max_connections — warn > 80%; fail > 95% (thresholds in \
+           [judge])",
     remediation: "Cap the application's connection pools (or add ProxySQL/MaxScale) so their \
                   sum stays well below max_connections.",
     references: &["https://dev.mysql.com/doc/refman/8.0/en/too-many-connections.html"],
@@ -961,10 +946,7 @@ pub const MYSQL_CONN_HEADROOM: CheckMeta = CheckMeta {
 };
 
 /// Judges `db.mysql.conn_headroom`: see [`MYSQL_CONN_HEADROOM`].
-pub fn mysql_conn_headroom(
-    obs: &Observations,
-    _cfg: &JudgeConfig,
-) -> Result<Judgement, Unobserved> {
+pub fn mysql_conn_headroom(obs: &Observations, cfg: &JudgeConfig) -> Result<Judgement, Unobserved> {
     let my = my(obs)?;
     let vars = my.variables.get()?;
     let status = my.status.get()?;
@@ -977,6 +959,7 @@ pub fn mysql_conn_headroom(
     let peak = num(var(status, "Max_used_connections")).unwrap_or(used);
     let refused = num(var(status, "Connection_errors_max_connections")).unwrap_or(0);
     let judgement = judge_headroom(
+        cfg,
         my.product(),
         used,
         max,
@@ -1319,6 +1302,94 @@ mod tests {
             assert_eq!(j.outcome, outcome, "{used}: {}", j.summary);
             assert!(j.evidence[0].contains("= 97 usable"), "{}", j.evidence[0]);
         }
+    }
+
+    #[test]
+    fn conn_headroom_honours_the_configured_thresholds() {
+        let mut pg = healthy_pg();
+        set(&mut pg, "superuser_reserved_connections", "0");
+        pg.connections = Probed::Observed(PgConnections {
+            client_backends: 85,
+            all_backends: 91,
+        });
+        let obs = with_pg(pg);
+        // 85% in use: above the default warn (80%), below a configured 90%.
+        let j = ok(postgres_conn_headroom, &obs);
+        assert_eq!(j.outcome, Outcome::Warn, "{}", j.summary);
+        let relaxed = JudgeConfig {
+            db_conn_headroom_warn: 0.9,
+            ..JudgeConfig::default()
+        };
+        let j = postgres_conn_headroom(&obs, &relaxed).expect("judged");
+        assert_eq!(j.outcome, Outcome::Pass, "{}", j.summary);
+        let strict = JudgeConfig {
+            db_conn_headroom_warn: 0.5,
+            db_conn_headroom_fail: 0.8,
+            ..JudgeConfig::default()
+        };
+        let j = postgres_conn_headroom(&obs, &strict).expect("judged");
+        assert_eq!(j.outcome, Outcome::Fail, "{}", j.summary);
+        // MySQL shares the thresholds: 130 of 151 (86%).
+        let mut my = healthy_my();
+        if let Probed::Observed(s) = &mut my.status {
+            s.insert("Threads_connected".into(), "130".into());
+        }
+        let obs = with_my(my);
+        assert_eq!(ok(mysql_conn_headroom, &obs).outcome, Outcome::Warn);
+        let j = mysql_conn_headroom(&obs, &relaxed).expect("judged");
+        assert_eq!(j.outcome, Outcome::Pass, "{}", j.summary);
+    }
+
+    #[test]
+    fn postgres_time_and_size_thresholds_come_from_the_config() {
+        let cfg = JudgeConfig {
+            db_idle_in_tx_warn_secs: 60.0,
+            db_idle_in_tx_fail_secs: 300.0,
+            db_long_query_warn_secs: 60.0,
+            db_archive_stale_secs: 30.0,
+            db_slow_statement_ms: 1.0,
+            db_large_table_rows: 1_000,
+            db_seq_scan_min: 20,
+            ..JudgeConfig::default()
+        };
+        let mut pg = healthy_pg();
+        pg.sessions = Probed::Observed(vec![
+            session("idle in transaction", 400.0, 500.0),
+            session("active", 120.0, 120.0),
+        ]);
+        pg.tables = Probed::Observed(vec![PgTableScans {
+            table: "public.carts".into(),
+            seq_scan: 30,
+            seq_tup_read: 150_000,
+            idx_scan: 10,
+            live_rows: 5_000,
+        }]);
+        let obs = with_pg(pg);
+        // Defaults: an idle transaction of 6m 40s only warns; the rest passes.
+        assert_eq!(ok(postgres_idle_in_tx, &obs).outcome, Outcome::Warn);
+        for f in [
+            postgres_long_queries as super::super::JudgeFn,
+            postgres_pitr,
+            postgres_statements,
+            postgres_seq_scans,
+        ] {
+            let j = ok(f, &obs);
+            assert_eq!(j.outcome, Outcome::Pass, "{}", j.summary);
+        }
+        let with = |f: super::super::JudgeFn| f(&obs, &cfg).expect("judged");
+        assert_eq!(with(postgres_idle_in_tx).outcome, Outcome::Fail);
+        let j = with(postgres_long_queries);
+        assert_eq!(j.outcome, Outcome::Warn);
+        assert!(j.summary.contains("more than 1m"), "{}", j.summary);
+        let j = with(postgres_pitr);
+        assert_eq!(j.outcome, Outcome::Warn);
+        assert!(j.summary.contains("older than 30s"), "{}", j.summary);
+        let j = with(postgres_statements);
+        assert_eq!(j.outcome, Outcome::Warn);
+        assert!(j.summary.contains("more than 1 ms"), "{}", j.summary);
+        let j = with(postgres_seq_scans);
+        assert_eq!(j.outcome, Outcome::Warn);
+        assert!(j.evidence[0].starts_with("public.carts: 5000 rows"));
     }
 
     #[test]

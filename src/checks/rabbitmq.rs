@@ -19,11 +19,6 @@ use crate::probes::deps::rabbitmq::{
     GuestOutcome, RabbitManagementView, RabbitObservation, RabbitQueue, effective_dlx,
 };
 
-/// Prefetch above this warns.
-pub const PREFETCH_MAX: u64 = 1000;
-/// A queue with at least this many ready messages that is still growing warns.
-pub const BACKLOG_GROWING_MIN: u64 = 1000;
-
 fn rabbit(obs: &Observations) -> Result<&RabbitObservation, Unobserved> {
     obs.rabbitmq.get()
 }
@@ -588,7 +583,7 @@ pub const PREFETCH: CheckMeta = CheckMeta {
     severity: Severity::Medium,
     active: false,
     weight: 1.0,
-    rule: "consuming channels' prefetch — warn: unbounded (0) or > 1000",
+    rule: "consuming channels' prefetch — warn: unbounded (0) or > 1000 (threshold in [judge])",
     remediation: "Set a bounded prefetch (basic.qos) on consuming channels — tens to a few \
                   hundred — so one consumer cannot hoard a queue's messages in its memory.",
     references: &["https://www.rabbitmq.com/docs/consumer-prefetch"],
@@ -596,7 +591,7 @@ pub const PREFETCH: CheckMeta = CheckMeta {
 };
 
 /// Judges `rabbitmq.prefetch`: see [`PREFETCH`].
-pub fn prefetch(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement, Unobserved> {
+pub fn prefetch(obs: &Observations, cfg: &JudgeConfig) -> Result<Judgement, Unobserved> {
     let channels = management(obs)?.channels.get()?;
     let consuming: Vec<_> = channels.iter().filter(|c| c.consumers > 0).collect();
     if consuming.is_empty() {
@@ -611,12 +606,13 @@ pub fn prefetch(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement, Uno
             c.name, c.vhost, c.user, c.consumers, c.prefetch, c.global_prefetch
         )
     };
+    let max = cfg.rabbitmq_prefetch_warn;
     let mut bad = Vec::new();
     for c in &consuming {
         if c.prefetch == 0 && c.global_prefetch == 0 {
             bad.push(line(c, " — unbounded"));
-        } else if c.prefetch > PREFETCH_MAX || c.global_prefetch > PREFETCH_MAX {
-            bad.push(line(c, &format!(" — above {PREFETCH_MAX}")));
+        } else if c.prefetch > max || c.global_prefetch > max {
+            bad.push(line(c, &format!(" — above {max}")));
         }
     }
     if bad.is_empty() {
@@ -642,7 +638,8 @@ pub const BACKLOG: CheckMeta = CheckMeta {
     severity: Severity::Medium,
     active: false,
     weight: 1.0,
-    rule: "messages_ready growth, queues without consumers — warn",
+    rule: "messages_ready growth (≥ 1000 ready and growing; threshold in [judge]), queues without \
+           consumers — warn",
     remediation: "Find the missing or stalled consumers of the queues listed, scale them, or \
                   bound the queue (x-max-length with overflow reject-publish, a message TTL \
                   with a dead-letter exchange).",
@@ -651,7 +648,7 @@ pub const BACKLOG: CheckMeta = CheckMeta {
 };
 
 /// Judges `rabbitmq.backlog`: see [`BACKLOG`].
-pub fn backlog(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement, Unobserved> {
+pub fn backlog(obs: &Observations, cfg: &JudgeConfig) -> Result<Judgement, Unobserved> {
     let list = management(obs)?.queues.get()?;
     let measured: Vec<&RabbitQueue> = list
         .queues
@@ -677,7 +674,7 @@ pub fn backlog(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement, Unob
                 "queue `{}` in vhost `{}`: {ready} message(s) ready and no consumer",
                 q.name, q.vhost
             ));
-        } else if ready >= BACKLOG_GROWING_MIN && rate > 0.0 {
+        } else if ready >= cfg.rabbitmq_backlog_growing_min && rate > 0.0 {
             bad.push(format!(
                 "queue `{}` in vhost `{}`: {ready} message(s) ready and growing by {rate:.1}/s with {consumers} consumer(s)",
                 q.name, q.vhost
@@ -1064,6 +1061,34 @@ mod tests {
             run(prefetch, &obs(r)),
             Err(Unobserved::Skipped(_))
         ));
+    }
+
+    #[test]
+    fn prefetch_and_backlog_thresholds_come_from_the_config() {
+        let mut r = healthy();
+        let mut q = queue("orders", Some("dlx"), Some(None));
+        q.messages_ready = Some(500);
+        q.ready_rate = Some(2.5);
+        mgmt(&mut r).queues = Probed::Observed(QueueList {
+            queues: vec![q],
+            total: 1,
+            truncated: false,
+        });
+        let o = obs(r);
+        // Prefetch 50 and 500 ready messages growing are fine by default.
+        assert_eq!(run(prefetch, &o).unwrap().outcome, Outcome::Pass);
+        assert_eq!(run(backlog, &o).unwrap().outcome, Outcome::Pass);
+        let cfg = JudgeConfig {
+            rabbitmq_prefetch_warn: 40,
+            rabbitmq_backlog_growing_min: 100,
+            ..JudgeConfig::default()
+        };
+        let j = prefetch(&o, &cfg).unwrap();
+        assert_eq!(j.outcome, Outcome::Warn);
+        assert!(j.evidence[0].ends_with("— above 40"), "{}", j.evidence[0]);
+        let j = backlog(&o, &cfg).unwrap();
+        assert_eq!(j.outcome, Outcome::Warn);
+        assert!(j.evidence[0].contains("500 message(s) ready and growing by 2.5/s"));
     }
 
     #[test]

@@ -14,11 +14,6 @@ use crate::model::{Category, Severity};
 use crate::observations::{Observations, Probed, Unobserved};
 use crate::probes::deps::redis::{RedisObservation, RedisSession};
 
-/// Memory use above this fraction of `maxmemory` warns.
-pub const MEMORY_WARN: f64 = 0.90;
-/// Client use above this fraction of `maxclients` warns.
-pub const CLIENTS_WARN: f64 = 0.80;
-
 fn redis(obs: &Observations) -> Result<&RedisObservation, Unobserved> {
     obs.redis.get()
 }
@@ -330,7 +325,7 @@ pub const MEMORY: CheckMeta = CheckMeta {
     weight: 1.0,
     rule: "maxmemory, maxmemory-policy (by declared role: cache/store/queue), used vs max — \
            cache: warn without maxmemory or with noeviction; store/queue: warn on an evicting \
-           policy or no maxmemory; warn above 90% of maxmemory",
+           policy or no maxmemory; warn above 90% of maxmemory (threshold in [judge])",
     remediation: "Cache: set maxmemory (below the container/host limit) and an evicting policy \
                   such as allkeys-lru. Store/queue: set maxmemory with `noeviction`, so a full \
                   Redis rejects writes loudly instead of silently dropping data, and alert on \
@@ -340,7 +335,7 @@ pub const MEMORY: CheckMeta = CheckMeta {
 };
 
 /// Judges `redis.memory`: see [`MEMORY`].
-pub fn memory(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement, Unobserved> {
+pub fn memory(obs: &Observations, cfg: &JudgeConfig) -> Result<Judgement, Unobserved> {
     let r = redis(obs)?;
     let info = session(obs)?.info.get()?;
     let num = |k: &str| info.get(k).and_then(|v| v.parse::<u64>().ok());
@@ -379,10 +374,12 @@ pub fn memory(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement, Unobs
              killer ends it.",
             r.role.as_str()
         )),
-        _ if max > 0 && used as f64 > MEMORY_WARN * max as f64 => Judgement::warn(format!(
-            "Redis uses {:.0}% of its maxmemory.",
-            used as f64 * 100.0 / max as f64
-        )),
+        _ if max > 0 && used as f64 > cfg.redis_memory_warn * max as f64 => {
+            Judgement::warn(format!(
+                "Redis uses {:.0}% of its maxmemory.",
+                used as f64 * 100.0 / max as f64
+            ))
+        }
         _ => Judgement::pass(format!(
             "Memory is bounded with a policy that suits a {} (maxmemory-policy {policy}).",
             r.role.as_str()
@@ -399,8 +396,8 @@ pub const CLIENTS: CheckMeta = CheckMeta {
     severity: Severity::Medium,
     active: false,
     weight: 1.0,
-    rule: "connected_clients vs maxclients, rejected_connections, evicted_keys — warn > 80%, \
-           rejections, or evictions for a store/queue",
+    rule: "connected_clients vs maxclients, rejected_connections, evicted_keys — warn > 80% \
+           (threshold in [judge]), rejections, or evictions for a store/queue",
     remediation: "Pool connections in the application (and close them), raise maxclients with \
                   the file-descriptor limit if the load is real, and for a store/queue stop \
                   evictions (see redis.memory).",
@@ -409,7 +406,7 @@ pub const CLIENTS: CheckMeta = CheckMeta {
 };
 
 /// Judges `redis.clients`: see [`CLIENTS`].
-pub fn clients(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement, Unobserved> {
+pub fn clients(obs: &Observations, cfg: &JudgeConfig) -> Result<Judgement, Unobserved> {
     let r = redis(obs)?;
     let s = session(obs)?;
     let info = s.info.get()?;
@@ -430,7 +427,7 @@ pub fn clients(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement, Unob
     )];
     let mut problems = Vec::new();
     if let Some(m) = max.filter(|m| *m > 0)
-        && connected as f64 > CLIENTS_WARN * m as f64
+        && connected as f64 > cfg.redis_clients_warn * m as f64
     {
         problems.push(format!(
             "{:.0}% of maxclients are connected",
@@ -724,6 +721,26 @@ mod tests {
         let mut r = healthy(RedisRole::Cache);
         info_set(&mut r, "used_memory", "260000000");
         assert_eq!(run(memory, &obs(r)).unwrap().outcome, Outcome::Warn);
+    }
+
+    #[test]
+    fn memory_and_client_thresholds_come_from_the_config() {
+        // 200 MB of 256 MB (75%) and 8500 of 10000 clients (85%).
+        let mut r = healthy(RedisRole::Cache);
+        info_set(&mut r, "used_memory", "200000000");
+        info_set(&mut r, "connected_clients", "8500");
+        let o = obs(r);
+        assert_eq!(run(memory, &o).unwrap().outcome, Outcome::Pass);
+        assert_eq!(run(clients, &o).unwrap().outcome, Outcome::Warn);
+        let cfg = JudgeConfig {
+            redis_memory_warn: 0.7,
+            redis_clients_warn: 0.9,
+            ..JudgeConfig::default()
+        };
+        let j = memory(&o, &cfg).unwrap();
+        assert_eq!(j.outcome, Outcome::Warn);
+        assert!(j.summary.contains("75% of its maxmemory"), "{}", j.summary);
+        assert_eq!(clients(&o, &cfg).unwrap().outcome, Outcome::Pass);
     }
 
     #[test]

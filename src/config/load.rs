@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use super::{Config, ConfigError};
+use super::{Config, ConfigError, JudgeConfig};
 
 /// Reads, parses and validates a config file.
 pub fn from_file(path: &Path) -> Result<Config, ConfigError> {
@@ -183,6 +183,7 @@ impl Config {
                 );
             }
         }
+        validate_judge(&self.judge, origin)?;
         super::dependencies::validate(&self.dependencies, origin, false)?;
         super::access::validate(&self.access, origin)?;
         super::fault::validate(&self.fault, &self.supervise, &self.logs, origin)?;
@@ -195,6 +196,74 @@ impl Config {
         )?;
         Ok(())
     }
+}
+
+/// The dependency thresholds of `[judge]`: fractions in (0, 1], durations above 0, counts at
+/// least 1, and each warn threshold below its fail threshold.
+fn validate_judge(judge: &JudgeConfig, origin: &str) -> Result<(), ConfigError> {
+    let err = |field: &str, message: String| Err(ConfigError::field(origin, field, message));
+    for (name, value) in [
+        ("db_conn_headroom_warn", judge.db_conn_headroom_warn),
+        ("db_conn_headroom_fail", judge.db_conn_headroom_fail),
+        ("redis_memory_warn", judge.redis_memory_warn),
+        ("redis_clients_warn", judge.redis_clients_warn),
+    ] {
+        if value.is_nan() || value <= 0.0 || value > 1.0 {
+            return err(
+                &format!("judge.{name}"),
+                format!("expected a fraction above 0 and at most 1 (0.8 = 80%), got {value}"),
+            );
+        }
+    }
+    for (name, value) in [
+        ("db_idle_in_tx_warn_secs", judge.db_idle_in_tx_warn_secs),
+        ("db_idle_in_tx_fail_secs", judge.db_idle_in_tx_fail_secs),
+        ("db_long_query_warn_secs", judge.db_long_query_warn_secs),
+        ("db_archive_stale_secs", judge.db_archive_stale_secs),
+        ("db_slow_statement_ms", judge.db_slow_statement_ms),
+    ] {
+        if !value.is_finite() || value <= 0.0 {
+            return err(
+                &format!("judge.{name}"),
+                format!("expected a number > 0, got {value}"),
+            );
+        }
+    }
+    for (name, value) in [
+        ("db_large_table_rows", judge.db_large_table_rows),
+        ("db_seq_scan_min", judge.db_seq_scan_min),
+        ("rabbitmq_prefetch_warn", judge.rabbitmq_prefetch_warn),
+        (
+            "rabbitmq_backlog_growing_min",
+            judge.rabbitmq_backlog_growing_min,
+        ),
+    ] {
+        if value == 0 {
+            return err(&format!("judge.{name}"), "must be at least 1".into());
+        }
+    }
+    for (warn, warn_value, fail, fail_value) in [
+        (
+            "db_conn_headroom_warn",
+            judge.db_conn_headroom_warn,
+            "db_conn_headroom_fail",
+            judge.db_conn_headroom_fail,
+        ),
+        (
+            "db_idle_in_tx_warn_secs",
+            judge.db_idle_in_tx_warn_secs,
+            "db_idle_in_tx_fail_secs",
+            judge.db_idle_in_tx_fail_secs,
+        ),
+    ] {
+        if warn_value >= fail_value {
+            return err(
+                &format!("judge.{warn}"),
+                format!("must be below judge.{fail} ({fail_value}), got {warn_value}"),
+            );
+        }
+    }
+    Ok(())
 }
 
 /// Accepts only absolute http(s) URLs with a host.
@@ -276,6 +345,118 @@ mod tests {
             field_of(from_str("[gate]\nfail_on = \"severe\"\n", "t.toml").unwrap_err());
         assert_eq!(field, "gate.fail_on");
         assert!(message.contains("critical"), "{message}");
+    }
+
+    #[test]
+    fn judge_thresholds_default_and_override() {
+        let c = from_str("", "t.toml").unwrap();
+        assert_eq!(c.judge, super::super::JudgeConfig::default());
+        assert_eq!(c.judge.db_conn_headroom_warn, 0.80);
+        let c = from_str(
+            "[judge]\ndb_conn_headroom_warn = 0.9\ndb_idle_in_tx_warn_secs = 60\n\
+             redis_memory_warn = 1.0\nrabbitmq_prefetch_warn = 500\n",
+            "t.toml",
+        )
+        .unwrap();
+        assert_eq!(c.judge.db_conn_headroom_warn, 0.9);
+        assert_eq!(c.judge.db_idle_in_tx_warn_secs, 60.0);
+        assert_eq!(c.judge.redis_memory_warn, 1.0);
+        assert_eq!(c.judge.rabbitmq_prefetch_warn, 500);
+    }
+
+    #[test]
+    fn starter_config_judge_section_shows_the_defaults() {
+        let c = from_str(
+            include_str!("../../config/readyprobe.toml"),
+            "readyprobe.toml",
+        )
+        .expect("the starter config parses");
+        assert_eq!(c.judge, super::super::JudgeConfig::default());
+    }
+
+    #[test]
+    fn bad_judge_threshold_names_the_field() {
+        for (toml, field, expected) in [
+            (
+                "db_conn_headroom_warn = 0",
+                "judge.db_conn_headroom_warn",
+                "fraction",
+            ),
+            (
+                "db_conn_headroom_fail = 1.5",
+                "judge.db_conn_headroom_fail",
+                "at most 1",
+            ),
+            (
+                "redis_memory_warn = 90",
+                "judge.redis_memory_warn",
+                "got 90",
+            ),
+            (
+                "redis_clients_warn = -0.1",
+                "judge.redis_clients_warn",
+                "fraction",
+            ),
+            (
+                "redis_clients_warn = nan",
+                "judge.redis_clients_warn",
+                "fraction",
+            ),
+            (
+                "db_conn_headroom_warn = 0.96",
+                "judge.db_conn_headroom_warn",
+                "below judge.db_conn_headroom_fail (0.95)",
+            ),
+            (
+                "db_idle_in_tx_warn_secs = 3600",
+                "judge.db_idle_in_tx_warn_secs",
+                "below judge.db_idle_in_tx_fail_secs",
+            ),
+            (
+                "db_idle_in_tx_fail_secs = 0",
+                "judge.db_idle_in_tx_fail_secs",
+                "> 0",
+            ),
+            (
+                "db_long_query_warn_secs = -5",
+                "judge.db_long_query_warn_secs",
+                "> 0",
+            ),
+            (
+                "db_archive_stale_secs = inf",
+                "judge.db_archive_stale_secs",
+                "> 0",
+            ),
+            (
+                "db_slow_statement_ms = 0.0",
+                "judge.db_slow_statement_ms",
+                "> 0",
+            ),
+            (
+                "db_large_table_rows = 0",
+                "judge.db_large_table_rows",
+                "at least 1",
+            ),
+            ("db_seq_scan_min = 0", "judge.db_seq_scan_min", "at least 1"),
+            (
+                "rabbitmq_prefetch_warn = 0",
+                "judge.rabbitmq_prefetch_warn",
+                "at least 1",
+            ),
+            (
+                "rabbitmq_backlog_growing_min = 0",
+                "judge.rabbitmq_backlog_growing_min",
+                "at least 1",
+            ),
+        ] {
+            let (got, message) =
+                field_of(from_str(&format!("[judge]\n{toml}\n"), "t.toml").unwrap_err());
+            assert_eq!(got, field, "{toml}: {message}");
+            assert!(message.contains(expected), "{toml}: {message}");
+        }
+        // A negative count is refused by its type, still naming the field.
+        let (got, _) = field_of(from_str("[judge]\ndb_seq_scan_min = -1\n", "t.toml").unwrap_err());
+        assert_eq!(got, "judge.db_seq_scan_min");
     }
 
     #[test]

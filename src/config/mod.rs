@@ -382,6 +382,40 @@ pub struct JudgeConfig {
     pub metrics_series_fail: usize,
     /// `load.baseline` fails above this error rate (0.01 = 1%).
     pub load_error_rate_fail: f64,
+    /// `db.*.conn_headroom` warns above this fraction of the usable connections in use
+    /// (0.80 = 80%).
+    pub db_conn_headroom_warn: f64,
+    /// `db.*.conn_headroom` fails above this fraction of the usable connections in use.
+    pub db_conn_headroom_fail: f64,
+    /// `db.postgres.idle_in_tx` warns about sessions idle in a transaction for longer than this,
+    /// in seconds.
+    pub db_idle_in_tx_warn_secs: f64,
+    /// `db.postgres.idle_in_tx` fails when the oldest such session is older than this, in
+    /// seconds.
+    pub db_idle_in_tx_fail_secs: f64,
+    /// `db.postgres.long_queries` warns about active queries running for longer than this, in
+    /// seconds.
+    pub db_long_query_warn_secs: f64,
+    /// `db.postgres.pitr` warns when the last successful WAL archive is older than this, in
+    /// seconds.
+    pub db_archive_stale_secs: f64,
+    /// `db.postgres.statements` warns about statements whose mean time per call is above this,
+    /// in milliseconds.
+    pub db_slow_statement_ms: f64,
+    /// `db.postgres.seq_scans` looks at tables with at least this many live rows.
+    pub db_large_table_rows: u64,
+    /// `db.postgres.seq_scans` reports a large table from this many sequential scans (when they
+    /// also outnumber its index scans).
+    pub db_seq_scan_min: u64,
+    /// `redis.memory` warns above this fraction of `maxmemory` in use (0.90 = 90%).
+    pub redis_memory_warn: f64,
+    /// `redis.clients` warns above this fraction of `maxclients` connected (0.80 = 80%).
+    pub redis_clients_warn: f64,
+    /// `rabbitmq.prefetch` warns about a consuming channel whose prefetch is above this.
+    pub rabbitmq_prefetch_warn: u64,
+    /// `rabbitmq.backlog` warns about a queue with at least this many ready messages that is
+    /// still growing.
+    pub rabbitmq_backlog_growing_min: u64,
 }
 
 impl Default for JudgeConfig {
@@ -399,6 +433,19 @@ impl Default for JudgeConfig {
             metrics_series_warn: 1_000,
             metrics_series_fail: 10_000,
             load_error_rate_fail: 0.01,
+            db_conn_headroom_warn: 0.80,
+            db_conn_headroom_fail: 0.95,
+            db_idle_in_tx_warn_secs: 5.0 * 60.0,
+            db_idle_in_tx_fail_secs: 60.0 * 60.0,
+            db_long_query_warn_secs: 5.0 * 60.0,
+            db_archive_stale_secs: 24.0 * 60.0 * 60.0,
+            db_slow_statement_ms: 1000.0,
+            db_large_table_rows: 10_000,
+            db_seq_scan_min: 50,
+            redis_memory_warn: 0.90,
+            redis_clients_warn: 0.80,
+            rabbitmq_prefetch_warn: 1000,
+            rabbitmq_backlog_growing_min: 1000,
         }
     }
 }
