@@ -95,12 +95,7 @@ pub fn validate(cfg: &AccessConfig, origin: &str) -> Result<(), ConfigError> {
         check_path(origin, &format!("access.protected[{i}]"), path)?;
     }
     check_path(origin, "access.oidc_discovery", &cfg.oidc_discovery)?;
-    let name_ok = !cfg.token_env.is_empty()
-        && cfg
-            .token_env
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_');
-    if !name_ok {
+    if !super::is_env_name(&cfg.token_env) {
         return Err(ConfigError::field(
             origin,
             "access.token_env",

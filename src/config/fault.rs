@@ -292,10 +292,7 @@ pub(crate) fn validate(
                     "only a remote proxy (control = …) takes a token".into(),
                 );
             }
-            Some(name)
-                if name.is_empty()
-                    || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') =>
-            {
+            Some(name) if !super::is_env_name(name) => {
                 return err(
                     field("token_env"),
                     format!(

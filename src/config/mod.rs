@@ -449,3 +449,9 @@ impl Default for JudgeConfig {
         }
     }
 }
+
+/// True for a usable environment variable name (letters, digits, `_`; not empty): the form
+/// every `*token_env` key takes.
+pub(crate) fn is_env_name(name: &str) -> bool {
+    !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
