@@ -1299,7 +1299,7 @@ async fn run_proxy(args: ProxyArgs) -> Result<u8> {
             tokio::select! {
                 _ = &mut stop => break,
                 _ = cut.recv() => {
-                    let reset = proxy.cut();
+                    let reset = proxy.cut_and_settle().await;
                     println!("cut: {reset} live connection(s) reset, new connections refused");
                 }
                 _ = restore.recv() => {

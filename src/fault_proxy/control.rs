@@ -216,7 +216,7 @@ async fn cut(
             );
         }
     };
-    let reset = state.proxy.cut();
+    let reset = state.proxy.cut_and_settle().await;
     let timer = {
         let state = Arc::clone(&state);
         tokio::spawn(async move {

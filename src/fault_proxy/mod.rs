@@ -61,6 +61,8 @@ struct Shared {
     generation: watch::Sender<u64>,
     /// True while cut; the accept loop closes its listener on true and binds again on false.
     state: watch::Sender<bool>,
+    /// True while the accept loop holds a bound listener (it follows `state` asynchronously).
+    listening: watch::Sender<bool>,
     /// Connections currently forwarded.
     live: AtomicU64,
     /// Connections accepted since start.
@@ -100,10 +102,12 @@ impl FaultProxy {
         })?;
         let (generation, _) = watch::channel(0u64);
         let (state, _) = watch::channel(false);
+        let (listening, _) = watch::channel(true);
         let shared = Arc::new(Shared {
             cut: AtomicBool::new(false),
             generation,
             state,
+            listening,
             live: AtomicU64::new(0),
             accepted: AtomicU64::new(0),
         });
@@ -160,6 +164,15 @@ impl FaultProxy {
         self.shared.generation.send_modify(|g| *g += 1);
         self.shared.state.send_replace(true);
         live
+    }
+
+    /// [`FaultProxy::cut`], then waits (at most a second) until the listener is closed, so a
+    /// connect made after this returns is refused rather than queued in the old backlog.
+    pub async fn cut_and_settle(&self) -> u64 {
+        let reset = self.cut();
+        let mut listening = self.shared.listening.subscribe();
+        let _ = tokio::time::timeout(Duration::from_secs(1), listening.wait_for(|l| !*l)).await;
+        reset
     }
 
     /// Lets connections through again (the listener is bound again within milliseconds).
@@ -246,11 +259,17 @@ async fn accept_loop(
             Event::Joined => {}
             Event::Stopped => break,
             // Closing the listener makes the kernel refuse new connects (and reset the backlog).
-            Event::Cut(true) => listener = None,
+            Event::Cut(true) => {
+                listener = None;
+                shared.listening.send_replace(false);
+            }
             Event::Cut(false) => {
                 while listener.is_none() && !shared.cut.load(Ordering::SeqCst) {
                     match TcpListener::bind(addr).await {
-                        Ok(bound) => listener = Some(bound),
+                        Ok(bound) => {
+                            listener = Some(bound);
+                            shared.listening.send_replace(true);
+                        }
                         Err(err) => {
                             tracing::warn!(%addr, error = %err, "fault proxy: cannot listen again; retrying");
                             tokio::time::sleep(Duration::from_millis(100)).await;
@@ -367,7 +386,7 @@ mod tests {
         live.write_all(b"x").await.unwrap();
         let mut one = [0u8; 1];
         live.read_exact(&mut one).await.unwrap();
-        assert_eq!(proxy.cut(), 1);
+        assert_eq!(proxy.cut_and_settle().await, 1);
         let mut buf = [0u8; 8];
         let read = tokio::time::timeout(Duration::from_secs(2), live.read(&mut buf))
             .await

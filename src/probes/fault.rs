@@ -181,7 +181,7 @@ impl Cuttable {
     /// Cuts; a remote proxy is told to restore itself after `hold` whatever happens here.
     async fn cut(&self, hold: Duration) -> Result<u64, String> {
         match self {
-            Cuttable::Local(p) => Ok(p.cut()),
+            Cuttable::Local(p) => Ok(p.cut_and_settle().await),
             Cuttable::Remote(r) => r.cut(hold).await,
         }
     }
