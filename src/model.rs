@@ -383,6 +383,51 @@ pub struct Report {
     pub verdict_reasons: Vec<String>,
     /// What was probed and what was left out, for the "Scope and method" section.
     pub scope: Vec<String>,
+    /// The readiness endpoint as `health.ready_now` read it (absent when it could not judge).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub readiness: Option<Readiness>,
+    /// What `--wait-ready` waited for before the audit (absent without the flag).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wait_ready: Option<WaitReady>,
+}
+
+/// "Is it ready right now?" — the readiness endpoint's answer, as `health.ready_now` read it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Readiness {
+    /// The URL that answered (redacted).
+    pub url: String,
+    /// True when it said ready (`health.ready_now` pass or warn), false when not ready.
+    pub ready: bool,
+    /// Its HTTP status.
+    pub status: Option<u16>,
+    /// The components its body lists, in body order.
+    pub components: Vec<ReadinessComponent>,
+}
+
+/// One component of a readiness body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReadinessComponent {
+    /// Its name (`database:connection`).
+    pub name: String,
+    /// `pass`, `warn`, `fail` or `unknown`.
+    pub state: String,
+    /// Why it is not passing, when the body says (secret-looking values masked).
+    pub message: Option<String>,
+}
+
+/// What `--wait-ready` waited for before auditing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WaitReady {
+    /// The URL polled (redacted).
+    pub url: String,
+    /// The time allowed, ms.
+    pub budget_ms: u64,
+    /// The time until it was ready (or until the budget ran out), ms.
+    pub waited_ms: u64,
+    /// Requests sent while waiting.
+    pub polls: u32,
+    /// True when it became ready in time.
+    pub ready: bool,
 }
 
 impl Report {

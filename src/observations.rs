@@ -112,6 +112,10 @@ pub struct HealthProbe {
     pub path: String,
     /// What the path is meant to be.
     pub kind: HealthKind,
+    /// True when the user named this path (`[health]`), false for a built-in candidate: a
+    /// configured readiness endpoint is judged whatever it answers, a candidate only if it exists.
+    #[serde(default)]
+    pub configured: bool,
     /// What came back.
     pub exchange: Probed<HttpExchange>,
 }

@@ -359,6 +359,8 @@ fn health_probe() -> impl Strategy<Value = HealthProbe> {
         .prop_map(|(path, kind, status, headers, body, failed)| HealthProbe {
             path: path.to_string(),
             kind,
+            // A configured path is judged whatever it answers: the stricter branch.
+            configured: status % 2 == 0,
             exchange: if failed && status % 7 == 0 {
                 Probed::Failed(format!("{path}: no answer within 2s"))
             } else {
@@ -605,6 +607,8 @@ proptest! {
         let _ = checks::health::status_consistency(&obs, &cfg);
         let _ = checks::health::separation(&obs, &cfg);
         let _ = checks::health::readiness_depth(&obs, &cfg);
+        let _ = checks::health::ready_now(&obs, &cfg);
+        let _ = checks::health::info_leak(&obs, &cfg);
     }
 
 
@@ -629,6 +633,8 @@ proptest! {
             verdict: scores.verdict,
             verdict_reasons: scores.reasons,
             scope: vec![],
+            readiness: readyprobe::checks::health::readiness_report(&obs),
+            wait_ready: None,
         };
         for format in [Format::Terminal, Format::Md, Format::Json, Format::Html, Format::Junit, Format::Prometheus] {
             let out = report::render(&report, format, false);

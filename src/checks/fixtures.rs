@@ -96,6 +96,7 @@ pub(crate) fn health(path: &str, kind: HealthKind, status: u16, body: &str) -> H
     HealthProbe {
         path: path.to_string(),
         kind,
+        configured: false,
         exchange: Probed::Observed(exchange_at(
             &url,
             status,
@@ -110,6 +111,7 @@ pub(crate) fn health_failed(path: &str, kind: HealthKind, reason: &str) -> Healt
     HealthProbe {
         path: path.to_string(),
         kind,
+        configured: false,
         exchange: Probed::Failed(reason.to_string()),
     }
 }

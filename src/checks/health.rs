@@ -6,14 +6,19 @@
 //! is proved later by the active `health.fault.*` checks, so wording here stays on "the body
 //! claims", never "the service checks".
 
-use serde_json::Value;
+use std::sync::LazyLock;
+
+use regex::Regex;
 
 use super::headers::{EVIDENCE_MAX, clip};
+use super::health_body::{self, HealthBody, State};
+use super::pack::excerpt::mask;
 use super::{CheckMeta, Judgement};
 use crate::config::JudgeConfig;
-use crate::model::{Category, Severity};
-use crate::observations::{HealthKind, Observations, Probed, Unobserved};
+use crate::model::{Category, Outcome, Severity};
+use crate::observations::{HealthKind, HealthProbe, Observations, Probed, Unobserved};
 use crate::probes::http::HttpExchange;
+use crate::redact;
 
 const K8S_PROBES: &str = "https://kubernetes.io/docs/tasks/configure-pod-container/configure-liveness-readiness-startup-probes/";
 const K8S_API_HEALTH: &str = "https://kubernetes.io/docs/reference/using-api/health-checks/";
@@ -21,6 +26,7 @@ const HEALTH_JSON: &str = "draft-inadarei-api-health-check: Health Check Respons
                            APIs (application/health+json)";
 const SPRING_HEALTH: &str = "https://docs.spring.io/spring-boot/reference/actuator/endpoints.html#actuator.endpoints.health";
 const MICROPROFILE_HEALTH: &str = "https://microprofile.io/specifications/microprofile-health/";
+const DOTNET_HEALTH: &str = "https://learn.microsoft.com/aspnet/core/host-and-deploy/health-checks";
 
 /// How many paths or component names a summary or evidence line lists before "…".
 const LIST_MAX: usize = 12;
@@ -94,13 +100,14 @@ fn list<S: AsRef<str>>(items: &[S]) -> String {
     shown.join(", ")
 }
 
-/// The body as a short one-line quote (`empty body` when empty).
+/// The body as a short one-line quote (`empty body` when empty), secret-looking values masked:
+/// a health body that leaks a password must not leak it again through the report.
 fn body_quote(ex: &HttpExchange) -> String {
     let body = ex.body.trim();
     if body.is_empty() {
         "empty body".to_string()
     } else {
-        format!("body {}", clip(body, 120))
+        format!("body {}", clip(&mask(body), 120))
     }
 }
 
@@ -245,6 +252,404 @@ pub fn endpoints(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement, Un
 }
 
 // ---------------------------------------------------------------------------------------------
+// health.ready_now
+
+/// `health.ready_now`: the readiness endpoint says the service is ready, right now.
+pub const READY_NOW: CheckMeta = CheckMeta {
+    id: "health.ready_now",
+    title: "Ready now",
+    category: Category::HealthChecks,
+    severity: Severity::Critical,
+    active: false,
+    weight: 1.0,
+    rule: "the readiness endpoint (configured, else discovered, else the generic health \
+           endpoint) as it answers now; bodies: health+json status/checks, Spring \
+           UP/DOWN/OUT_OF_SERVICE + components, MicroProfile checks[].status, .NET \
+           Healthy/Degraded/Unhealthy, /readyz?verbose [-]name failed, ok — fail critical: \
+           non-2xx or a failing body (evidence names each failing component); warn: \
+           degraded/warn; skipped with reason: no readiness endpoint",
+    remediation: "The deployment says it is not ready: fix the failing component the evidence \
+                  names (a database, cache or broker it cannot reach, a migration not run, a \
+                  configuration it rejected) before sending it traffic, then audit again. If the \
+                  service is fine and its readiness endpoint is wrong, make readiness check only \
+                  what the service cannot serve without.",
+    references: &[
+        K8S_PROBES,
+        K8S_API_HEALTH,
+        HEALTH_JSON,
+        SPRING_HEALTH,
+        MICROPROFILE_HEALTH,
+        DOTNET_HEALTH,
+    ],
+    judge: ready_now,
+};
+
+/// How the readiness endpoint judged by `health.ready_now` was chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadinessSource {
+    /// The user named it (`[health] readiness`).
+    Configured,
+    /// A built-in readiness candidate that exists.
+    Discovered,
+    /// No readiness endpoint: the generic health endpoint stands in.
+    Generic,
+}
+
+impl ReadinessSource {
+    /// Words for evidence lines.
+    pub fn describe(self) -> &'static str {
+        match self {
+            ReadinessSource::Configured => "configured readiness endpoint",
+            ReadinessSource::Discovered => "discovered readiness endpoint",
+            ReadinessSource::Generic => "generic health endpoint, no readiness endpoint found",
+        }
+    }
+}
+
+/// True when a candidate answers like a health endpoint: it exists, and is neither a redirect
+/// elsewhere nor locked behind credentials.
+fn answers_like_endpoint(h: &HealthProbe) -> bool {
+    h.exists()
+        && h.exchange
+            .observed()
+            .is_some_and(|ex| !(300..400).contains(&ex.status) && !matches!(ex.status, 401 | 403))
+}
+
+/// The readiness endpoint `health.ready_now` judges, and `--wait-ready` polls: the configured
+/// readiness path whatever it answered, else the first built-in readiness candidate that
+/// exists, else a configured or existing generic health endpoint. When none qualifies: an
+/// `error` when every candidate failed or the endpoints need credentials, else `skipped`.
+pub fn readiness_endpoint(
+    health: &[HealthProbe],
+) -> Result<(&HealthProbe, ReadinessSource), Unobserved> {
+    let first = |kind: HealthKind, configured: bool| {
+        health.iter().find(|h| {
+            h.kind == kind
+                && if configured {
+                    h.configured
+                } else {
+                    !h.configured && answers_like_endpoint(h)
+                }
+        })
+    };
+    if let Some(h) = first(HealthKind::Readiness, true) {
+        return Ok((h, ReadinessSource::Configured));
+    }
+    if let Some(h) = first(HealthKind::Readiness, false) {
+        return Ok((h, ReadinessSource::Discovered));
+    }
+    if let Some(h) = first(HealthKind::Generic, true).or_else(|| first(HealthKind::Generic, false))
+    {
+        return Ok((h, ReadinessSource::Generic));
+    }
+    if health.is_empty() {
+        return Err(Unobserved::Skipped(
+            "no health endpoint candidates were probed".to_string(),
+        ));
+    }
+    if let Some(reason) = health.iter().find_map(|h| match &h.exchange {
+        Probed::Failed(reason) => Some(reason),
+        _ => None,
+    }) && health.iter().all(|h| h.exchange.is_failed())
+    {
+        return Err(Unobserved::Failed(reason.clone()));
+    }
+    let locked: Vec<String> = health
+        .iter()
+        .filter(|h| h.kind != HealthKind::Liveness)
+        .filter_map(|h| {
+            let ex = h.exchange.observed()?;
+            matches!(ex.status, 401 | 403).then(|| ex.request_line())
+        })
+        .collect();
+    if let Some(first) = locked.first() {
+        return Err(Unobserved::Failed(format!(
+            "the readiness/health endpoints need credentials ({first}), so readiness cannot be \
+             read; send them with [http] headers or -H"
+        )));
+    }
+    Err(Unobserved::Skipped(format!(
+        "no readiness or generic health endpoint answers (none of the {} candidates exists; \
+         health.endpoints reports the gap), so there is nothing to ask whether the service is \
+         ready",
+        health.len()
+    )))
+}
+
+/// What one answer of a readiness endpoint means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadyState {
+    /// 2xx and the body (if it says anything) passes.
+    Ready,
+    /// 2xx, but the body says warn/degraded or names a failing component.
+    Degraded,
+    /// Non-2xx, or a body that declares a failing state.
+    NotReady,
+    /// 401/403: the endpoint needs credentials, so readiness cannot be read.
+    Locked,
+}
+
+impl ReadyState {
+    /// True for ready and degraded: the service takes traffic.
+    pub fn is_ready(self) -> bool {
+        matches!(self, ReadyState::Ready | ReadyState::Degraded)
+    }
+}
+
+/// One readiness answer read: its state, its body, and the components that are not passing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadyAnswer {
+    /// What the answer means.
+    pub state: ReadyState,
+    /// What the body says, when it says anything recognisable.
+    pub body: Option<HealthBody>,
+    /// Components that warn or fail, worst first.
+    pub flagged: Vec<health_body::Flagged>,
+}
+
+/// Reads one answer of a readiness endpoint (pure; `--wait-ready` uses it to decide when to stop).
+pub fn read_answer(ex: &HttpExchange) -> ReadyAnswer {
+    let body = health_body::parse(ex);
+    let flagged = body
+        .as_ref()
+        .map(|b| b.not_passing(LIST_MAX))
+        .unwrap_or_default();
+    let state = if matches!(ex.status, 401 | 403) {
+        ReadyState::Locked
+    } else if !ex.is_success() {
+        ReadyState::NotReady
+    } else {
+        match body.as_ref().and_then(HealthBody::state) {
+            Some(State::Fail) => ReadyState::NotReady,
+            Some(State::Warn) => ReadyState::Degraded,
+            _ if flagged.iter().any(|f| f.state == State::Fail) => ReadyState::Degraded,
+            _ => ReadyState::Ready,
+        }
+    };
+    ReadyAnswer {
+        state,
+        body,
+        flagged,
+    }
+}
+
+/// `database:connection (connect failed: connection refused)`, target text masked.
+fn flagged_text(f: &health_body::Flagged) -> String {
+    match &f.message {
+        Some(m) => format!("{} ({})", clip(&f.path, 60), clip(&mask(m), 120)),
+        None => format!("{} ({})", clip(&f.path, 60), clip(&f.status, 40)),
+    }
+}
+
+/// The components of an answer as one list for a summary (`a (why), b (DOWN)`), at most
+/// [`FLAGGED_IN_SUMMARY`] of them.
+fn flagged_list(a: &ReadyAnswer) -> String {
+    let mut shown: Vec<String> = a
+        .flagged
+        .iter()
+        .take(FLAGGED_IN_SUMMARY)
+        .map(flagged_text)
+        .collect();
+    if a.flagged.len() > FLAGGED_IN_SUMMARY {
+        shown.push(format!(
+            "… and {} more",
+            a.flagged.len() - FLAGGED_IN_SUMMARY
+        ));
+    }
+    shown.join(", ")
+}
+
+/// How many failing components a summary (and so the verdict line) names.
+const FLAGGED_IN_SUMMARY: usize = 5;
+
+/// Evidence lines for one readiness answer: the request, the format and overall status, then
+/// one line per component that is not passing.
+fn answer_evidence(ex: &HttpExchange, source: ReadinessSource, a: &ReadyAnswer) -> Vec<String> {
+    let said = match &a.body {
+        Some(b) => match &b.overall {
+            Some(o) => format!("{} body, {}", b.format.as_str(), o.said),
+            None => format!("{} body", b.format.as_str()),
+        },
+        None => body_quote(ex),
+    };
+    let mut lines = vec![clip(
+        &format!("{} ({}), {said}", ex.request_line(), source.describe()),
+        EVIDENCE_MAX,
+    )];
+    lines.extend(a.flagged.iter().map(|f| {
+        clip(
+            &format!(
+                "component {}: {}{}",
+                f.path,
+                f.status,
+                f.message
+                    .as_deref()
+                    .map(|m| format!(" — {}", mask(m)))
+                    .unwrap_or_default()
+            ),
+            EVIDENCE_MAX,
+        )
+    }));
+    lines
+}
+
+/// Judges one readiness answer (the core of `health.ready_now`).
+fn judge_answer(
+    path: &str,
+    ex: &HttpExchange,
+    source: ReadinessSource,
+) -> Result<Judgement, Unobserved> {
+    let a = read_answer(ex);
+    let path = clip(path, 60);
+    let evidence = answer_evidence(ex, source, &a);
+    let said = a
+        .body
+        .as_ref()
+        .and_then(|b| b.overall.as_ref())
+        .map(|o| o.said.clone());
+    let failing = if a.flagged.is_empty() {
+        String::new()
+    } else {
+        format!("; failing: {}", flagged_list(&a))
+    };
+    let judgement = match a.state {
+        ReadyState::Locked => {
+            return Err(Unobserved::Failed(format!(
+                "{} answers {}: the readiness endpoint needs credentials, so readiness cannot be \
+                 read; send them with [http] headers or -H",
+                ex.request_line(),
+                ex.status
+            )));
+        }
+        ReadyState::NotReady if ex.is_success() => Judgement::fail(format!(
+            "Not ready now: {path} answers {} but its body says {}{failing}.",
+            ex.status,
+            said.as_deref().unwrap_or("it is failing")
+        )),
+        ReadyState::NotReady => {
+            let why = if !failing.is_empty() {
+                failing
+            } else if let Some(said) = &said {
+                format!(", body says {said}")
+            } else if ex.body.trim().is_empty() {
+                String::new()
+            } else {
+                format!(", {}", body_quote(ex))
+            };
+            Judgement::fail(format!("Not ready now: {path} answers {}{why}.", ex.status))
+        }
+        ReadyState::Degraded => Judgement::warn(format!(
+            "Ready but degraded: {path} answers {}{}{}.",
+            ex.status,
+            said.as_deref()
+                .map(|s| format!(", body says {s}"))
+                .unwrap_or_default(),
+            if a.flagged.is_empty() {
+                String::new()
+            } else {
+                format!("; not passing: {}", flagged_list(&a))
+            }
+        )),
+        ReadyState::Ready => {
+            let components = a.body.as_ref().map_or(0, |b| b.components.len());
+            Judgement::pass(format!(
+                "Ready now: {path} answers {}{}{}.",
+                ex.status,
+                said.as_deref()
+                    .map(|s| format!(", body says {s}"))
+                    .unwrap_or_default(),
+                match components {
+                    0 => String::new(),
+                    1 => " (1 component passes)".to_string(),
+                    n => format!(" ({n} components pass)"),
+                }
+            ))
+        }
+    };
+    Ok(judgement.evidence_all(evidence))
+}
+
+/// Judges `health.ready_now`: see [`READY_NOW`] for the rule. The endpoint is the one
+/// [`readiness_endpoint`] chooses; a configured one that could not be probed is an `error`.
+pub fn ready_now(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement, Unobserved> {
+    let (probe, source) = readiness_endpoint(&obs.health)?;
+    let ex = probe.exchange.get()?;
+    judge_answer(&probe.path, ex, source)
+}
+
+/// `health.ready_now` for a target that never became ready while readyprobe waited for it
+/// (`--wait-ready`, `[supervise]`): a failure saying how long it waited and what it last saw —
+/// the last answer read like any readiness answer, or `reason` when there was none.
+pub fn never_ready(
+    waited: &str,
+    path: &str,
+    last: Option<&HttpExchange>,
+    reason: &str,
+) -> Judgement {
+    let prefix = format!("Did not become ready within {waited}");
+    if let Some(ex) = last
+        && let Ok(j) = judge_answer(path, ex, ReadinessSource::Configured)
+        && j.outcome == Outcome::Fail
+    {
+        let summary = j
+            .summary
+            .strip_prefix("Not ready now: ")
+            .unwrap_or(&j.summary)
+            .to_string();
+        return Judgement::fail(format!("{prefix}: last, {summary}"))
+            .evidence_all(j.evidence)
+            .evidence(clip(reason, EVIDENCE_MAX));
+    }
+    Judgement::fail(format!("{prefix}: {}.", clip(reason, 300)))
+}
+
+/// The readiness answer in report form (the `readiness` object of JSON, the `readyprobe_ready`
+/// gauges): the same reading as `health.ready_now`, or `None` when it could not judge.
+pub fn readiness_report(obs: &Observations) -> Option<crate::model::Readiness> {
+    let (probe, _) = readiness_endpoint(&obs.health).ok()?;
+    let ex = probe.exchange.observed()?;
+    let a = read_answer(ex);
+    if a.state == ReadyState::Locked {
+        return None;
+    }
+    let components =
+        a.body
+            .as_ref()
+            .map(|b| {
+                b.components
+                    .iter()
+                    .take(READINESS_COMPONENTS_MAX)
+                    .map(|c| {
+                        let flagged = a.flagged.iter().find(|f| {
+                            f.path == c.name || f.path.starts_with(&format!("{}/", c.name))
+                        });
+                        let state = flagged
+                            .map(|f| f.state)
+                            .or(c.state)
+                            .map_or("unknown", State::as_str);
+                        crate::model::ReadinessComponent {
+                            name: clip(&c.name, 100),
+                            state: state.to_string(),
+                            message: flagged
+                                .and_then(|f| f.message.as_deref())
+                                .map(|m| clip(&mask(m), 200)),
+                        }
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+    Some(crate::model::Readiness {
+        url: ex.final_url.clone(),
+        ready: a.state.is_ready(),
+        status: Some(ex.status),
+        components,
+    })
+}
+
+/// The most components a report's `readiness` object lists.
+const READINESS_COMPONENTS_MAX: usize = 50;
+
+// ---------------------------------------------------------------------------------------------
 // health.status_consistency
 
 /// `health.status_consistency`: the HTTP status agrees with the status in the body.
@@ -266,64 +671,15 @@ pub const STATUS_CONSISTENCY: CheckMeta = CheckMeta {
     judge: status_consistency,
 };
 
-/// What a body says about health.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Claim {
-    Passing,
-    Failing,
-}
-
-/// Reads one status word: health+json `pass/warn/fail`, Spring `UP/DOWN/OUT_OF_SERVICE`, `ok`,
-/// gRPC-style `SERVING`… (`warn` and `degraded` still serve traffic, so they count as passing).
-fn word_claim(word: &str) -> Option<Claim> {
-    let w = word.trim().to_ascii_lowercase().replace([' ', '-'], "_");
-    match w.as_str() {
-        "pass" | "passed" | "passing" | "ok" | "up" | "healthy" | "warn" | "warning"
-        | "degraded" | "serving" | "available" | "ready" | "alive" | "live" | "green" | "good"
-        | "true" => Some(Claim::Passing),
-        "fail" | "failed" | "failing" | "failure" | "down" | "error" | "out_of_service"
-        | "unhealthy" | "critical" | "not_serving" | "unavailable" | "not_ready" | "red"
-        | "bad" | "false" => Some(Claim::Failing),
-        _ => None,
+/// What the body claims, with the words quoted for evidence (`status "DOWN"`, `"OK"`): pass and
+/// warn still serve traffic, fail does not; a body that states only `UNKNOWN` claims nothing.
+fn body_claim(ex: &HttpExchange) -> Option<(State, String)> {
+    let overall = health_body::parse(ex)?.overall?;
+    match overall.state {
+        State::Unknown => None,
+        State::Warn => Some((State::Pass, overall.said)),
+        state => Some((state, overall.said)),
     }
-}
-
-/// JSON keys that carry the overall status, most authoritative first.
-const STATUS_KEYS: &[&str] = &["status", "health", "state", "healthy", "ok", "up"];
-
-/// The claim of a JSON body: a status word or boolean under one of [`STATUS_KEYS`].
-fn json_claim(value: &Value) -> Option<(Claim, String)> {
-    let obj = value.as_object()?;
-    STATUS_KEYS.iter().find_map(|name| {
-        let (key, v) = obj.iter().find(|(k, _)| k.eq_ignore_ascii_case(name))?;
-        let claim = match v {
-            Value::String(s) => word_claim(s),
-            Value::Bool(true) => Some(Claim::Passing),
-            Value::Bool(false) => Some(Claim::Failing),
-            _ => None,
-        }?;
-        Some((
-            claim,
-            format!("{} {}", clip(key, 30), clip(&v.to_string(), 40)),
-        ))
-    })
-}
-
-/// What the body claims, with the words quoted for evidence (`status "DOWN"`, `"OK"`).
-fn body_claim(ex: &HttpExchange) -> Option<(Claim, String)> {
-    if !ex.body_decoded {
-        return None;
-    }
-    let body = ex.body.trim();
-    if body.starts_with('{') {
-        return serde_json::from_str::<Value>(body)
-            .ok()
-            .and_then(|v| json_claim(&v));
-    }
-    if body.chars().count() <= 40 && !body.contains('\n') {
-        return word_claim(body).map(|c| (c, format!("{:?}", body)));
-    }
-    None
 }
 
 /// Judges `health.status_consistency`: see [`STATUS_CONSISTENCY`] for the rule. Skipped when no
@@ -354,8 +710,8 @@ pub fn status_consistency(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judg
             EVIDENCE_MAX,
         ));
         let contradicts = match claim {
-            Claim::Failing => e.ex.is_success(),
-            Claim::Passing => e.ex.status >= 500,
+            State::Fail => e.ex.is_success(),
+            _ => e.ex.status >= 500,
         };
         if contradicts {
             contradictions.push(format!(
@@ -652,66 +1008,6 @@ fn classify(name: &str) -> ComponentKind {
     }
 }
 
-/// Keys whose value lists components.
-const COMPONENT_KEYS: &[&str] = &["checks", "components", "details", "dependencies"];
-/// Keys that name a component inside an array item.
-const NAME_KEYS: &[&str] = &["name", "component", "componentId", "id", "check"];
-/// The most component names read from one body.
-const COMPONENTS_MAX: usize = 200;
-
-/// Component names a health body lists: keys of `checks`/`components`/`details`/`dependencies`
-/// objects, names of their array items, and (Spring Boot 1.x) top-level objects with a status.
-fn components(body: &Value) -> Vec<String> {
-    let Some(obj) = body.as_object() else {
-        return Vec::new();
-    };
-    let mut names: Vec<String> = Vec::new();
-    for (key, value) in obj {
-        if COMPONENT_KEYS.iter().any(|k| key.eq_ignore_ascii_case(k)) {
-            collect_names(value, &mut names);
-        } else if value
-            .as_object()
-            .is_some_and(|o| o.keys().any(|k| k.eq_ignore_ascii_case("status")))
-        {
-            names.push(key.clone());
-        }
-    }
-    names.truncate(COMPONENTS_MAX);
-    names
-}
-
-fn collect_names(value: &Value, out: &mut Vec<String>) {
-    match value {
-        Value::Object(map) => out.extend(map.keys().take(COMPONENTS_MAX).cloned()),
-        Value::Array(items) => {
-            for item in items.iter().take(COMPONENTS_MAX) {
-                match item {
-                    Value::String(s) => out.push(s.clone()),
-                    Value::Object(o) => out.extend(
-                        NAME_KEYS
-                            .iter()
-                            .find_map(|k| o.get(*k).and_then(Value::as_str))
-                            .map(str::to_string),
-                    ),
-                    _ => {}
-                }
-            }
-        }
-        _ => {}
-    }
-}
-
-/// True for a Spring Boot actuator answer with details switched off: `{"status":"UP"}`, perhaps
-/// with `groups`, and nothing else.
-fn spring_details_hidden(path: &str, body: Option<&Value>) -> bool {
-    let Some(obj) = body.and_then(Value::as_object) else {
-        return false;
-    };
-    path.contains("/actuator/health")
-        && obj.contains_key("status")
-        && obj.keys().all(|k| k == "status" || k == "groups")
-}
-
 /// Judges `health.readiness_depth`: see [`READINESS_DEPTH`] for the rule. Reads the readiness
 /// endpoint, or the generic one when there is no readiness endpoint.
 pub fn readiness_depth(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement, Unobserved> {
@@ -729,15 +1025,17 @@ pub fn readiness_depth(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgeme
         ))
         .evidence(e.line()));
     }
-    let parsed: Option<Value> = serde_json::from_str(e.ex.body.trim()).ok();
-    let names = parsed.as_ref().map(components).unwrap_or_default();
+    let parsed = health_body::parse(e.ex);
+    let names: Vec<&str> = parsed.as_ref().map(HealthBody::names).unwrap_or_default();
     let path = clip(e.path, 60);
     if names.is_empty() {
         let line = clip(
             &format!("{}, {}", e.ex.request_line(), body_quote(e.ex)),
             EVIDENCE_MAX,
         );
-        if spring_details_hidden(e.path, parsed.as_ref()) {
+        // Spring Boot with show-details/show-components off: `{"status":"UP"}` and perhaps
+        // `groups`, nothing else.
+        if e.path.contains("/actuator/health") && parsed.as_ref().is_some_and(|b| b.status_only) {
             return Ok(Judgement::skipped(format!(
                 "Details hidden: {path} answers only an overall status (Spring Boot show-details \
                  or show-components is off), so its dependencies cannot be seen."
@@ -890,6 +1188,457 @@ pub fn latency(obs: &Observations, cfg: &JudgeConfig) -> Result<Judgement, Unobs
         ))
     };
     Ok(judgement.evidence(clip(&line, EVIDENCE_MAX)))
+}
+
+// ---------------------------------------------------------------------------------------------
+// health.info_leak
+
+/// `health.info_leak`: health and info bodies keep versions, hosts, connection strings and
+/// secrets to themselves.
+pub const INFO_LEAK: CheckMeta = CheckMeta {
+    id: "health.info_leak",
+    title: "Health and info endpoints keep internals private",
+    category: Category::HealthChecks,
+    severity: Severity::Medium,
+    active: false,
+    weight: 1.0,
+    rule: "health/info bodies — warn: versions, hostnames, connection strings; fail: secrets",
+    remediation: "Health endpoints are public (load balancers and kubelets call them without \
+                  credentials): answer a status and component names, not dependency versions, \
+                  internal host names or connection strings, and never a password or token. \
+                  Spring Boot: `management.endpoint.health.show-details=when-authorized` and \
+                  `management.info.java/os.enabled=false`; ASP.NET: a response writer that omits \
+                  `data`/`exception`. Rotate any credential that was exposed.",
+    references: &[
+        "https://owasp.org/API-Security/editions/2023/en/0xa8-security-misconfiguration/",
+        "CWE-200: Exposure of Sensitive Information to an Unauthorized Actor",
+        HEALTH_JSON,
+        SPRING_HEALTH,
+    ],
+    judge: info_leak,
+};
+
+/// What a health or info body gives away.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum LeakKind {
+    /// A version of a dependency or runtime (not the service's own build).
+    Version,
+    /// An internal host name or private address.
+    Hostname,
+    /// A connection string (credentials masked, if any).
+    ConnectionString,
+    /// A password, token or key.
+    Secret,
+}
+
+impl LeakKind {
+    fn describe(self) -> &'static str {
+        match self {
+            LeakKind::Version => "version",
+            LeakKind::Hostname => "internal host",
+            LeakKind::ConnectionString => "connection string",
+            LeakKind::Secret => "secret",
+        }
+    }
+}
+
+/// One thing a body gives away, already fit for evidence (secrets masked).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Leak {
+    kind: LeakKind,
+    /// `components.redis.details.version = "7.0.12"`.
+    shown: String,
+}
+
+/// Key names (lowercase, letters and digits only) whose string values are secrets.
+const SECRET_KEY_ENDS: &[&str] = &[
+    "password",
+    "passwd",
+    "pwd",
+    "secret",
+    "secretkey",
+    "token",
+    "apikey",
+    "accesskey",
+    "privatekey",
+    "credentials",
+    "credential",
+];
+/// Key names whose string values name a host.
+const HOST_KEY_ENDS: &[&str] = &[
+    "host",
+    "hostname",
+    "server",
+    "servername",
+    "node",
+    "nodename",
+    "pod",
+    "podname",
+    "machinename",
+    "instance",
+];
+/// Object names (JSON path segments) under which a `version` is a runtime's or a dependency's,
+/// in an info body (where the service's own build version is expected).
+const RUNTIME_SEGMENTS: &[&str] = &[
+    "java", "jvm", "os", "runtime", "node", "python", "go", "dotnet", "kernel", "platform", "vm",
+    "database", "db", "server", "process",
+];
+/// Schemes of connection strings.
+const DSN_SCHEMES: &[&str] = &[
+    "postgres",
+    "postgresql",
+    "mysql",
+    "mariadb",
+    "mongodb",
+    "mongodb+srv",
+    "redis",
+    "rediss",
+    "amqp",
+    "amqps",
+    "sqlserver",
+    "oracle",
+    "jdbc",
+    "kafka",
+    "nats",
+    "memcached",
+    "cassandra",
+    "ldap",
+    "ldaps",
+    "smtp",
+    "smtps",
+];
+
+static URL_PASSWORD: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"[A-Za-z][A-Za-z0-9+.\-]*://[^\s:/@]+:([^\s@/]+)@")
+        .unwrap_or_else(|_| unreachable!("static regex"))
+});
+static DSN: LazyLock<Regex> = LazyLock::new(|| {
+    let schemes = DSN_SCHEMES
+        .iter()
+        .map(|s| regex::escape(s))
+        .collect::<Vec<_>>()
+        .join("|");
+    Regex::new(&format!(
+        r"(?i)\b(?:jdbc:[a-z0-9]+:|(?:{schemes})://)[^\s\x22'<>]+"
+    ))
+    .unwrap_or_else(|_| unreachable!("static regex"))
+});
+static ADO_NET: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b(?:server|host|data source|address)\s*=\s*[^;]+;[^\x22']*?(?:database|initial catalog|user id|username|uid)\s*=")
+        .unwrap_or_else(|_| unreachable!("static regex"))
+});
+static ADO_PASSWORD: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b(?:password|pwd)\s*=\s*([^;\x22']+)")
+        .unwrap_or_else(|_| unreachable!("static regex"))
+});
+static TOKENS: LazyLock<Vec<(&'static str, Regex)>> = LazyLock::new(|| {
+    [
+        ("AWS access key id", r"\b(?:AKIA|ASIA)[A-Z0-9]{16}\b"),
+        ("private key", r"-----BEGIN [A-Z ]*PRIVATE KEY-----"),
+        (
+            "JSON Web Token",
+            r"\beyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}",
+        ),
+        (
+            "GitHub token",
+            r"\b(?:ghp|gho|ghs|ghu|github_pat)_[A-Za-z0-9_]{20,}",
+        ),
+        ("Slack token", r"\bxox[abprs]-[A-Za-z0-9\-]{10,}"),
+        ("Stripe secret key", r"\b[sr]k_live_[A-Za-z0-9]{16,}"),
+    ]
+    .iter()
+    .filter_map(|(name, p)| Regex::new(p).ok().map(|re| (*name, re)))
+    .collect()
+});
+static PRIVATE_IPV4: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\b(?:10\.\d{1,3}\.\d{1,3}\.\d{1,3}|172\.(?:1[6-9]|2\d|3[01])\.\d{1,3}\.\d{1,3}|192\.168\.\d{1,3}\.\d{1,3})\b")
+        .unwrap_or_else(|_| unreachable!("static regex"))
+});
+static INTERNAL_HOST: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b[a-z0-9][a-z0-9\-]*(?:\.[a-z0-9\-]+)*\.(?:internal|local|localdomain|lan|corp|intranet|svc|cluster\.local)\b")
+        .unwrap_or_else(|_| unreachable!("static regex"))
+});
+static VERSION_VALUE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\d+\.\d+").unwrap_or_else(|_| unreachable!("static regex")));
+
+/// A key name reduced to lowercase letters and digits (`client_secret` → `clientsecret`).
+fn key_norm(key: &str) -> String {
+    key.chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_lowercase())
+        .collect()
+}
+
+/// True for a value that is already masked or a placeholder, not a secret.
+fn masked_value(v: &str) -> bool {
+    let v = v.trim();
+    let lower = v.to_ascii_lowercase();
+    v.chars().count() < 4
+        || v.chars()
+            .all(|c| matches!(c, '*' | 'x' | 'X' | '•' | '#' | '-' | '.'))
+        || [
+            "redacted", "masked", "hidden", "******", "<secret>", "${", "{{", "null", "none",
+        ]
+        .iter()
+        .any(|m| lower.contains(m))
+}
+
+/// The leaks in one string found by pattern, wherever it sits.
+fn text_leaks(at: &str, text: &str, out: &mut Vec<Leak>) {
+    let place = if at.is_empty() {
+        String::new()
+    } else {
+        format!("{at}: ")
+    };
+    let secret_url = URL_PASSWORD
+        .captures_iter(text)
+        .any(|c| c.get(1).is_some_and(|pw| !masked_value(pw.as_str())));
+    let ado_secret = ADO_PASSWORD
+        .captures_iter(text)
+        .any(|c| c.get(1).is_some_and(|pw| !masked_value(pw.as_str())));
+    let dsn = DSN.find(text).or_else(|| ADO_NET.find(text));
+    if let Some(m) = dsn {
+        let kind = if secret_url || ado_secret {
+            LeakKind::Secret
+        } else {
+            LeakKind::ConnectionString
+        };
+        let what = if kind == LeakKind::Secret {
+            "connection string with its password"
+        } else {
+            "connection string"
+        };
+        out.push(Leak {
+            kind,
+            shown: format!("{place}{} ({what})", clip(&mask(m.as_str()), 120)),
+        });
+    } else if secret_url {
+        out.push(Leak {
+            kind: LeakKind::Secret,
+            shown: format!("{place}{} (URL with a password)", clip(&mask(text), 120)),
+        });
+    }
+    for (name, re) in TOKENS.iter() {
+        if re.is_match(text) {
+            out.push(Leak {
+                kind: LeakKind::Secret,
+                shown: format!("{place}{} ({name})", redact::MASK),
+            });
+        }
+    }
+    // A host inside a connection string is already reported with it.
+    if dsn.is_none()
+        && let Some(m) = PRIVATE_IPV4.find(text).or_else(|| INTERNAL_HOST.find(text))
+    {
+        out.push(Leak {
+            kind: LeakKind::Hostname,
+            shown: format!("{place}{} (internal address)", clip(m.as_str(), 100)),
+        });
+    }
+}
+
+/// Walks a JSON body: secret-named keys, host-named keys, versions, and every string by pattern.
+struct Walker {
+    info: bool,
+    budget: usize,
+    out: Vec<Leak>,
+}
+
+impl Walker {
+    fn walk(&mut self, v: &serde_json::Value, path: &mut Vec<String>) {
+        if self.budget == 0 || path.len() > 8 {
+            return;
+        }
+        self.budget -= 1;
+        match v {
+            serde_json::Value::Object(map) => {
+                for (k, child) in map {
+                    path.push(clip(k, 40));
+                    self.key_value(k, child, path);
+                    self.walk(child, path);
+                    path.pop();
+                }
+            }
+            serde_json::Value::Array(items) => {
+                for (i, child) in items.iter().enumerate().take(200) {
+                    path.push(i.to_string());
+                    self.walk(child, path);
+                    path.pop();
+                }
+            }
+            serde_json::Value::String(s) => text_leaks(&path.join("."), s, &mut self.out),
+            _ => {}
+        }
+    }
+
+    fn key_value(&mut self, key: &str, v: &serde_json::Value, path: &[String]) {
+        let norm = key_norm(key);
+        let at = path.join(".");
+        let Some(s) = v.as_str() else {
+            return;
+        };
+        if SECRET_KEY_ENDS.iter().any(|e| norm.ends_with(e)) && !masked_value(s) {
+            self.out.push(Leak {
+                kind: LeakKind::Secret,
+                shown: format!("{at} = {} ({} characters)", redact::MASK, s.chars().count()),
+            });
+        } else if HOST_KEY_ENDS.iter().any(|e| norm.ends_with(e))
+            && s.chars().any(|c| c.is_ascii_alphabetic())
+            && (s.contains('.') || s.contains('-'))
+            && !s.contains(char::is_whitespace)
+            && !s.contains("://")
+            && !matches!(s, "localhost" | "localhost.localdomain")
+        {
+            self.out.push(Leak {
+                kind: LeakKind::Hostname,
+                shown: format!("{at} = {:?} (host name)", clip(s, 100)),
+            });
+        } else if norm.ends_with("version") && VERSION_VALUE.is_match(s) {
+            let parents: Vec<String> = path[..path.len().saturating_sub(1)]
+                .iter()
+                .map(|p| key_norm(p))
+                .collect();
+            // The service's own version is expected: at the top of a health+json body
+            // (`version`), and anywhere in an info body outside a runtime's section.
+            let own = if self.info {
+                !parents
+                    .iter()
+                    .any(|p| RUNTIME_SEGMENTS.contains(&p.as_str()))
+            } else {
+                parents.is_empty()
+            };
+            if !own {
+                self.out.push(Leak {
+                    kind: LeakKind::Version,
+                    shown: format!("{at} = {:?} (dependency or runtime version)", clip(s, 60)),
+                });
+            }
+        }
+    }
+}
+
+/// Everything one body gives away.
+fn body_leaks(ex: &HttpExchange, info: bool) -> Vec<Leak> {
+    let body = ex.body.trim();
+    if body.starts_with('{') || body.starts_with('[') {
+        if let Ok(v) = serde_json::from_str::<serde_json::Value>(body) {
+            let mut w = Walker {
+                info,
+                budget: 5000,
+                out: Vec::new(),
+            };
+            w.walk(&v, &mut Vec::new());
+            return w.out;
+        }
+    }
+    let mut out = Vec::new();
+    text_leaks("body", body, &mut out);
+    out
+}
+
+/// The bodies `health.info_leak` reads: every health endpoint that exists and the info/version
+/// endpoints `ops.version_endpoint` fetched; identical bodies once.
+fn leak_sources(obs: &Observations) -> Vec<(&HttpExchange, bool)> {
+    let health = obs
+        .health
+        .iter()
+        .filter(|h| h.exists())
+        .filter_map(|h| h.exchange.observed())
+        .map(|ex| (ex, false));
+    let info = obs
+        .packs
+        .get("ops.version_endpoint")
+        .into_iter()
+        .flatten()
+        .filter_map(Probed::observed)
+        .filter(|ex| ex.is_success() && !ex.is_html_document())
+        .map(|ex| (ex, true));
+    let mut seen: Vec<&str> = Vec::new();
+    let mut out = Vec::new();
+    for (ex, info) in health.chain(info) {
+        if !ex.body_decoded || ex.body.trim().is_empty() || seen.contains(&ex.body.as_str()) {
+            continue;
+        }
+        seen.push(&ex.body);
+        out.push((ex, info));
+    }
+    out
+}
+
+/// Judges `health.info_leak`: see [`INFO_LEAK`] for the rule. Evidence quotes where each leak
+/// sits with secrets masked — never the secret itself.
+pub fn info_leak(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement, Unobserved> {
+    let sources = leak_sources(obs);
+    if sources.is_empty() {
+        answering(obs)?;
+        return Ok(Judgement::skipped(
+            "No health or info endpoint answered with a body, so there is nothing to read.",
+        ));
+    }
+    let mut leaks: Vec<(LeakKind, String)> = Vec::new();
+    for (ex, info) in &sources {
+        for leak in body_leaks(ex, *info) {
+            let line = clip(
+                &format!("{}: {}", ex.request_line(), leak.shown),
+                EVIDENCE_MAX,
+            );
+            if !leaks.iter().any(|(_, l)| *l == line) {
+                leaks.push((leak.kind, line));
+            }
+        }
+    }
+    let read = format!(
+        "{} health/info bod{} read ({})",
+        sources.len(),
+        if sources.len() == 1 { "y" } else { "ies" },
+        list(
+            &sources
+                .iter()
+                .map(|(ex, _)| ex.final_url.clone())
+                .collect::<Vec<_>>()
+        )
+    );
+    if leaks.is_empty() {
+        return Ok(Judgement::pass(format!(
+            "No dependency versions, internal hosts, connection strings or secrets in the \
+             {read}."
+        )));
+    }
+    leaks.sort_by_key(|(k, _)| std::cmp::Reverse(*k));
+    let count = |kind: LeakKind| leaks.iter().filter(|(k, _)| *k == kind).count();
+    let tally: Vec<String> = [
+        LeakKind::Secret,
+        LeakKind::ConnectionString,
+        LeakKind::Hostname,
+        LeakKind::Version,
+    ]
+    .into_iter()
+    .filter(|k| count(*k) > 0)
+    .map(|k| {
+        let n = count(k);
+        format!("{n} {}{}", k.describe(), if n == 1 { "" } else { "s" })
+    })
+    .collect();
+    let mut evidence: Vec<String> = leaks
+        .iter()
+        .take(LIST_MAX)
+        .map(|(_, l)| l.clone())
+        .collect();
+    if leaks.len() > LIST_MAX {
+        evidence.push(format!("… and {} more", leaks.len() - LIST_MAX));
+    }
+    let judgement = if count(LeakKind::Secret) > 0 {
+        Judgement::fail(format!(
+            "Health/info endpoints expose secrets to anyone who asks: {} (values masked here).",
+            tally.join(", ")
+        ))
+    } else {
+        Judgement::warn(format!(
+            "Health/info endpoints give away internals: {}.",
+            tally.join(", ")
+        ))
+    };
+    Ok(judgement.evidence_all(evidence).evidence(read))
 }
 
 #[cfg(test)]

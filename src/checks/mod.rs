@@ -19,6 +19,7 @@ pub mod errors;
 pub mod fault;
 pub mod headers;
 pub mod health;
+pub mod health_body;
 pub mod idempotency;
 pub mod load;
 pub mod logging;
@@ -34,6 +35,8 @@ pub mod tracing;
 
 #[cfg(test)]
 pub(crate) mod fixtures;
+#[cfg(test)]
+mod health_fixtures;
 
 use std::path::PathBuf;
 
@@ -95,10 +98,12 @@ pub struct CheckMeta {
 /// Every built-in check, in report order. One line per check.
 pub static CHECKS: &[&CheckMeta] = &[
     &health::ENDPOINTS,
+    &health::READY_NOW,
     &health::STATUS_CONSISTENCY,
     &health::SEPARATION,
     &health::READINESS_DEPTH,
     &health::LATENCY,
+    &health::INFO_LEAK,
     &fault::READINESS_FLIPS,
     &fault::LIVENESS_STABLE,
     &fault::RECOVERY,

@@ -90,6 +90,7 @@ pub async fn run(audit: &Audit) -> Result<RunOutput, EngineError> {
         &crate::config::gate::today(),
     );
     let scores = scoring::score(&findings, &audit.config.scoring);
+    let readiness = readiness(&findings, &obs).map(|r| scrub_readiness(r, &audit.redactor));
     let reachable = cx.any_answer();
     let mut scope = passive::scope_lines(audit, &obs);
     scope.push(active_note);
@@ -114,12 +115,45 @@ pub async fn run(audit: &Audit) -> Result<RunOutput, EngineError> {
         verdict: scores.verdict,
         verdict_reasons: scores.reasons,
         scope,
+        readiness,
+        wait_ready: None,
     };
     Ok(RunOutput {
         report,
         observations: obs,
         reachable,
     })
+}
+
+/// The readiness answer for the report, when `health.ready_now` judged it (not when the check is
+/// disabled, skipped or could not measure).
+pub(crate) fn readiness(
+    findings: &[crate::model::Finding],
+    obs: &Observations,
+) -> Option<crate::model::Readiness> {
+    let judged = findings.iter().any(|f| {
+        f.check_id == crate::checks::health::READY_NOW.id
+            && matches!(
+                f.outcome,
+                crate::model::Outcome::Pass
+                    | crate::model::Outcome::Warn
+                    | crate::model::Outcome::Fail
+            )
+    });
+    if judged {
+        crate::checks::health::readiness_report(obs)
+    } else {
+        None
+    }
+}
+
+/// Masks configured secrets in the readiness answer's free text.
+fn scrub_readiness(mut r: crate::model::Readiness, redactor: &Redactor) -> crate::model::Readiness {
+    for c in &mut r.components {
+        c.name = redactor.scrub(&c.name);
+        c.message = c.message.as_deref().map(|m| redactor.scrub(m));
+    }
+    r
 }
 
 /// Builds the probe context: client, limits, deadline, budget.

@@ -233,6 +233,7 @@ pub fn join_path(target: &Url, path: &str) -> Url {
 
 async fn health(cx: &ProbeCx, audit: &Audit) -> Vec<HealthProbe> {
     let candidates = health_candidates(&audit.config.health);
+    let configured = audit.config.health.is_configured();
     let probes = candidates.iter().map(|(path, kind)| async move {
         let url = join_path(&audit.target, path);
         let spec = RequestSpec::get(url).header(
@@ -242,6 +243,7 @@ async fn health(cx: &ProbeCx, audit: &Audit) -> Vec<HealthProbe> {
         HealthProbe {
             path: path.clone(),
             kind: *kind,
+            configured,
             exchange: observed(http::send(cx, &spec).await),
         }
     });

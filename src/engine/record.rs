@@ -110,6 +110,7 @@ impl Recording {
             &crate::config::gate::today(),
         );
         let scores = crate::scoring::score(&findings, &config.scoring);
+        let readiness = super::readiness(&findings, &self.observations);
         let now = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
         Report {
             readyprobe_version: crate::VERSION.to_string(),
@@ -129,6 +130,8 @@ impl Recording {
                 "Re-judged offline from {source}, recorded at {} by readyprobe {}; no request was sent.",
                 self.started_at, self.readyprobe_version
             )],
+            readiness,
+            wait_ready: None,
         }
     }
 }

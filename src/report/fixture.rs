@@ -265,5 +265,29 @@ pub(crate) fn sample_report() -> Report {
             "Redis: redis://cache.internal:6379 (read-only: PING, INFO, CONFIG GET)".to_string(),
             "Load and fault-injection probes left out by the production profile".to_string(),
         ],
+        readiness: Some(crate::model::Readiness {
+            url: "https://staging.example.com/readyz".to_string(),
+            ready: false,
+            status: Some(503),
+            components: vec![
+                crate::model::ReadinessComponent {
+                    name: "database:connection".to_string(),
+                    state: "fail".to_string(),
+                    message: Some("connect failed: connection refused".to_string()),
+                },
+                crate::model::ReadinessComponent {
+                    name: "cache".to_string(),
+                    state: "pass".to_string(),
+                    message: None,
+                },
+            ],
+        }),
+        wait_ready: Some(crate::model::WaitReady {
+            url: "https://staging.example.com/readyz".to_string(),
+            budget_ms: 60_000,
+            waited_ms: 3_250,
+            polls: 4,
+            ready: true,
+        }),
     }
 }

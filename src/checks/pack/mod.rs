@@ -14,7 +14,7 @@
 //! Conditions are parsed and regexes compiled here, so judging cannot fail on a loaded pack.
 
 mod condition;
-mod excerpt;
+pub(crate) mod excerpt;
 mod judge;
 
 use std::collections::BTreeMap;
