@@ -9,7 +9,9 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::probes::http::HttpExchange;
+/// What one HTTP request saw. Defined beside the HTTP probe that records it; re-exported here so
+/// judges name observations only through this module.
+pub use crate::probes::http::HttpExchange;
 
 /// The result of one probe: what it saw, why it could not see, or why it did not run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

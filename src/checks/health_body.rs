@@ -15,7 +15,7 @@
 use serde_json::{Map, Value};
 
 use super::headers::clip;
-use crate::probes::http::HttpExchange;
+use crate::observations::HttpExchange;
 
 /// The most components read from one body (hostile bodies list thousands).
 pub const COMPONENTS_MAX: usize = 200;

@@ -495,7 +495,7 @@ fn secrets_in_a_failing_message_are_masked() {
 #[test]
 fn never_ready_says_how_long_and_what_it_last_saw() {
     use crate::checks::health::never_ready;
-    use crate::probes::http::HttpExchange;
+    use crate::observations::HttpExchange;
     let ex = HttpExchange {
         method: "GET".into(),
         url: "https://app.example.com/readyz".into(),

@@ -190,6 +190,7 @@ pub static CHECKS: &[&CheckMeta] = &[
     // Operational: supervised runs.
     &ops::GRACEFUL_SHUTDOWN,
     &ops::FAIL_FAST_CONFIG,
+    &ops::ERROR_FORMAT,
 ];
 
 /// Looks up a built-in check by id.

@@ -9,7 +9,7 @@
 use super::{CheckMeta, Judgement};
 use crate::config::JudgeConfig;
 use crate::model::{Category, Severity};
-use crate::observations::{Observations, Unobserved};
+use crate::observations::{ErrorProbeKind, HttpExchange, Observations, Probed, Unobserved};
 use crate::supervise::{ServiceExit, format_ms};
 
 const K8S_TERMINATION: &str =
@@ -275,6 +275,117 @@ pub fn fail_fast_config(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgem
     }
 }
 
+// ---------------------------------------------------------------------------------------------
+// ops.error_format
+
+/// `ops.error_format`: error responses use problem details (RFC 9457).
+pub const ERROR_FORMAT: CheckMeta = CheckMeta {
+    id: "ops.error_format",
+    title: "Errors use problem details (RFC 9457)",
+    category: Category::Operational,
+    severity: Severity::Info,
+    active: false,
+    weight: 1.0,
+    rule: "error bodies (unknown path, malformed query string, malformed JSON body) — pass: \
+           application/problem+json; info note otherwise",
+    remediation: "Answer API errors with `Content-Type: application/problem+json` and an RFC \
+                  9457 body (`type`, `title`, `status`, `detail`), so clients and gateways can \
+                  handle every error the same way (Spring: `spring.mvc.problemdetails.enabled`; \
+                  ASP.NET Core: `AddProblemDetails()`).",
+    references: &["RFC 9457: Problem Details for HTTP APIs"],
+    judge: error_format,
+};
+
+/// True for an RFC 9457 media type.
+fn is_problem(ex: &HttpExchange) -> bool {
+    matches!(
+        ex.media_type().as_deref(),
+        Some("application/problem+json" | "application/problem+xml")
+    )
+}
+
+/// Judges `ops.error_format`: see [`ERROR_FORMAT`]. The oversized-header probe is left out: a
+/// proxy in front of the application usually answers it, not the application.
+pub fn error_format(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement, Unobserved> {
+    let probes: Vec<_> = obs
+        .errors
+        .iter()
+        .filter(|e| e.kind != ErrorProbeKind::OversizedHeader)
+        .collect();
+    if probes.is_empty() {
+        return Err(Unobserved::Skipped(
+            "no error-page probe ran in this run".to_string(),
+        ));
+    }
+    if let Some(reason) = probes.iter().find_map(|e| match &e.exchange {
+        Probed::Failed(reason) => Some(reason.clone()),
+        _ => None,
+    }) && probes.iter().all(|e| e.exchange.is_failed())
+    {
+        return Err(Unobserved::Failed(reason));
+    }
+    let errors: Vec<(ErrorProbeKind, &HttpExchange)> = probes
+        .iter()
+        .filter_map(|e| e.exchange.observed().map(|ex| (e.kind, ex)))
+        .filter(|(_, ex)| ex.status >= 400)
+        .collect();
+    let line = |(kind, ex): &(ErrorProbeKind, &HttpExchange)| {
+        format!(
+            "{} ({}), Content-Type: {}{}",
+            ex.request_line(),
+            kind.describe(),
+            ex.header("content-type").unwrap_or("none"),
+            if ex.body.trim().is_empty() {
+                ", empty body"
+            } else {
+                ""
+            }
+        )
+    };
+    let evidence: Vec<String> = errors.iter().map(line).collect();
+    if errors.is_empty() {
+        return Ok(Judgement::skipped(
+            "No error response was observed (the error probes were not answered with 4xx/5xx), \
+             so there is no error body to read.",
+        ));
+    }
+    let with_body: Vec<&(ErrorProbeKind, &HttpExchange)> = errors
+        .iter()
+        .filter(|(_, ex)| !ex.body.trim().is_empty() || is_problem(ex))
+        .collect();
+    let problems = with_body.iter().filter(|(_, ex)| is_problem(ex)).count();
+    let judgement = if with_body.is_empty() {
+        Judgement::warn(format!(
+            "Error responses carry no body ({} of {}), so clients get only the status code.",
+            errors.len(),
+            errors.len()
+        ))
+    } else if problems == with_body.len() {
+        Judgement::pass(format!(
+            "Error responses use application/problem+json (RFC 9457): {problems} of {}.",
+            with_body.len()
+        ))
+    } else {
+        let others: Vec<String> = with_body
+            .iter()
+            .filter(|(_, ex)| !is_problem(ex))
+            .map(|(_, ex)| {
+                ex.media_type()
+                    .unwrap_or_else(|| "no Content-Type".to_string())
+            })
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        Judgement::warn(format!(
+            "{} of {} error responses use application/problem+json; the others are {}.",
+            problems,
+            with_body.len(),
+            others.join(", ")
+        ))
+    };
+    Ok(judgement.evidence_all(evidence))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -405,5 +516,108 @@ mod tests {
                 .outcome,
             Outcome::Fail
         );
+    }
+    // -- ops.error_format
+
+    fn error_answer(
+        kind: ErrorProbeKind,
+        status: u16,
+        content_type: &str,
+        body: &str,
+    ) -> crate::observations::ErrorProbe {
+        let mut p = crate::checks::fixtures::error_probe(kind, status, body);
+        if let Probed::Observed(ex) = &mut p.exchange {
+            ex.headers = vec![("content-type".into(), content_type.into())];
+        }
+        p
+    }
+
+    #[test]
+    fn error_format_problem_json_passes() {
+        // RFC 9457 section 3's example shape.
+        let body = r#"{"type":"https://example.com/probs/out-of-credit","title":"You do not have enough credit.","status":403}"#;
+        let obs = crate::checks::fixtures::obs_with_errors(vec![
+            error_answer(
+                ErrorProbeKind::NotFound,
+                404,
+                "application/problem+json",
+                body,
+            ),
+            error_answer(
+                ErrorProbeKind::MalformedQuery,
+                400,
+                "application/problem+json; charset=utf-8",
+                body,
+            ),
+            // A proxy's answer to the oversized header does not count.
+            error_answer(
+                ErrorProbeKind::OversizedHeader,
+                431,
+                "text/html",
+                "<html>too large</html>",
+            ),
+        ]);
+        let j = crate::checks::fixtures::judge(&ERROR_FORMAT, &obs);
+        assert_eq!(j.outcome, Outcome::Pass, "{}", j.summary);
+        assert!(j.summary.contains("2 of 2"), "{}", j.summary);
+    }
+
+    #[test]
+    fn error_format_html_or_ad_hoc_json_is_an_info_note() {
+        let obs = crate::checks::fixtures::obs_with_errors(vec![
+            error_answer(
+                ErrorProbeKind::NotFound,
+                404,
+                "text/html; charset=utf-8",
+                "<h1>Not Found</h1>",
+            ),
+            error_answer(
+                ErrorProbeKind::MalformedQuery,
+                400,
+                "application/json",
+                r#"{"error":"bad query"}"#,
+            ),
+        ]);
+        let j = crate::checks::fixtures::judge(&ERROR_FORMAT, &obs);
+        assert_eq!(j.outcome, Outcome::Warn);
+        assert!(
+            j.summary.contains("0 of 2 error responses use application/problem+json; the others are application/json, text/html"),
+            "{}",
+            j.summary
+        );
+        assert_eq!(ERROR_FORMAT.severity, Severity::Info);
+        assert!(
+            crate::checks::fixtures::evidence_text(&j)
+                .contains("(unknown path), Content-Type: text/html")
+        );
+    }
+
+    #[test]
+    fn error_format_without_error_answers_is_skipped() {
+        let obs = crate::checks::fixtures::obs_with_errors(vec![error_answer(
+            ErrorProbeKind::NotFound,
+            200,
+            "text/html",
+            "<html>index</html>",
+        )]);
+        let j = crate::checks::fixtures::judge(&ERROR_FORMAT, &obs);
+        assert_eq!(j.outcome, Outcome::Skipped);
+        assert!(matches!(
+            crate::checks::fixtures::try_judge(&ERROR_FORMAT, &Observations::default()),
+            Err(Unobserved::Skipped(_))
+        ));
+    }
+
+    #[test]
+    fn error_format_empty_bodies_are_noted() {
+        let obs = crate::checks::fixtures::obs_with_errors(vec![error_answer(
+            ErrorProbeKind::NotFound,
+            404,
+            "text/plain",
+            "",
+        )]);
+        let j = crate::checks::fixtures::judge(&ERROR_FORMAT, &obs);
+        assert_eq!(j.outcome, Outcome::Warn);
+        assert!(j.summary.contains("carry no body"), "{}", j.summary);
     }
 }
