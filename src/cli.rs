@@ -154,8 +154,10 @@ pub struct AuditArgs {
     /// Print nothing on stdout (files from --out are still written).
     #[arg(short, long)]
     pub quiet: bool,
-    /// Before auditing, poll the target (its readiness path, else /) until it answers 2xx or
-    /// this much time has passed, e.g. 60s — for a deployment that is still starting.
+    /// Before auditing, poll the readiness endpoint health.ready_now judges (the configured one,
+    /// else the one discovered among /readyz, /ready, /actuator/health/readiness…, else the
+    /// generic health endpoint) until it answers ready, e.g. 60s — for a deployment that is
+    /// still starting. Never ready: exit 3 with a report saying what it last answered.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, env = "READYPROBE_WAIT_READY")]
     pub wait_ready: Option<Duration>,
     /// Record this run in a history store: sqlite:PATH, a file path, or postgres://…
@@ -467,8 +469,19 @@ pub fn load_catalogue(dirs: &[PathBuf]) -> Result<Catalogue> {
     Ok(Catalogue::load(dirs)?)
 }
 
-/// Builds the [`Audit`] for a target URL from a resolved config and catalogue.
-pub fn build_audit(
+/// Builds the [`Audit`] for a target URL from a resolved config and catalogue, trusting
+/// `run.ca_file` (read now: a missing or malformed file is an error naming the field).
+pub fn build_audit(target: &str, cfg: Config, origin: &str, catalogue: Catalogue) -> Result<Audit> {
+    let mut audit = prepare_audit(target, cfg, origin, catalogue)?;
+    if let Some(path) = &audit.config.run.ca_file {
+        audit.extra_roots = load_ca_file(path)?;
+    }
+    Ok(audit)
+}
+
+/// [`build_audit`] without reading `run.ca_file`: for a report written when nothing more will be
+/// sent (a supervised service that never started may never have written its CA).
+fn prepare_audit(
     target: &str,
     mut cfg: Config,
     origin: &str,
@@ -499,14 +512,10 @@ pub fn build_audit(
         redactor.add(&token);
         redactor.add(token.trim().rsplit('.').next().unwrap_or_default());
     }
-    let extra_roots = match &cfg.run.ca_file {
-        Some(path) => load_ca_file(path)?,
-        None => Vec::new(),
-    };
     Ok(Audit {
         target,
         config: cfg,
-        extra_roots,
+        extra_roots: Vec::new(),
         headers,
         redactor,
         catalogue: Arc::new(catalogue),
@@ -602,11 +611,17 @@ async fn audit(args: AuditArgs) -> Result<u8> {
     };
     // Supervised runs: the fault proxies and the service start before the audit is built (the
     // service may write the CA file the audit trusts) and are all stopped when `session` drops.
+    let started_wall = std::time::SystemTime::now();
     let session = match crate::supervise::Session::start_with(&cfg, demo_proxies).await {
         Ok(session) => session,
         Err(err) if err.is_config() => return Err(err.into()),
         Err(err) => {
+            // The service never became ready: a report still says why (its CA file may not
+            // exist yet, so the audit is built without it — nothing more is sent).
             eprintln!("readyprobe: {err}");
+            let audit = prepare_audit(&target_url, cfg, &origin, catalogue)?;
+            let output = supervised_unready(&audit, &err, started_wall);
+            emit(&args, &audit, &output, store).await?;
             return Ok(exit::UNREACHABLE);
         }
     };
@@ -614,11 +629,17 @@ async fn audit(args: AuditArgs) -> Result<u8> {
     if let Some(d) = &demo {
         audit.extra_roots.push(d.ca_der.clone());
     }
-    if let Some(within) = args.wait_ready
-        && let Err(message) = wait_ready(&audit, within).await
-    {
-        eprintln!("readyprobe: {message}");
-        return Ok(exit::UNREACHABLE);
+    let mut waited = None;
+    if let Some(within) = args.wait_ready {
+        let wait = engine::wait::wait_ready(&audit, within, |line| eprintln!("readyprobe: {line}"))
+            .await?;
+        if !wait.is_ready() {
+            eprintln!("readyprobe: {}", wait.failure_message());
+            let output = engine::wait::never_ready_output(&audit, &wait, started_wall);
+            emit(&args, &audit, &output, store).await?;
+            return Ok(exit::UNREACHABLE);
+        }
+        waited = Some(wait);
     }
     // The engine names the probes it runs into `activity` (a task-local), the ticker shows them.
     let activity = Activity::new();
@@ -629,34 +650,18 @@ async fn audit(args: AuditArgs) -> Result<u8> {
     );
     let output = activity.scope(session.run(&audit)).await;
     ticker.finish().await;
-    let output = output?;
+    let mut output = output?;
     if let Some(d) = demo {
         d.shutdown().await;
     }
+    if let Some(wait) = &waited {
+        let report = &mut output.report;
+        report.wait_ready = Some(wait.record());
+        report.scope.insert(0, wait.scope_line());
+        report.requests_sent += u64::from(wait.polls);
+    }
+    let regressions = emit(&args, &audit, &output, store).await?;
     let report = &output.report;
-
-    if let Some(path) = &args.record {
-        let recording = Recording::new(report, &audit.config, &output.observations);
-        let text = recording
-            .to_json(&audit.redactor)
-            .with_context(|| format!("--record {}: cannot serialise", path.display()))?;
-        report::write_atomic(path, &text)
-            .with_context(|| format!("--record {}: cannot write", path.display()))?;
-    }
-    for path in &args.out {
-        let format = Format::from_path(path).unwrap_or(Format::Json);
-        report::write_atomic(path, &render_output(&output, format, false))
-            .with_context(|| format!("--out {}: cannot write the report", path.display()))?;
-    }
-    if !args.quiet {
-        print!("{}", render_output(&output, args.format, use_color(&args)));
-    }
-
-    let mut regressions = Vec::new();
-    if let Some(store) = store {
-        regressions = record_history(&store, &args, &audit, report).await?;
-        store.close().await;
-    }
 
     if !output.reachable {
         eprintln!(
@@ -681,6 +686,78 @@ async fn audit(args: AuditArgs) -> Result<u8> {
         }
         Ok(exit::GATE_FAILED)
     }
+}
+
+/// The report of a supervised service that never became ready (it exited, or its readiness URL
+/// never answered 2xx in time).
+fn supervised_unready(
+    audit: &Audit,
+    err: &crate::supervise::SuperviseError,
+    started: std::time::SystemTime,
+) -> engine::RunOutput {
+    let cfg = &audit.config.supervise;
+    let waited = format!(
+        "supervise.startup_timeout {}",
+        humantime::format_duration(cfg.startup_timeout)
+    );
+    let path = cfg
+        .readiness_url
+        .as_deref()
+        .unwrap_or("the supervised service")
+        .to_string();
+    let reason = audit.redactor.scrub(&err.to_string());
+    let judgement = crate::checks::health::never_ready(&waited, &path, None, &reason);
+    let elapsed = started.elapsed().unwrap_or_default();
+    engine::wait::unready_output(
+        audit,
+        judgement,
+        "not run: the supervised service did not become ready ([supervise])",
+        None,
+        engine::wait::UnreadyRun {
+            started,
+            elapsed,
+            requests: 0,
+            scope: vec![format!(
+                "Supervised: readyprobe started `{}`; it did not become ready, so nothing was audited ({reason}).",
+                cfg.command.join(" ")
+            )],
+            wait: None,
+            answered: false,
+        },
+    )
+}
+
+/// Writes a run's outputs: the recording, the `--out` files, stdout, and the history store
+/// (with the regression check and the webhook); returns the regressions.
+async fn emit(
+    args: &AuditArgs,
+    audit: &Audit,
+    output: &engine::RunOutput,
+    store: Option<Store>,
+) -> Result<Vec<String>> {
+    let report = &output.report;
+    if let Some(path) = &args.record {
+        let recording = Recording::new(report, &audit.config, &output.observations);
+        let text = recording
+            .to_json(&audit.redactor)
+            .with_context(|| format!("--record {}: cannot serialise", path.display()))?;
+        report::write_atomic(path, &text)
+            .with_context(|| format!("--record {}: cannot write", path.display()))?;
+    }
+    for path in &args.out {
+        let format = Format::from_path(path).unwrap_or(Format::Json);
+        report::write_atomic(path, &render_output(output, format, false))
+            .with_context(|| format!("--out {}: cannot write the report", path.display()))?;
+    }
+    if !args.quiet {
+        print!("{}", render_output(output, args.format, use_color(args)));
+    }
+    let mut regressions = Vec::new();
+    if let Some(store) = store {
+        regressions = record_history(&store, args, audit, report).await?;
+        store.close().await;
+    }
+    Ok(regressions)
 }
 
 /// Renders a run's report; Prometheus output also gets `readyprobe_probe_success`.
@@ -763,50 +840,6 @@ async fn record_history(
         }
     }
     Ok(regressions)
-}
-
-/// Polls the target until it answers 2xx or `within` has passed.
-async fn wait_ready(audit: &Audit, within: Duration) -> std::result::Result<(), String> {
-    let path = audit
-        .config
-        .health
-        .readiness
-        .first()
-        .map(String::as_str)
-        .unwrap_or("/");
-    let url = engine::join_path(&audit.target, path);
-    let shown = redact::url(&url);
-    let per_try = audit
-        .config
-        .run
-        .timeout
-        .min(within)
-        .min(Duration::from_secs(10));
-    let client = crate::probes::http::client(&crate::probes::http::ClientOptions {
-        timeout: per_try,
-        extra_roots: audit.extra_roots.clone(),
-        user_agent: audit.config.run.user_agent.clone(),
-    })?;
-    let deadline = tokio::time::Instant::now() + within;
-    loop {
-        let mut request = client.get(url.clone()).timeout(per_try);
-        for (name, value) in &audit.headers {
-            request = request.header(name, value);
-        }
-        let last = match request.send().await {
-            Ok(response) if response.status().is_success() => return Ok(()),
-            Ok(response) => format!("last answer {}", response.status()),
-            Err(e) => format!("last error: {}", audit.redactor.scrub(&e.to_string())),
-        };
-        let now = tokio::time::Instant::now();
-        if now >= deadline {
-            return Err(format!(
-                "--wait-ready {}: GET {shown} never answered 2xx ({last}); the deployment did not become ready in time",
-                humantime::format_duration(within)
-            ));
-        }
-        tokio::time::sleep((deadline - now).min(Duration::from_secs(1))).await;
-    }
 }
 
 /// `audit --targets FILE`.

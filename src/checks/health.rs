@@ -595,8 +595,8 @@ pub fn never_ready(
             .summary
             .strip_prefix("Not ready now: ")
             .unwrap_or(&j.summary)
-            .to_string();
-        return Judgement::fail(format!("{prefix}: last, {summary}"))
+            .replacen(" answers ", " last answered ", 1);
+        return Judgement::fail(format!("{prefix}: {summary}"))
             .evidence_all(j.evidence)
             .evidence(clip(reason, EVIDENCE_MAX));
     }

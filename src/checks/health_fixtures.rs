@@ -510,7 +510,7 @@ fn never_ready_says_how_long_and_what_it_last_saw() {
     assert_eq!(j.outcome, Outcome::Fail);
     assert!(
         j.summary.starts_with(
-            "Did not become ready within --wait-ready 5s: last, /readyz answers 503; failing: cassandra:connections"
+            "Did not become ready within --wait-ready 5s: /readyz last answered 503; failing: cassandra:connections"
         ),
         "{}",
         j.summary

@@ -12,6 +12,7 @@ pub mod dependencies;
 mod judge;
 mod passive;
 pub mod record;
+pub mod wait;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64};

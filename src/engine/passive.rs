@@ -65,12 +65,20 @@ pub fn scope_lines(audit: &Audit, obs: &Observations) -> Vec<String> {
             humantime::format_duration(audit.config.run.deadline),
         ),
         format!(
-            "Health endpoints: {} candidates probed; found {}.",
+            "Health endpoints: {} candidates probed; found {}. {}",
             obs.health.len(),
             if found.is_empty() {
                 "none".to_string()
             } else {
                 found.join(", ")
+            },
+            match crate::checks::health::readiness_endpoint(&obs.health) {
+                Ok((h, source)) => format!(
+                    "Readiness judged now (health.ready_now) at {} ({}).",
+                    h.path,
+                    source.describe()
+                ),
+                Err(_) => "No readiness endpoint to judge (health.ready_now).".to_string(),
             }
         ),
         "Read-only towards the target: GET/HEAD/OPTIONS, plus requests to endpoints the config names \
@@ -234,20 +242,33 @@ pub fn join_path(target: &Url, path: &str) -> Url {
 async fn health(cx: &ProbeCx, audit: &Audit) -> Vec<HealthProbe> {
     let candidates = health_candidates(&audit.config.health);
     let configured = audit.config.health.is_configured();
-    let probes = candidates.iter().map(|(path, kind)| async move {
-        let url = join_path(&audit.target, path);
-        let spec = RequestSpec::get(url).header(
-            "accept",
-            "application/health+json, application/json;q=0.9, */*;q=0.5",
-        );
-        HealthProbe {
-            path: path.clone(),
-            kind: *kind,
-            configured,
-            exchange: observed(http::send(cx, &spec).await),
-        }
-    });
+    let probes = candidates
+        .iter()
+        .map(|(path, kind)| health_probe(cx, audit, path, *kind, configured));
     futures_util::future::join_all(probes).await
+}
+
+/// One health candidate, asked for health+json first (`--wait-ready` polls with it too). No
+/// `?verbose` is added to Kubernetes-style paths: such endpoints list every check on failure
+/// anyway, and a passing one has nothing to name.
+pub(crate) async fn health_probe(
+    cx: &ProbeCx,
+    audit: &Audit,
+    path: &str,
+    kind: HealthKind,
+    configured: bool,
+) -> HealthProbe {
+    let url = join_path(&audit.target, path);
+    let spec = RequestSpec::get(url).header(
+        "accept",
+        "application/health+json, application/json;q=0.9, */*;q=0.5",
+    );
+    HealthProbe {
+        path: path.to_string(),
+        kind,
+        configured,
+        exchange: observed(http::send(cx, &spec).await),
+    }
 }
 
 async fn health_latency(

@@ -20,7 +20,15 @@
 //!                   "remediation": "…", "references": ["RFC 6797"],
 //!                   "waived": { "reason": "…", "expires": "2026-12-31" | null, "expired": false }
 //!                   /* "waived" only when a [[waivers]] entry covers the check */ } ],
-//!   "scope": ["…"] }
+//!   "scope": ["…"],
+//!   "readiness": { "url": "https://…/readyz", "ready": false, "status": 503 | null,
+//!                  "components": [ { "name": "database:connection", "state": "pass|warn|fail|unknown",
+//!                                    "message": "connect failed: connection refused" | null } ] }
+//!     /* added field: the readiness endpoint as health.ready_now read it; absent when it could
+//!        not judge */,
+//!   "wait_ready": { "url": "https://…/readyz", "budget_ms": 60000, "waited_ms": 3120,
+//!                   "polls": 4, "ready": true }
+//!     /* added field: only with --wait-ready */ }
 //! ```
 //! Every check that ran or was skipped appears once in `findings`, in catalogue order.
 
@@ -64,6 +72,52 @@ pub struct JsonReport {
     pub findings: Vec<JsonFinding>,
     /// What was probed and how.
     pub scope: Vec<String>,
+    /// The readiness endpoint as `health.ready_now` read it (added field; absent when it could
+    /// not judge).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub readiness: Option<JsonReadiness>,
+    /// What `--wait-ready` waited for (added field; absent without the flag).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wait_ready: Option<JsonWaitReady>,
+}
+
+/// `readiness`: "is it ready right now?".
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JsonReadiness {
+    /// The URL that answered.
+    pub url: String,
+    /// True when it said ready (pass or warn).
+    pub ready: bool,
+    /// Its HTTP status.
+    pub status: Option<u16>,
+    /// The components its body lists.
+    pub components: Vec<JsonReadinessComponent>,
+}
+
+/// One component of `readiness`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JsonReadinessComponent {
+    /// Its name.
+    pub name: String,
+    /// `pass`, `warn`, `fail` or `unknown`.
+    pub state: String,
+    /// Why it is not passing, or null.
+    pub message: Option<String>,
+}
+
+/// `wait_ready`: what `--wait-ready` waited for.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JsonWaitReady {
+    /// The URL polled.
+    pub url: String,
+    /// The time allowed, ms.
+    pub budget_ms: u64,
+    /// The time until ready (or the budget), ms.
+    pub waited_ms: u64,
+    /// Requests sent while waiting.
+    pub polls: u32,
+    /// True when it became ready in time.
+    pub ready: bool,
 }
 
 /// One category.
@@ -184,6 +238,27 @@ impl From<&Report> for JsonReport {
                 })
                 .collect(),
             scope: r.scope.clone(),
+            readiness: r.readiness.as_ref().map(|x| JsonReadiness {
+                url: x.url.clone(),
+                ready: x.ready,
+                status: x.status,
+                components: x
+                    .components
+                    .iter()
+                    .map(|c| JsonReadinessComponent {
+                        name: c.name.clone(),
+                        state: c.state.clone(),
+                        message: c.message.clone(),
+                    })
+                    .collect(),
+            }),
+            wait_ready: r.wait_ready.as_ref().map(|w| JsonWaitReady {
+                url: w.url.clone(),
+                budget_ms: w.budget_ms,
+                waited_ms: w.waited_ms,
+                polls: w.polls,
+                ready: w.ready,
+            }),
         }
     }
 }

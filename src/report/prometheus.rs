@@ -7,6 +7,9 @@
 //! - `readyprobe_check_score{check,category,severity}` 0–1, `readyprobe_check_waived{check}`;
 //! - `readyprobe_category_score{category}` 0–100 (assessed categories only — "not assessed" is
 //!   an absent series, never 100);
+//! - `readyprobe_ready` 1/0: did the readiness endpoint say ready now (`health.ready_now`; absent
+//!   when no readiness endpoint was judged), `readyprobe_ready_component{component,state}` 1/0 per
+//!   component its body lists (0 = failing), `readyprobe_wait_ready_seconds` (with `--wait-ready`);
 //! - `readyprobe_overall_score`, `readyprobe_verdict{verdict}` (1 for the verdict, 0 otherwise),
 //!   `readyprobe_probe_duration_seconds`, `readyprobe_requests_sent`, `readyprobe_probe_success`,
 //!   `readyprobe_info{version,profile}`.
@@ -161,6 +164,40 @@ pub fn render(report: &Report, opts: Options) -> String {
             if v == report.verdict { 1.0 } else { 0.0 },
         );
     }
+    if let Some(r) = &report.readiness {
+        w.family(
+            "readyprobe_ready",
+            "gauge",
+            "1 when the readiness endpoint said ready now (health.ready_now pass or warn), 0 when not ready.",
+        );
+        w.sample("readyprobe_ready", &[], if r.ready { 1.0 } else { 0.0 });
+        if !r.components.is_empty() {
+            w.family(
+                "readyprobe_ready_component",
+                "gauge",
+                "Each component the readiness body lists: 0 when it fails, 1 otherwise; state as the body states it.",
+            );
+            for c in &r.components {
+                w.sample(
+                    "readyprobe_ready_component",
+                    &[("component", &c.name), ("state", &c.state)],
+                    if c.state == "fail" { 0.0 } else { 1.0 },
+                );
+            }
+        }
+    }
+    if let Some(wait) = &report.wait_ready {
+        w.family(
+            "readyprobe_wait_ready_seconds",
+            "gauge",
+            "Time --wait-ready waited before the audit: until the target was ready, or the whole budget when it never was.",
+        );
+        w.sample(
+            "readyprobe_wait_ready_seconds",
+            &[],
+            wait.waited_ms as f64 / 1000.0,
+        );
+    }
     w.family(
         "readyprobe_category_score",
         "gauge",
@@ -269,6 +306,17 @@ mod tests {
             text.contains("readyprobe_probe_success{target=\"https://staging.example.com\"} 1")
         );
         assert!(text.contains("check=\"tls.certificate\",category=\"security\",severity=\"critical\",outcome=\"fail\"} 1"), "{text}");
+        assert!(
+            text.contains("readyprobe_ready{target=\"https://staging.example.com\"} 0"),
+            "{text}"
+        );
+        assert!(
+            text.contains("readyprobe_ready_component{target=\"https://staging.example.com\",component=\"database:connection\",state=\"fail\"} 0"),
+            "{text}"
+        );
+        assert!(text.contains(
+            "readyprobe_wait_ready_seconds{target=\"https://staging.example.com\"} 3.25"
+        ));
         // Scalability was not assessed: no series, never 100.
         assert!(!text.contains("category=\"scalability\"} "), "{text}");
         for line in text.lines().filter(|l| !l.starts_with('#')) {

@@ -250,6 +250,8 @@ mod tests {
             }],
             findings,
             scope: vec![],
+            readiness: None,
+            wait_ready: None,
         }
     }
 
