@@ -23,6 +23,8 @@
 //!   exposition parser's property tests (never panics; valid expositions round-trip).
 //! - `ratelimit`: the bounded rate-limit burst against local logins (limited, unlimited,
 //!   degrading), its caps counted on the server side, recovery after `Retry-After`.
+//! - `readiness`: `health.ready_now` against the real `readyprobe demo` process with its database
+//!   unreachable: NO-GO with the failing component in every output format and in `serve`.
 //! - `runmodes`: CI gate (waivers, category minimums, JUnit, `--wait-ready`, the GitHub Actions
 //!   example run as written), history on SQLite and PostgreSQL with `diff` and the webhook, fleets,
 //!   record/replay, the HTML report in headless Chromium, `serve` scraped by a real Prometheus.
@@ -44,6 +46,7 @@ mod hostile;
 mod metrics;
 mod packs;
 mod ratelimit;
+mod readiness;
 mod runmodes;
 mod tls;
 mod util;
