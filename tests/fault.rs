@@ -343,12 +343,20 @@ fn supervised_command_that_exits_at_once_exits_3_with_its_output() {
     let config = "target = \"http://127.0.0.1:9/\"\n[supervise]\n\
          command = [\"sh\", \"-c\", \"echo 'FATAL: DATABASE_URL is not set' >&2; exit 3\"]\n\
          readiness_url = \"http://127.0.0.1:9/readyz\"\n";
-    let (code, _, stderr) = audit(config, dir.path());
+    let (code, report, stderr) = audit(config, dir.path());
     assert_eq!(code, 3, "{stderr}");
     assert!(stderr.contains("the service exited (status 3)"), "{stderr}");
     assert!(
         stderr.contains("FATAL: DATABASE_URL is not set"),
         "{stderr}"
+    );
+    // The report says why too.
+    assert_eq!(report["verdict"], "NO-GO", "{report:#}");
+    let reasons = report["verdict_reasons"].to_string();
+    assert!(
+        reasons.contains("the service exited (status 3)")
+            && reasons.contains("FATAL: DATABASE_URL is not set"),
+        "{reasons}"
     );
 }
 
@@ -808,5 +816,165 @@ fn remote_proxy_that_is_down_or_refuses_the_token_is_an_error_finding_naming_it(
     assert!(!everything.contains("rpWrongTokenCanary") && !everything.contains("rpRightToken"));
     drop(proxy);
     drop(demo);
+    ports.assert_free();
+}
+
+// ---- health.ready_now against a real PostgreSQL cut behind the proxy ----
+
+/// A passive audit of a standalone demo: (exit code, JSON report, stderr).
+fn audit_passive(url: &str, ca: &Path, extra: &[&str]) -> (i32, serde_json::Value, String) {
+    let out = readyprobe()
+        .args(["audit", url, "--profile", "production", "--format", "json"])
+        .arg("--ca-file")
+        .arg(ca)
+        .args(extra)
+        .output()
+        .expect("run");
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let json = serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null);
+    (out.status.code().unwrap_or(-1), json, stderr)
+}
+
+#[test]
+fn postgres_cut_behind_the_proxy_is_no_go_and_restored_the_verdict_returns() {
+    if !require_service("PostgreSQL", "127.0.0.1:5432") {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ports = Ports::new();
+    let control_port = free_port();
+    let token = "rpReadyNowProxyToken";
+    let proxy = spawn_proxy(ports.proxy, "127.0.0.1:5432", control_port, Some(token));
+    let dependency = format!("postgres://postgres@127.0.0.1:{}/test", ports.proxy);
+    let demo = spawn_demo("hardened", &ports, dir.path(), &dependency);
+    let ca = dir.path().join("ca.pem");
+    for _ in 0..100 {
+        if ca.exists() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let url = format!("https://127.0.0.1:{}/", ports.https);
+
+    // Healthy: the hardened demo is ready and passes the gate.
+    let (code, before, stderr) = audit_passive(&url, &ca, &["--wait-ready", "30s"]);
+    let f = findings(&before);
+    assert_eq!(
+        outcome(&f, "health.ready_now"),
+        "pass",
+        "{}",
+        text(&f, "health.ready_now")
+    );
+    assert_eq!(code, 0, "{stderr}\n{:#}", before["verdict_reasons"]);
+    let verdict = before["verdict"].as_str().unwrap_or_default().to_string();
+    assert!(
+        verdict == "GO" || verdict == "GO WITH OBSERVATIONS",
+        "{verdict}: {:#}",
+        before["verdict_reasons"]
+    );
+
+    // PostgreSQL cut: readiness says so, the verdict is NO-GO and names the component.
+    let (status, body) = control(control_port, "POST", "/cut?for=60s", Some(token));
+    assert_eq!(status, 200, "{body}");
+    let (code, cut, stderr) = audit_passive(&url, &ca, &[]);
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(cut["verdict"], "NO-GO", "{:#}", cut["verdict_reasons"]);
+    let reasons = cut["verdict_reasons"].to_string();
+    assert!(
+        reasons.contains("health.ready_now") && reasons.contains("database:connection ("),
+        "{reasons}"
+    );
+    let f = findings(&cut);
+    assert_eq!(outcome(&f, "health.ready_now"), "fail");
+    assert!(
+        text(&f, "health.ready_now").contains("component database:connection: fail — "),
+        "{}",
+        text(&f, "health.ready_now")
+    );
+    assert_eq!(cut["readiness"]["ready"], false);
+
+    // Restored: once readiness answers ready again, the verdict is what it was.
+    let (status, body) = control(control_port, "POST", "/restore", Some(token));
+    assert_eq!(status, 200, "{body}");
+    let (code, after, stderr) = audit_passive(&url, &ca, &["--wait-ready", "30s"]);
+    assert_eq!(code, 0, "{stderr}\n{:#}", after["verdict_reasons"]);
+    assert_eq!(
+        after["verdict"], before["verdict"],
+        "{:#}",
+        after["verdict_reasons"]
+    );
+    assert_eq!(outcome(&findings(&after), "health.ready_now"), "pass");
+    assert_eq!(
+        after["wait_ready"]["ready"], true,
+        "{:#}",
+        after["wait_ready"]
+    );
+    assert!(
+        after["wait_ready"]["url"]
+            .as_str()
+            .is_some_and(|u| u.ends_with("/readyz")),
+        "{:#}",
+        after["wait_ready"]
+    );
+    let everything = format!("{before}{cut}{after}");
+    assert!(!everything.contains(token), "the control token leaked");
+    drop(demo);
+    drop(proxy);
+    ports.assert_free();
+}
+
+#[test]
+fn supervised_service_with_a_wrong_readiness_url_still_gets_a_report() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ports = Ports::new();
+    let report = dir.path().join("report.json");
+    let config = format!(
+        r#"target = "https://127.0.0.1:{https}/"
+
+[run]
+ca_file = "{ca}"
+
+[supervise]
+command = {command}
+readiness_url = "https://127.0.0.1:{https}/no-such-readiness"
+startup_timeout = "3s"
+"#,
+        https = ports.https,
+        ca = dir.path().join("ca.pem").display(),
+        command = demo_command("hardened", &ports, dir.path()),
+    );
+    let path = dir.path().join("readyprobe.toml");
+    std::fs::write(&path, config).expect("write config");
+    let out = readyprobe()
+        .args(["audit", "-q", "--config"])
+        .arg(&path)
+        .arg("--out")
+        .arg(&report)
+        .output()
+        .expect("run");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains("supervise.readiness_url") && stderr.contains("status 404"),
+        "{stderr}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).expect("a report is written"))
+            .expect("JSON");
+    assert_eq!(json["verdict"], "NO-GO", "{json:#}");
+    let reasons = json["verdict_reasons"].to_string();
+    assert!(
+        reasons.contains("Did not become ready within supervise.startup_timeout 3s")
+            && reasons.contains("/no-such-readiness was not ready within 3s (last: status 404)"),
+        "{reasons}"
+    );
+    let f = findings(&json);
+    assert_eq!(outcome(&f, "health.ready_now"), "fail");
+    assert_eq!(outcome(&f, "headers.hsts"), "skipped");
+    assert!(
+        text(&f, "headers.hsts").contains("the supervised service did not become ready"),
+        "{}",
+        text(&f, "headers.hsts")
+    );
     ports.assert_free();
 }

@@ -116,7 +116,10 @@ fn a_demo_whose_database_is_down_is_no_go_naming_it_in_every_format_and_in_serve
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
-    assert!(stderr.contains("gate failed: the verdict is NO-GO"), "{stderr}");
+    assert!(
+        stderr.contains("gate failed: the verdict is NO-GO"),
+        "{stderr}"
+    );
 
     // The terminal report: the verdict and the failing component in its first lines.
     let head: Vec<&str> = stdout.lines().take(5).collect();
@@ -194,7 +197,10 @@ fn a_demo_whose_database_is_down_is_no_go_naming_it_in_every_format_and_in_serve
         ),
         "{body}"
     );
-    assert!(body.contains("readyprobe_verdict{verdict=\"NO-GO\"} 1"), "{body}");
+    assert!(
+        body.contains("readyprobe_verdict{verdict=\"NO-GO\"} 1"),
+        "{body}"
+    );
     assert!(
         body.contains("check=\"health.ready_now\",category=\"health_checks\",severity=\"critical\",outcome=\"fail\"} 1"),
         "{body}"
