@@ -288,8 +288,11 @@ fn junit_has_one_suite_per_category_and_one_case_per_check() {
 }
 
 #[test]
-fn wait_ready_gives_up_with_a_clear_message_and_waits_for_a_late_start() {
+fn wait_ready_that_never_succeeds_exits_3_with_a_report_saying_why() {
+    // Nothing listens: the report says the endpoint never answered.
+    let dir = tempfile::tempdir().unwrap();
     let port = util::closed_port();
+    let report = dir.path().join("r.json");
     let started = Instant::now();
     let out = readyprobe()
         .args([
@@ -298,25 +301,115 @@ fn wait_ready_gives_up_with_a_clear_message_and_waits_for_a_late_start() {
             "--wait-ready",
             "2s",
             "-q",
+            "--out",
         ])
+        .arg(&report)
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(3));
     assert!(started.elapsed() < Duration::from_secs(15), "bounded");
     let err = stderr(&out);
     assert!(
+        err.contains(&format!(
+            "--wait-ready 2s: waiting for http://127.0.0.1:{port}/ to become ready"
+        )),
+        "what it waits for: {err}"
+    );
+    assert!(
         err.contains("--wait-ready 2s") && err.contains("did not become ready"),
         "{err}"
     );
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).expect("a report is written"))
+            .unwrap();
+    assert_eq!(json["verdict"], "NO-GO");
+    let reasons = json["verdict_reasons"].to_string();
+    assert!(
+        reasons.contains("Did not become ready within --wait-ready 2s")
+            && reasons.contains("cannot connect"),
+        "{reasons}"
+    );
+    assert_eq!(json["wait_ready"]["ready"], false);
+    assert_eq!(json["wait_ready"]["budget_ms"], 2000);
 
-    // A service that answers 503 for its first 1.5 s, then 200.
+    // A service that answers but is not ready: the report quotes the last answer's failing
+    // component, in every format asked for.
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let app = axum::Router::new()
+        .route(
+            "/readyz",
+            axum::routing::get(|| async {
+                (
+                    axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                    [("content-type", "application/health+json")],
+                    r#"{"status":"fail","checks":{"queue:connection":[{"status":"fail","output":"AMQP connection refused"}]}}"#,
+                )
+            }),
+        )
+        .fallback(|| async { (axum::http::StatusCode::NOT_FOUND, "not found") });
+    let addr = rt.block_on(util::servers::http(app));
+    let md = dir.path().join("r.md");
+    let out = readyprobe()
+        .args([
+            "audit",
+            &format!("http://{addr}/"),
+            "--wait-ready",
+            "2s",
+            "--out",
+        ])
+        .arg(&report)
+        .arg("--out")
+        .arg(&md)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout
+            .lines()
+            .take(5)
+            .any(|l| l.contains("queue:connection (AMQP connection refused)")),
+        "{stdout}"
+    );
+    let md = std::fs::read_to_string(&md).unwrap();
+    assert!(
+        md.contains(
+            "/readyz last answered 503; failing: queue:connection (AMQP connection refused)"
+        ),
+        "{md}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    assert_eq!(
+        json["readiness"]["components"][0]["message"],
+        "AMQP connection refused"
+    );
+    assert!(json["wait_ready"]["polls"].as_u64().unwrap() >= 2);
+}
+
+#[test]
+fn wait_ready_polls_the_readiness_endpoint_and_records_the_time_until_ready() {
+    // /readyz says "fail" for its first 1.5 s, then "pass"; every request is logged.
     let rt = tokio::runtime::Runtime::new().unwrap();
     let up_at = Instant::now() + Duration::from_millis(1500);
-    let app = axum::Router::new().fallback(move || async move {
-        if Instant::now() < up_at {
-            (axum::http::StatusCode::SERVICE_UNAVAILABLE, "starting")
-        } else {
-            (axum::http::StatusCode::OK, "ok")
+    let seen: Arc<Mutex<Vec<(String, Instant)>>> = Arc::default();
+    let log = Arc::clone(&seen);
+    let app = axum::Router::new().fallback(move |uri: axum::http::Uri| {
+        let log = Arc::clone(&log);
+        async move {
+            log.lock()
+                .unwrap()
+                .push((uri.path().to_string(), Instant::now()));
+            let ready = Instant::now() >= up_at;
+            match uri.path() {
+                "/readyz" if ready => (axum::http::StatusCode::OK, r#"{"status":"pass"}"#),
+                "/readyz" => (
+                    axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                    r#"{"status":"fail"}"#,
+                ),
+                "/" => (axum::http::StatusCode::OK, "hello"),
+                _ => (axum::http::StatusCode::NOT_FOUND, "not found"),
+            }
         }
     });
     let addr = rt.block_on(util::servers::http(app));
@@ -332,9 +425,43 @@ fn wait_ready_gives_up_with_a_clear_message_and_waits_for_a_late_start() {
         .output()
         .unwrap();
     assert_ne!(out.status.code(), Some(3), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!(
+            "--wait-ready 20s: polling http://{addr}/readyz (discovered readiness endpoint)"
+        )),
+        "{err}"
+    );
+    assert!(err.contains("is ready after"), "{err}");
     assert!(Instant::now() >= up_at);
+    // Until it was ready, only readiness candidates were asked — never `/`.
+    let early: Vec<String> = seen
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(_, at)| *at < up_at)
+        .map(|(p, _)| p.clone())
+        .collect();
+    assert!(early.iter().any(|p| p == "/readyz"), "{early:?}");
+    assert!(!early.iter().any(|p| p == "/"), "{early:?}");
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert!(json["requests_sent"].as_u64().unwrap() > 0);
+    let wait = &json["wait_ready"];
+    assert_eq!(wait["ready"], true, "{wait:#}");
+    assert_eq!(wait["url"], format!("http://{addr}/readyz"));
+    assert!(wait["waited_ms"].as_u64().unwrap() >= 1000, "{wait:#}");
+    assert!(
+        json["scope"][0].as_str().unwrap().starts_with("Waited "),
+        "{:#}",
+        json["scope"]
+    );
+    assert!(json["requests_sent"].as_u64().unwrap() > wait["polls"].as_u64().unwrap());
+    let ready_now = json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["check_id"] == "health.ready_now")
+        .unwrap();
+    assert_eq!(ready_now["outcome"], "pass", "{ready_now:#}");
 }
 
 /// Extracts the `run:` scripts of a GitHub Actions workflow (block scalars and one-liners).
