@@ -127,10 +127,13 @@ impl WaitOutcome {
     }
 }
 
+/// A health path and what it is meant to be.
+type Candidate = (String, HealthKind);
+
 /// The readiness paths to poll before anything answered: the configured readiness or generic
 /// path, else every built-in readiness and generic candidate (liveness says nothing about
 /// readiness).
-fn plan(audit: &Audit) -> (Option<(String, HealthKind)>, Vec<(String, HealthKind)>) {
+fn plan(audit: &Audit) -> (Option<Candidate>, Vec<Candidate>) {
     let cfg = &audit.config.health;
     if cfg.is_configured() {
         let fixed = cfg
