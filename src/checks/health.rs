@@ -257,7 +257,7 @@ pub fn endpoints(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement, Un
 /// `health.ready_now`: the readiness endpoint says the service is ready, right now.
 pub const READY_NOW: CheckMeta = CheckMeta {
     id: "health.ready_now",
-    title: "Ready now",
+    title: "Readiness endpoint says ready now",
     category: Category::HealthChecks,
     severity: Severity::Critical,
     active: false,
@@ -369,8 +369,8 @@ pub fn readiness_endpoint(
         )));
     }
     Err(Unobserved::Skipped(format!(
-        "no readiness or generic health endpoint answers (none of the {} candidates exists; \
-         health.endpoints reports the gap), so there is nothing to ask whether the service is \
+        "no readiness or generic health endpoint answers among the {} paths probed \
+         (health.endpoints reports the gap), so there is nothing to ask whether the service is \
          ready",
         health.len()
     )))
