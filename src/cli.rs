@@ -79,6 +79,9 @@ pub enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Check a configuration file, or print its JSON Schema (for editors).
+    #[command(subcommand)]
+    Config(ConfigCommand),
     /// Run the demo target standalone, so other tools can be pointed at it.
     Demo(DemoArgs),
     /// Run a fault proxy standalone: forward --listen to --upstream (SIGUSR1 cuts, SIGUSR2
@@ -187,6 +190,23 @@ pub struct AuditArgs {
     /// With --targets: write each target's report (.json, .md, .html) into DIR.
     #[arg(long, value_name = "DIR")]
     pub out_dir: Option<PathBuf>,
+}
+
+/// `readyprobe config …`.
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print the JSON Schema of readyprobe.toml (draft-07), for editor completion: save it as
+    /// readyprobe.schema.json and start the config with `#:schema ./readyprobe.schema.json`.
+    Schema,
+    /// Validate a config file as `audit` would — every field, check id and Kubernetes manifest
+    /// it names — without sending a request. Exit 0 with one OK line, 2 naming file and field.
+    Check {
+        /// The config file.
+        file: PathBuf,
+        /// Also know the check packs in DIR (for ids in checks.disable / waivers); repeatable.
+        #[arg(long, value_name = "DIR")]
+        probes: Vec<PathBuf>,
+    },
 }
 
 /// `readyprobe history` options.
@@ -374,6 +394,7 @@ pub async fn run(cli: Cli) -> Result<u8> {
         Command::Checks(args) => list_checks(&args),
         Command::Explain { id, probes } => explain(&id, &probes),
         Command::Init { path, force } => init(&path, force),
+        Command::Config(command) => config_command(&command),
         Command::Demo(args) => run_demo(args).await,
         Command::Proxy(args) => run_proxy(args).await,
         Command::History(args) => history(&args).await,
@@ -1142,6 +1163,27 @@ fn explain(id: &str, probes: &[PathBuf]) -> Result<u8> {
         println!("\nReferences:");
         for r in references {
             println!("  - {r}");
+        }
+    }
+    Ok(exit::PASSED)
+}
+
+/// `readyprobe config schema` / `readyprobe config check FILE`.
+fn config_command(command: &ConfigCommand) -> Result<u8> {
+    match command {
+        ConfigCommand::Schema => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&config::schema::json_schema())?
+            );
+        }
+        ConfigCommand::Check { file, probes } => {
+            // The same loader and validation `audit --config` uses; `env:` values are not read
+            // (a lint step need not hold the secrets).
+            let cfg = config::from_file(file)?;
+            let origin = file.display().to_string();
+            load_catalogue(probes)?.validate_config(&cfg, &origin)?;
+            println!("{origin}: OK");
         }
     }
     Ok(exit::PASSED)

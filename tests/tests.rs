@@ -1,6 +1,9 @@
 //! Integration tests: one binary, a module per theme.
 //!
 //! - `cli`: the real `readyprobe` binary — exit codes, config errors, formats, `checks`/`explain`/`init`.
+//! - `config_reference`: `config schema` validates every shipped config file (with the
+//!   `jsonschema` crate), `config check` accepts them and names file and field in bad ones, and
+//!   the starter file and README document every section.
 //! - `demo_audit`: `audit --demo` end to end against the embedded demo target, both profiles.
 //! - `deps`: dependency audits against the machine's PostgreSQL, MariaDB, Redis and RabbitMQ,
 //!   redis-servers and a DNS responder started here, and hostile listeners; read-only proven on
@@ -35,6 +38,7 @@
 
 mod canary;
 mod cli;
+mod config_reference;
 mod demo_audit;
 mod deps;
 mod engine_targets;

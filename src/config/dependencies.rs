@@ -34,7 +34,7 @@ use super::load::resolve_env;
 use crate::redact;
 
 /// The `[dependencies]` section.
-#[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct DependenciesConfig {
     /// PostgreSQL connection URL (`postgres://user:password@host:5432/db?sslmode=require`).
@@ -66,7 +66,9 @@ impl fmt::Debug for DependenciesConfig {
 }
 
 /// What a Redis instance is for; decides how memory and persistence are judged.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum RedisRole {
     /// Losing keys is acceptable: `maxmemory` must be set, eviction is expected.
@@ -126,6 +128,31 @@ impl fmt::Debug for RedisDependency {
     }
 }
 
+impl schemars::JsonSchema for RedisDependency {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "RedisDependency".into()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let role = generator.subschema_for::<RedisRole>();
+        schemars::json_schema!({
+            "description": "A redis:// or rediss:// URL (judged as a cache), or a table with the role.",
+            "anyOf": [
+                { "type": "string", "description": "redis://… or rediss://… (or env:NAME)" },
+                {
+                    "type": "object",
+                    "properties": {
+                        "url": { "type": "string", "description": "redis://… or rediss://… (or env:NAME)" },
+                        "role": role,
+                    },
+                    "required": ["url"],
+                    "additionalProperties": false,
+                },
+            ],
+        })
+    }
+}
+
 impl<'de> Deserialize<'de> for RedisDependency {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         #[derive(Deserialize)]
@@ -162,7 +189,7 @@ impl<'de> Deserialize<'de> for RedisDependency {
 }
 
 /// `rabbitmq_management = { url = "http://host:15672", username = "…", password = "env:…" }`.
-#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RabbitManagement {
     /// Base URL of the management API (`http://host:15672`, a path prefix is kept).
@@ -186,7 +213,7 @@ impl fmt::Debug for RabbitManagement {
 }
 
 /// `[dependencies.dns]`: where and what to resolve.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct DnsDependency {
     /// `ip` or `ip:port` of the nameserver to ask (default: the system resolver).

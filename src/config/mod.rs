@@ -12,6 +12,7 @@ mod fault;
 pub mod gate;
 pub mod load;
 mod measure;
+pub mod schema;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -73,7 +74,18 @@ impl ConfigError {
 }
 
 /// Which kind of environment is audited; decides what may run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Default,
+    Serialize,
+    Deserialize,
+    clap::ValueEnum,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Profile {
     /// A staging deployment: everything, active probes included when configured.
@@ -102,7 +114,7 @@ impl Profile {
 }
 
 /// The whole configuration file (`readyprobe.toml`).
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     /// Base URL of the target (`https://staging.example.com`).
@@ -149,14 +161,16 @@ pub struct Config {
 }
 
 /// Limits of one run.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct RunConfig {
     /// The whole run's deadline; a report is written when it passes.
     #[serde(with = "duration")]
+    #[schemars(with = "duration::Text")]
     pub deadline: Duration,
     /// Timeout of each network operation.
     #[serde(with = "duration")]
+    #[schemars(with = "duration::Text")]
     pub timeout: Duration,
     /// Requests in flight to the target at once.
     pub concurrency: usize,
@@ -188,7 +202,7 @@ impl Default for RunConfig {
 }
 
 /// Headers sent with every request to the target.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct HttpConfig {
     /// Header name → value; a value `env:NAME` is read from the environment. Values are secrets:
@@ -197,7 +211,7 @@ pub struct HttpConfig {
 }
 
 /// Health endpoint discovery.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct HealthConfig {
     /// Liveness paths to probe (replaces the built-in candidates when any health path is set).
@@ -250,7 +264,7 @@ impl HealthConfig {
 }
 
 /// Error-page probes.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct ErrorsConfig {
     /// A JSON endpoint that may receive a malformed `POST` body (a mutation: only when named).
@@ -258,7 +272,7 @@ pub struct ErrorsConfig {
 }
 
 /// What fails the gate (exit code 1).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct GateConfig {
     /// Fail when any finding of at least this severity fails.
@@ -287,7 +301,7 @@ impl Default for GateConfig {
 }
 
 /// Scoring weights and the verdict's bar.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct ScoringConfig {
     /// Weight of a finding by severity inside its category.
@@ -309,7 +323,7 @@ impl Default for ScoringConfig {
 }
 
 /// Weight of a finding by severity.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct SeverityWeights {
     /// Critical findings.
@@ -350,7 +364,7 @@ impl SeverityWeights {
 }
 
 /// Which checks run.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct ChecksConfig {
     /// Check ids not to run (reported as skipped, "disabled in config").
@@ -361,7 +375,7 @@ pub struct ChecksConfig {
 
 /// Thresholds the judges read. Part of the config so that `judge` can re-judge a recording
 /// with different thresholds.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct JudgeConfig {
     /// `health.latency` warns above this p95, in milliseconds.
