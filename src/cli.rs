@@ -101,9 +101,11 @@ pub enum Command {
 /// `readyprobe audit` options.
 #[derive(Debug, Args)]
 pub struct AuditArgs {
-    /// Base URL of the target, e.g. https://staging.example.com.
+    /// Base URL of the target, e.g. https://staging.example.com, and/or dependency URLs to
+    /// inspect read-only (postgres://, mysql://, redis://, rediss://, amqp://, amqps://; they
+    /// replace the config's). With dependency URLs only, just those are audited.
     #[arg(value_name = "URL", env = "READYPROBE_TARGET")]
-    pub url: Option<String>,
+    pub url: Vec<String>,
     /// Audit the embedded demo target (started on 127.0.0.1, audited over real HTTPS).
     #[arg(long)]
     pub demo: bool,
@@ -434,6 +436,12 @@ pub fn resolve_config(args: &AuditArgs) -> Result<(Config, String)> {
     if let Some(min) = args.min_score {
         cfg.gate.min_score = Some(min);
     }
+    // Dependency URLs on the command line replace the config's (the HTTP target is kept apart).
+    for raw in &args.url {
+        cfg.dependencies
+            .take_url(raw)
+            .map_err(|m| anyhow!("URL argument: {m}"))?;
+    }
     for raw in &args.headers {
         let (name, value) = raw.split_once(':').ok_or_else(|| {
             anyhow!(
@@ -488,16 +496,51 @@ pub fn load_catalogue(dirs: &[PathBuf]) -> Result<Catalogue> {
     Ok(Catalogue::load(dirs)?)
 }
 
+/// The HTTP target among the URL arguments (the others are dependencies); at most one.
+fn http_target(args: &AuditArgs) -> Result<Option<String>> {
+    let http: Vec<&String> = args
+        .url
+        .iter()
+        .filter(|u| {
+            let lower = u.trim().to_ascii_lowercase();
+            lower.starts_with("http://") || lower.starts_with("https://")
+        })
+        .collect();
+    match http.as_slice() {
+        [] => Ok(None),
+        [one] => Ok(Some(one.to_string())),
+        [..] => bail!(
+            "give one HTTP target per audit (got {}); audit several with --targets FILE",
+            http.len()
+        ),
+    }
+}
+
 /// Builds the [`Audit`] for a target URL from a resolved config and catalogue.
-pub fn build_audit(
-    target: &str,
+pub fn build_audit(target: &str, cfg: Config, origin: &str, catalogue: Catalogue) -> Result<Audit> {
+    let target =
+        config::load::validate_http_url(target).map_err(|m| anyhow!("{origin}: target: {m}"))?;
+    build_audit_for(target, cfg, origin, catalogue)
+}
+
+/// Builds a dependency-only [`Audit`]: no HTTP target, the configured dependencies only.
+pub fn build_dependency_audit(cfg: Config, origin: &str, catalogue: Catalogue) -> Result<Audit> {
+    if cfg.supervise.is_enabled() {
+        bail!(
+            "{origin}: supervise.command: a dependency-only audit has no HTTP target to watch; give the service's URL"
+        );
+    }
+    let target = url::Url::parse(Audit::DEPENDENCY_ONLY_TARGET)?;
+    build_audit_for(target, cfg, origin, catalogue)
+}
+
+fn build_audit_for(
+    target: url::Url,
     mut cfg: Config,
     origin: &str,
     catalogue: Catalogue,
 ) -> Result<Audit> {
     catalogue.validate_config(&cfg, origin)?;
-    let target =
-        config::load::validate_http_url(target).map_err(|m| anyhow!("{origin}: target: {m}"))?;
     let mut redactor = Redactor::new();
     if let Some(password) = target.password() {
         redactor.add(password);
@@ -545,7 +588,8 @@ async fn audit(args: AuditArgs) -> Result<u8> {
     if let Some(file) = &args.targets {
         return audit_fleet(&args, file).await;
     }
-    if args.demo && args.url.is_some() {
+    let http_url = http_target(&args)?;
+    if args.demo && http_url.is_some() {
         bail!("give either a URL or --demo, not both");
     }
     for path in &args.out {
@@ -613,14 +657,19 @@ async fn audit(args: AuditArgs) -> Result<u8> {
     } else {
         None
     };
-    let target_url = match (&demo, &args.url, &cfg.target) {
-        (Some(d), _, _) => d.https_url.to_string(),
-        (None, Some(url), _) => url.clone(),
-        (None, None, Some(url)) => url.clone(),
+    let target_url = match (&demo, &http_url, &cfg.target) {
+        (Some(d), _, _) => Some(d.https_url.to_string()),
+        (None, Some(url), _) => Some(url.clone()),
+        (None, None, Some(url)) => Some(url.clone()),
+        // Dependency URLs only (or a config naming only dependencies): audit just those.
+        (None, None, None) if cfg.dependencies.has_services() => None,
         (None, None, None) => bail!(
-            "no target: give a URL (readyprobe audit https://staging.example.com), set `target` in the config, or try --demo"
+            "no target: give a URL (readyprobe audit https://staging.example.com), dependency URLs (postgres://…, redis://…, amqp://…), set `target` in the config, or try --demo"
         ),
     };
+    if target_url.is_none() && args.wait_ready.is_some() {
+        bail!("--wait-ready: a dependency-only audit has no HTTP target to wait for");
+    }
     // Supervised runs: the fault proxies and the service start before the audit is built (the
     // service may write the CA file the audit trusts) and are all stopped when `session` drops.
     let session = match crate::supervise::Session::start_with(&cfg, demo_proxies).await {
@@ -631,7 +680,10 @@ async fn audit(args: AuditArgs) -> Result<u8> {
             return Ok(exit::UNREACHABLE);
         }
     };
-    let mut audit = build_audit(&target_url, cfg, &origin, catalogue)?;
+    let mut audit = match &target_url {
+        Some(url) => build_audit(url, cfg, &origin, catalogue)?,
+        None => build_dependency_audit(cfg, &origin, catalogue)?,
+    };
     if let Some(d) = &demo {
         audit.extra_roots.push(d.ca_der.clone());
     }

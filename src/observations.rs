@@ -76,9 +76,18 @@ pub struct TargetInfo {
 }
 
 impl TargetInfo {
+    /// The `scheme` of a dependency-only audit (`readyprobe audit postgres://… redis://…`): no
+    /// HTTP target, only the named dependencies were inspected.
+    pub const DEPENDENCY_ONLY: &'static str = "dependencies";
+
     /// True when the target is addressed over HTTPS.
     pub fn is_https(&self) -> bool {
         self.scheme == "https"
+    }
+
+    /// True for a dependency-only audit: there was no HTTP target to probe.
+    pub fn is_dependency_only(&self) -> bool {
+        self.scheme == Self::DEPENDENCY_ONLY
     }
 }
 

@@ -8,6 +8,9 @@
 //! - `deps`: dependency audits against the machine's PostgreSQL, MariaDB, Redis and RabbitMQ,
 //!   redis-servers and a DNS responder started here, and hostile listeners; read-only proven on
 //!   the wire.
+//! - `deps_only`: `audit postgres://… redis://… amqp://…` with no HTTP target against the
+//!   machine's services: HTTP categories not assessed with the reason, exit 3 only when nothing
+//!   answered, passwords in no output.
 //! - `engine_targets`: the engine against local servers started here (https with generated
 //!   certificates, unreachable ports, hostile answers).
 //! - `hostile`: the real binary against servers that each misbehave one way (silence, trickled
@@ -41,6 +44,7 @@ mod cli;
 mod config_reference;
 mod demo_audit;
 mod deps;
+mod deps_only;
 mod engine_targets;
 mod fault;
 mod fuzz;

@@ -249,10 +249,73 @@ pub fn parse_nameserver(raw: &str) -> Result<SocketAddr, String> {
     ))
 }
 
+/// The schemes `readyprobe audit` accepts as dependency URLs on its command line.
+pub const DEPENDENCY_SCHEMES: &str =
+    "postgres://, postgresql://, mysql://, mariadb://, redis://, rediss://, amqp://, amqps://";
+
 impl DependenciesConfig {
     /// True when nothing is configured.
     pub fn is_empty(&self) -> bool {
         *self == DependenciesConfig::default()
+    }
+
+    /// True when at least one dependency that a dependency-only audit can inspect is set
+    /// (PostgreSQL, MySQL, Redis, RabbitMQ or its management API; DNS alone needs a target).
+    pub fn has_services(&self) -> bool {
+        self.postgres.is_some()
+            || self.mysql.is_some()
+            || self.redis.is_some()
+            || self.rabbitmq.is_some()
+            || self.rabbitmq_management.is_some()
+    }
+
+    /// Puts a dependency URL given on the command line into its slot, replacing the config's
+    /// (a Redis role set in the config is kept). Returns `Ok(false)` for an `http(s)://` URL,
+    /// which is the HTTP target, not a dependency; the error names the accepted schemes and
+    /// never shows the URL's password.
+    pub fn take_url(&mut self, raw: &str) -> Result<bool, String> {
+        let scheme = raw
+            .trim()
+            .split_once("://")
+            .map(|(scheme, _)| scheme.to_ascii_lowercase());
+        let url = raw.trim().to_string();
+        match scheme.as_deref() {
+            Some("http" | "https") => return Ok(false),
+            Some("postgres" | "postgresql") => self.postgres = Some(url),
+            Some("mysql" | "mariadb") => self.mysql = Some(url),
+            Some("redis" | "rediss") => {
+                let previous = self.redis.take();
+                self.redis = Some(RedisDependency {
+                    url,
+                    role: previous.as_ref().map_or(RedisRole::Cache, |r| r.role),
+                    table: previous.is_some_and(|r| r.table),
+                });
+            }
+            Some("amqp" | "amqps") => self.rabbitmq = Some(url),
+            _ => {
+                return Err(format!(
+                    "expected an http:// or https:// target, or a dependency URL ({DEPENDENCY_SCHEMES}), got {:?}",
+                    shown(raw.trim())
+                ));
+            }
+        }
+        Ok(true)
+    }
+
+    /// The configured dependency URLs, passwords masked, in a stable order: what a
+    /// dependency-only audit names as its target.
+    pub fn shown_urls(&self) -> Vec<String> {
+        [
+            self.postgres.as_deref(),
+            self.mysql.as_deref(),
+            self.redis.as_ref().map(|r| r.url.as_str()),
+            self.rabbitmq.as_deref(),
+            self.rabbitmq_management.as_ref().map(|m| m.url.as_str()),
+        ]
+        .into_iter()
+        .flatten()
+        .map(redact::url_str)
+        .collect()
     }
 
     /// A copy with every `env:NAME` value read from the environment, then validated; errors name
