@@ -150,6 +150,12 @@ pub struct AuditArgs {
     /// in every output.
     #[arg(short = 'H', long = "header", value_name = "NAME: VALUE")]
     pub headers: Vec<String>,
+    /// A Kubernetes manifest of the service: a YAML file, a directory of them, or - for stdin
+    /// (kubectl kustomize, helm template, kubectl get deploy -o yaml); repeatable. Its probes,
+    /// grace period, resources, replicas and images are checked against the live service
+    /// (k8s.*). Replaces [kubernetes] manifests.
+    #[arg(long = "kube-manifest", value_name = "PATH")]
+    pub kube_manifest: Vec<PathBuf>,
     /// Add the check packs (*.toml) in DIR to the built-in ones; repeatable. See probes/README.md.
     #[arg(long, value_name = "DIR", env = "READYPROBE_PROBES")]
     pub probes: Vec<PathBuf>,
@@ -340,6 +346,11 @@ pub struct DemoArgs {
     /// Hardened: the longest drain after SIGTERM before the listeners stop.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "20s")]
     pub drain_timeout: Duration,
+    /// Every health endpoint (flawed /health and /ready, hardened /livez and /readyz) works this
+    /// long before it answers, like a health check running a slow query — to compare with a
+    /// manifest's probe timeoutSeconds. Default: answer at once.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, env = "READYPROBE_DEMO_HEALTH_DELAY")]
+    pub health_delay: Option<Duration>,
 }
 
 /// `readyprobe proxy` options.
@@ -435,6 +446,9 @@ pub fn resolve_config(args: &AuditArgs) -> Result<(Config, String)> {
     }
     if let Some(min) = args.min_score {
         cfg.gate.min_score = Some(min);
+    }
+    if !args.kube_manifest.is_empty() {
+        cfg.kubernetes.manifests = args.kube_manifest.clone();
     }
     // Dependency URLs on the command line replace the config's (the HTTP target is kept apart).
     for raw in &args.url {
@@ -602,6 +616,8 @@ async fn audit(args: AuditArgs) -> Result<u8> {
     }
     let (mut cfg, origin) = resolve_config(&args)?;
     let catalogue = load_catalogue(&args.probes)?;
+    // Manifests are read before anything is started or sent: a bad one is a usage error.
+    cfg.kubernetes.load()?;
     if let Some(drop) = args.max_score_drop {
         cfg.gate.max_score_drop = drop;
     }
@@ -1232,10 +1248,18 @@ fn config_command(command: &ConfigCommand) -> Result<u8> {
         ConfigCommand::Check { file, probes } => {
             // The same loader and validation `audit --config` uses; `env:` values are not read
             // (a lint step need not hold the secrets).
-            let cfg = config::from_file(file)?;
+            let mut cfg = config::from_file(file)?;
             let origin = file.display().to_string();
             load_catalogue(probes)?.validate_config(&cfg, &origin)?;
-            println!("{origin}: OK");
+            cfg.kubernetes.load()?;
+            match &cfg.kubernetes.loaded {
+                Some(m) => println!(
+                    "{origin}: OK (Kubernetes: {} in {})",
+                    m.workload.id(),
+                    m.sources.join(", ")
+                ),
+                None => println!("{origin}: OK"),
+            }
         }
     }
     Ok(exit::PASSED)
@@ -1286,6 +1310,7 @@ async fn run_demo(args: DemoArgs) -> Result<u8> {
     let extras = demo::DemoExtras {
         dependency,
         access_log: args.access_log,
+        health_delay: args.health_delay.unwrap_or_default(),
     };
     let target = demo::start_with(opts, extras)
         .await
@@ -1406,10 +1431,10 @@ async fn run_proxy(args: ProxyArgs) -> Result<u8> {
     #[cfg(not(unix))]
     wait_for_shutdown_signal().await;
     let _ = stop_control.send(());
-    if let Some(task) = control_task {
-        if let Ok(Err(err)) = task.await {
-            eprintln!("readyprobe: control endpoint: {err}");
-        }
+    if let Some(task) = control_task
+        && let Ok(Err(err)) = task.await
+    {
+        eprintln!("readyprobe: control endpoint: {err}");
     }
     drop(proxy);
     Ok(exit::PASSED)

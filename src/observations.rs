@@ -261,6 +261,12 @@ pub struct Observations {
     pub ratelimit: Probed<crate::probes::burst::BurstObservation>,
     /// The closed-loop load baseline (active, `[load] enabled`).
     pub load: Probed<crate::probes::load::LoadObservation>,
+    /// The Kubernetes manifests given for the service (`--kube-manifest`, `[kubernetes]`).
+    pub kubernetes: Probed<crate::manifests::KubeManifests>,
+    /// The manifest's httpGet probes requested on the target as the kubelet would.
+    pub kube_probes: Probed<crate::manifests::LiveProbes>,
+    /// How long the supervised service took to answer 2xx on its readiness URL after it started.
+    pub startup: Probed<crate::supervise::StartupObservation>,
 }
 
 impl Observations {

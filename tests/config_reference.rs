@@ -97,7 +97,7 @@ fn config_check_accepts_every_shipped_config_file() {
             String::from_utf8_lossy(&out.stderr)
         );
         assert_eq!(stdout.lines().count(), 1, "{stdout}");
-        assert!(stdout.trim_end().ends_with(": OK"), "{stdout}");
+        assert!(stdout.contains(": OK"), "{stdout}");
     }
 }
 

@@ -24,6 +24,9 @@
 //! - `fault`: supervised runs of the real `readyprobe demo` process with the machine's PostgreSQL
 //!   behind the fault proxy (`health.fault.*`, `ops.graceful_shutdown`, `ops.fail_fast_config`,
 //!   `logging.*`), and supervision's bad inputs; every test proves no port or process is left.
+//! - `kube`: `--kube-manifest` and `[kubernetes]`: hostile manifests (alias bomb, 50 MB, no
+//!   matching workload) refused with exit 2 and bounded memory; the supervised demo audited with
+//!   `examples/kubernetes/` (flawed fails the manifest-vs-live checks, hardened passes them).
 //! - `metrics`: `metrics.*` against Debian's `prometheus-node-exporter` (zero parse errors), local
 //!   servers answering `/metrics` with HTML, oversized or raw-path-labelled expositions, and the
 //!   exposition parser's property tests (never panics; valid expositions round-trip).
@@ -49,6 +52,7 @@ mod engine_targets;
 mod fault;
 mod fuzz;
 mod hostile;
+mod kube;
 mod metrics;
 mod packs;
 mod ratelimit;

@@ -20,6 +20,7 @@ pub mod fault;
 pub mod headers;
 pub mod health;
 pub mod idempotency;
+pub mod k8s;
 pub mod load;
 pub mod logging;
 pub mod metrics;
@@ -185,6 +186,15 @@ pub static CHECKS: &[&CheckMeta] = &[
     // Operational: supervised runs.
     &ops::GRACEFUL_SHUTDOWN,
     &ops::FAIL_FAST_CONFIG,
+    // Kubernetes manifests against the live service.
+    &k8s::PROBES_DECLARED,
+    &k8s::PROBE_PATHS_LIVE,
+    &k8s::LIVENESS_NOT_READINESS,
+    &k8s::PROBE_TIMEOUTS,
+    &k8s::TERMINATION_GRACE,
+    &k8s::RESOURCES,
+    &k8s::REPLICAS_PDB,
+    &k8s::IMAGE_PINNED,
 ];
 
 /// Looks up a built-in check by id.

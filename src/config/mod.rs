@@ -10,6 +10,7 @@ mod dependencies;
 mod duration;
 mod fault;
 pub mod gate;
+mod kubernetes;
 pub mod load;
 mod measure;
 pub mod schema;
@@ -30,6 +31,7 @@ pub use fault::{
     parse_host_port,
 };
 pub use gate::WaiverConfig;
+pub use kubernetes::KubernetesConfig;
 pub use load::{from_file, from_str};
 pub use measure::{LoadConfig, MetricsConfig, PerfConfig, RateLimitConfig};
 
@@ -156,6 +158,8 @@ pub struct Config {
     pub supervise: SuperviseConfig,
     /// Where the service's logs are read for the `logging.*` checks (`[logs]`).
     pub logs: LogsConfig,
+    /// The Kubernetes manifests the service is deployed with (`[kubernetes]`, `--kube-manifest`).
+    pub kubernetes: KubernetesConfig,
     /// Accepted failures, each with a reason and an optional expiry date (`[[waivers]]`).
     pub waivers: Vec<WaiverConfig>,
 }
@@ -430,6 +434,11 @@ pub struct JudgeConfig {
     /// `rabbitmq.backlog` warns about a queue with at least this many ready messages that is
     /// still growing.
     pub rabbitmq_backlog_growing_min: u64,
+    /// `k8s.probe_timeouts` warns when a cut dependency would keep the pod in rotation longer
+    /// than this (measured time-to-detect + failureThreshold × periodSeconds), in seconds.
+    pub k8s_unready_warn_secs: f64,
+    /// `k8s.probe_timeouts` fails above this, in seconds.
+    pub k8s_unready_fail_secs: f64,
 }
 
 impl Default for JudgeConfig {
@@ -460,6 +469,8 @@ impl Default for JudgeConfig {
             redis_clients_warn: 0.80,
             rabbitmq_prefetch_warn: 1000,
             rabbitmq_backlog_growing_min: 1000,
+            k8s_unready_warn_secs: 30.0,
+            k8s_unready_fail_secs: 60.0,
         }
     }
 }

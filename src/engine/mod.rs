@@ -28,7 +28,7 @@ pub use passive::join_path;
 use crate::checks::Catalogue;
 use crate::config::Config;
 use crate::model::Report;
-use crate::observations::{Observations, TargetInfo};
+use crate::observations::{Observations, Probed, TargetInfo};
 use crate::probes::ProbeCx;
 use crate::probes::http::{self, ClientOptions};
 use crate::redact::{self, Redactor};
@@ -92,8 +92,11 @@ pub async fn run(audit: &Audit) -> Result<RunOutput, EngineError> {
         target: target_info(audit),
         ..Observations::default()
     };
+    obs.kubernetes = kubernetes(audit);
     let dependency_only = audit.is_dependency_only();
     let active_note = if dependency_only {
+        obs.kube_probes = Probed::Skipped(judge::NO_HTTP_TARGET.to_string());
+        obs.fault = Probed::Skipped(judge::NO_HTTP_TARGET.to_string());
         // Nothing is requested over HTTP: only the named dependencies are inspected.
         crate::progress::track("dependencies", dependencies::observe(&cx, audit))
             .await
@@ -122,6 +125,21 @@ pub async fn run(audit: &Audit) -> Result<RunOutput, EngineError> {
         passive::scope_lines(audit, &obs)
     };
     scope.push(active_note);
+    if let Some(m) = obs.kubernetes.observed() {
+        scope.extend(m.scope_lines());
+    }
+    if let Some(live) = obs.kube_probes.observed() {
+        scope.push(format!(
+            "Manifest probes requested as the kubelet would (User-Agent {}) on {}: {}.",
+            crate::probes::kubelet::KUBELET_USER_AGENT,
+            live.base,
+            live.probes
+                .iter()
+                .map(|p| format!("{} {} ×{}", p.kind.field(), p.path, p.samples.len() + 1))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
     if !reachable {
         scope.push(if dependency_only {
             "None of the dependencies could be reached at all (see the errors).".to_string()
@@ -174,6 +192,30 @@ fn probe_cx(audit: &Audit, started: Instant) -> Result<ProbeCx, EngineError> {
         redactor: audit.redactor.clone(),
         answered: Arc::new(AtomicBool::new(false)),
     })
+}
+
+/// The manifests as the command line loaded them; loaded here when the audit was built
+/// elsewhere (`serve`, fleets), where a bad file becomes an `error` finding.
+fn kubernetes(audit: &Audit) -> Probed<crate::manifests::KubeManifests> {
+    let k = &audit.config.kubernetes;
+    if let Some(loaded) = &k.loaded {
+        return Probed::Observed(loaded.as_ref().clone());
+    }
+    if k.manifests.is_empty() {
+        return Probed::Skipped(
+            "no Kubernetes manifest was given (--kube-manifest or [kubernetes] manifests)"
+                .to_string(),
+        );
+    }
+    if k.manifests.iter().any(|p| p.as_os_str() == "-") {
+        return Probed::Failed(
+            "kubernetes.manifests: \"-\" (stdin) is read by `readyprobe audit` only".to_string(),
+        );
+    }
+    match crate::manifests::load::load(&k.sources(), &k.selection()) {
+        Ok(m) => Probed::Observed(m),
+        Err(e) => Probed::Failed(e.to_string()),
+    }
 }
 
 fn target_info(audit: &Audit) -> TargetInfo {
