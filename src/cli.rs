@@ -153,7 +153,7 @@ pub struct AuditArgs {
     /// A Kubernetes manifest of the service: a YAML file, a directory of them, or - for stdin
     /// (kubectl kustomize, helm template, kubectl get deploy -o yaml); repeatable. Its probes,
     /// grace period, resources, replicas and images are checked against the live service
-    /// (k8s.*). Replaces [kubernetes] manifests.
+    /// (k8s.*). Replaces kubernetes.manifests of the config.
     #[arg(long = "kube-manifest", value_name = "PATH")]
     pub kube_manifest: Vec<PathBuf>,
     /// Add the check packs (*.toml) in DIR to the built-in ones; repeatable. See probes/README.md.

@@ -596,3 +596,40 @@ fn hardened_demo_passes_every_k8s_check_with_its_kustomize_output_on_stdin() {
     );
     ports.assert_free();
 }
+
+#[test]
+fn checks_and_explain_list_the_k8s_checks() {
+    let out = readyprobe()
+        .args(["checks", "--format", "json"])
+        .output()
+        .expect("run");
+    let list: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let ids: Vec<&str> = list
+        .as_array()
+        .expect("array")
+        .iter()
+        .filter_map(|c| c["id"].as_str())
+        .filter(|id| id.starts_with("k8s."))
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            "k8s.probes_declared",
+            "k8s.probe_paths_live",
+            "k8s.liveness_not_readiness",
+            "k8s.probe_timeouts",
+            "k8s.termination_grace",
+            "k8s.resources",
+            "k8s.replicas_pdb",
+            "k8s.image_pinned",
+        ]
+    );
+    let out = readyprobe()
+        .args(["explain", "k8s.probe_timeouts"])
+        .output()
+        .expect("run");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success());
+    assert!(text.contains("Reliability & Recovery"), "{text}");
+    assert!(text.contains("p99 ≥ timeout"), "{text}");
+}
