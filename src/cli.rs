@@ -79,6 +79,9 @@ pub enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Check a configuration file, or print its JSON Schema (for editors).
+    #[command(subcommand)]
+    Config(ConfigCommand),
     /// Run the demo target standalone, so other tools can be pointed at it.
     Demo(DemoArgs),
     /// Run a fault proxy standalone: forward --listen to --upstream (SIGUSR1 cuts, SIGUSR2
@@ -98,9 +101,11 @@ pub enum Command {
 /// `readyprobe audit` options.
 #[derive(Debug, Args)]
 pub struct AuditArgs {
-    /// Base URL of the target, e.g. https://staging.example.com.
+    /// Base URL of the target, e.g. https://staging.example.com, and/or dependency URLs to
+    /// inspect read-only (postgres://, mysql://, redis://, rediss://, amqp://, amqps://; they
+    /// replace the config's). With dependency URLs only, just those are audited.
     #[arg(value_name = "URL", env = "READYPROBE_TARGET")]
-    pub url: Option<String>,
+    pub url: Vec<String>,
     /// Audit the embedded demo target (started on 127.0.0.1, audited over real HTTPS).
     #[arg(long)]
     pub demo: bool,
@@ -145,6 +150,12 @@ pub struct AuditArgs {
     /// in every output.
     #[arg(short = 'H', long = "header", value_name = "NAME: VALUE")]
     pub headers: Vec<String>,
+    /// A Kubernetes manifest of the service: a YAML file, a directory of them, or - for stdin
+    /// (kubectl kustomize, helm template, kubectl get deploy -o yaml); repeatable. Its probes,
+    /// grace period, resources, replicas and images are checked against the live service
+    /// (k8s.*). Replaces kubernetes.manifests of the config.
+    #[arg(long = "kube-manifest", value_name = "PATH")]
+    pub kube_manifest: Vec<PathBuf>,
     /// Add the check packs (*.toml) in DIR to the built-in ones; repeatable. See probes/README.md.
     #[arg(long, value_name = "DIR", env = "READYPROBE_PROBES")]
     pub probes: Vec<PathBuf>,
@@ -189,6 +200,23 @@ pub struct AuditArgs {
     /// With --targets: write each target's report (.json, .md, .html) into DIR.
     #[arg(long, value_name = "DIR")]
     pub out_dir: Option<PathBuf>,
+}
+
+/// `readyprobe config …`.
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print the JSON Schema of readyprobe.toml (draft-07), for editor completion: save it as
+    /// readyprobe.schema.json and start the config with `#:schema ./readyprobe.schema.json`.
+    Schema,
+    /// Validate a config file as `audit` would — every field, check id and Kubernetes manifest
+    /// it names — without sending a request. Exit 0 with one OK line, 2 naming file and field.
+    Check {
+        /// The config file.
+        file: PathBuf,
+        /// Also know the check packs in DIR (for ids in checks.disable / waivers); repeatable.
+        #[arg(long, value_name = "DIR")]
+        probes: Vec<PathBuf>,
+    },
 }
 
 /// `readyprobe history` options.
@@ -320,6 +348,11 @@ pub struct DemoArgs {
     /// Hardened: the longest drain after SIGTERM before the listeners stop.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "20s")]
     pub drain_timeout: Duration,
+    /// Every health endpoint (flawed /health and /ready, hardened /livez and /readyz) works this
+    /// long before it answers, like a health check running a slow query — to compare with a
+    /// manifest's probe timeoutSeconds. Default: answer at once.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, env = "READYPROBE_DEMO_HEALTH_DELAY")]
+    pub health_delay: Option<Duration>,
 }
 
 /// `readyprobe proxy` options.
@@ -376,6 +409,7 @@ pub async fn run(cli: Cli) -> Result<u8> {
         Command::Checks(args) => list_checks(&args),
         Command::Explain { id, probes } => explain(&id, &probes),
         Command::Init { path, force } => init(&path, force),
+        Command::Config(command) => config_command(&command),
         Command::Demo(args) => run_demo(args).await,
         Command::Proxy(args) => run_proxy(args).await,
         Command::History(args) => history(&args).await,
@@ -414,6 +448,15 @@ pub fn resolve_config(args: &AuditArgs) -> Result<(Config, String)> {
     }
     if let Some(min) = args.min_score {
         cfg.gate.min_score = Some(min);
+    }
+    if !args.kube_manifest.is_empty() {
+        cfg.kubernetes.manifests = args.kube_manifest.clone();
+    }
+    // Dependency URLs on the command line replace the config's (the HTTP target is kept apart).
+    for raw in &args.url {
+        cfg.dependencies
+            .take_url(raw)
+            .map_err(|m| anyhow!("URL argument: {m}"))?;
     }
     for raw in &args.headers {
         let (name, value) = raw.split_once(':').ok_or_else(|| {
@@ -469,6 +512,26 @@ pub fn load_catalogue(dirs: &[PathBuf]) -> Result<Catalogue> {
     Ok(Catalogue::load(dirs)?)
 }
 
+/// The HTTP target among the URL arguments (the others are dependencies); at most one.
+fn http_target(args: &AuditArgs) -> Result<Option<String>> {
+    let http: Vec<&String> = args
+        .url
+        .iter()
+        .filter(|u| {
+            let lower = u.trim().to_ascii_lowercase();
+            lower.starts_with("http://") || lower.starts_with("https://")
+        })
+        .collect();
+    match http.as_slice() {
+        [] => Ok(None),
+        [one] => Ok(Some(one.to_string())),
+        [..] => bail!(
+            "give one HTTP target per audit (got {}); audit several with --targets FILE",
+            http.len()
+        ),
+    }
+}
+
 /// Builds the [`Audit`] for a target URL from a resolved config and catalogue, trusting
 /// `run.ca_file` (read now: a missing or malformed file is an error naming the field).
 pub fn build_audit(target: &str, cfg: Config, origin: &str, catalogue: Catalogue) -> Result<Audit> {
@@ -481,15 +544,30 @@ pub fn build_audit(target: &str, cfg: Config, origin: &str, catalogue: Catalogue
 
 /// [`build_audit`] without reading `run.ca_file`: for a report written when nothing more will be
 /// sent (a supervised service that never started may never have written its CA).
-fn prepare_audit(
-    target: &str,
+fn prepare_audit(target: &str, cfg: Config, origin: &str, catalogue: Catalogue) -> Result<Audit> {
+    let target =
+        config::load::validate_http_url(target).map_err(|m| anyhow!("{origin}: target: {m}"))?;
+    build_audit_for(target, cfg, origin, catalogue)
+}
+
+/// Builds a dependency-only [`Audit`]: no HTTP target, the configured dependencies only.
+pub fn build_dependency_audit(cfg: Config, origin: &str, catalogue: Catalogue) -> Result<Audit> {
+    if cfg.supervise.is_enabled() {
+        bail!(
+            "{origin}: supervise.command: a dependency-only audit has no HTTP target to watch; give the service's URL"
+        );
+    }
+    let target = url::Url::parse(Audit::DEPENDENCY_ONLY_TARGET)?;
+    build_audit_for(target, cfg, origin, catalogue)
+}
+
+fn build_audit_for(
+    target: url::Url,
     mut cfg: Config,
     origin: &str,
     catalogue: Catalogue,
 ) -> Result<Audit> {
     catalogue.validate_config(&cfg, origin)?;
-    let target =
-        config::load::validate_http_url(target).map_err(|m| anyhow!("{origin}: target: {m}"))?;
     let mut redactor = Redactor::new();
     if let Some(password) = target.password() {
         redactor.add(password);
@@ -533,7 +611,8 @@ async fn audit(args: AuditArgs) -> Result<u8> {
     if let Some(file) = &args.targets {
         return audit_fleet(&args, file).await;
     }
-    if args.demo && args.url.is_some() {
+    let http_url = http_target(&args)?;
+    if args.demo && http_url.is_some() {
         bail!("give either a URL or --demo, not both");
     }
     for path in &args.out {
@@ -546,6 +625,8 @@ async fn audit(args: AuditArgs) -> Result<u8> {
     }
     let (mut cfg, origin) = resolve_config(&args)?;
     let catalogue = load_catalogue(&args.probes)?;
+    // Manifests are read before anything is started or sent: a bad one is a usage error.
+    cfg.kubernetes.load()?;
     if let Some(drop) = args.max_score_drop {
         cfg.gate.max_score_drop = drop;
     }
@@ -601,14 +682,19 @@ async fn audit(args: AuditArgs) -> Result<u8> {
     } else {
         None
     };
-    let target_url = match (&demo, &args.url, &cfg.target) {
-        (Some(d), _, _) => d.https_url.to_string(),
-        (None, Some(url), _) => url.clone(),
-        (None, None, Some(url)) => url.clone(),
+    let target_url = match (&demo, &http_url, &cfg.target) {
+        (Some(d), _, _) => Some(d.https_url.to_string()),
+        (None, Some(url), _) => Some(url.clone()),
+        (None, None, Some(url)) => Some(url.clone()),
+        // Dependency URLs only (or a config naming only dependencies): audit just those.
+        (None, None, None) if cfg.dependencies.has_services() => None,
         (None, None, None) => bail!(
-            "no target: give a URL (readyprobe audit https://staging.example.com), set `target` in the config, or try --demo"
+            "no target: give a URL (readyprobe audit https://staging.example.com), dependency URLs (postgres://…, redis://…, amqp://…), set `target` in the config, or try --demo"
         ),
     };
+    if target_url.is_none() && args.wait_ready.is_some() {
+        bail!("--wait-ready: a dependency-only audit has no HTTP target to wait for");
+    }
     // Supervised runs: the fault proxies and the service start before the audit is built (the
     // service may write the CA file the audit trusts) and are all stopped when `session` drops.
     let started_wall = std::time::SystemTime::now();
@@ -619,13 +705,19 @@ async fn audit(args: AuditArgs) -> Result<u8> {
             // The service never became ready: a report still says why (its CA file may not
             // exist yet, so the audit is built without it — nothing more is sent).
             eprintln!("readyprobe: {err}");
-            let audit = prepare_audit(&target_url, cfg, &origin, catalogue)?;
+            let audit = match &target_url {
+                Some(url) => prepare_audit(url, cfg, &origin, catalogue)?,
+                None => build_dependency_audit(cfg, &origin, catalogue)?,
+            };
             let output = supervised_unready(&audit, &err, started_wall);
             emit(&args, &audit, &output, store).await?;
             return Ok(exit::UNREACHABLE);
         }
     };
-    let mut audit = build_audit(&target_url, cfg, &origin, catalogue)?;
+    let mut audit = match &target_url {
+        Some(url) => build_audit(url, cfg, &origin, catalogue)?,
+        None => build_dependency_audit(cfg, &origin, catalogue)?,
+    };
     if let Some(d) = &demo {
         audit.extra_roots.push(d.ca_der.clone());
     }
@@ -1180,6 +1272,35 @@ fn explain(id: &str, probes: &[PathBuf]) -> Result<u8> {
     Ok(exit::PASSED)
 }
 
+/// `readyprobe config schema` / `readyprobe config check FILE`.
+fn config_command(command: &ConfigCommand) -> Result<u8> {
+    match command {
+        ConfigCommand::Schema => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&config::schema::json_schema())?
+            );
+        }
+        ConfigCommand::Check { file, probes } => {
+            // The same loader and validation `audit --config` uses; `env:` values are not read
+            // (a lint step need not hold the secrets).
+            let mut cfg = config::from_file(file)?;
+            let origin = file.display().to_string();
+            load_catalogue(probes)?.validate_config(&cfg, &origin)?;
+            cfg.kubernetes.load()?;
+            match &cfg.kubernetes.loaded {
+                Some(m) => println!(
+                    "{origin}: OK (Kubernetes: {} in {})",
+                    m.workload.id(),
+                    m.sources.join(", ")
+                ),
+                None => println!("{origin}: OK"),
+            }
+        }
+    }
+    Ok(exit::PASSED)
+}
+
 /// The annotated starter configuration written by `readyprobe init`.
 pub const STARTER_CONFIG: &str = include_str!("../config/readyprobe.toml");
 
@@ -1225,6 +1346,7 @@ async fn run_demo(args: DemoArgs) -> Result<u8> {
     let extras = demo::DemoExtras {
         dependency,
         access_log: args.access_log,
+        health_delay: args.health_delay.unwrap_or_default(),
     };
     let target = demo::start_with(opts, extras)
         .await
@@ -1345,10 +1467,10 @@ async fn run_proxy(args: ProxyArgs) -> Result<u8> {
     #[cfg(not(unix))]
     wait_for_shutdown_signal().await;
     let _ = stop_control.send(());
-    if let Some(task) = control_task {
-        if let Ok(Err(err)) = task.await {
-            eprintln!("readyprobe: control endpoint: {err}");
-        }
+    if let Some(task) = control_task
+        && let Ok(Err(err)) = task.await
+    {
+        eprintln!("readyprobe: control endpoint: {err}");
     }
     drop(proxy);
     Ok(exit::PASSED)

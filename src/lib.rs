@@ -13,6 +13,7 @@ pub mod engine;
 pub mod exposition;
 pub mod fault_proxy;
 pub mod fleet;
+pub mod manifests;
 pub mod model;
 pub mod observations;
 pub mod probes;

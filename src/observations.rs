@@ -78,9 +78,18 @@ pub struct TargetInfo {
 }
 
 impl TargetInfo {
+    /// The `scheme` of a dependency-only audit (`readyprobe audit postgres://… redis://…`): no
+    /// HTTP target, only the named dependencies were inspected.
+    pub const DEPENDENCY_ONLY: &'static str = "dependencies";
+
     /// True when the target is addressed over HTTPS.
     pub fn is_https(&self) -> bool {
         self.scheme == "https"
+    }
+
+    /// True for a dependency-only audit: there was no HTTP target to probe.
+    pub fn is_dependency_only(&self) -> bool {
+        self.scheme == Self::DEPENDENCY_ONLY
     }
 }
 
@@ -258,6 +267,12 @@ pub struct Observations {
     pub ratelimit: Probed<crate::probes::burst::BurstObservation>,
     /// The closed-loop load baseline (active, `[load] enabled`).
     pub load: Probed<crate::probes::load::LoadObservation>,
+    /// The Kubernetes manifests given for the service (`--kube-manifest`, `[kubernetes]`).
+    pub kubernetes: Probed<crate::manifests::KubeManifests>,
+    /// The manifest's httpGet probes requested on the target as the kubelet would.
+    pub kube_probes: Probed<crate::manifests::LiveProbes>,
+    /// How long the supervised service took to answer 2xx on its readiness URL after it started.
+    pub startup: Probed<crate::supervise::StartupObservation>,
 }
 
 impl Observations {

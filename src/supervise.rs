@@ -493,7 +493,7 @@ pub fn secs(d: Duration) -> String {
 pub fn format_ms(ms: u64) -> String {
     if ms < 1000 {
         format!("{ms} ms")
-    } else if ms % 1000 == 0 {
+    } else if ms.is_multiple_of(1000) {
         format!("{} s", ms / 1000)
     } else if ms < 10_000 {
         format!("{:.2} s", ms as f64 / 1000.0)
@@ -564,6 +564,21 @@ impl ShutdownObservation {
             ServiceExit::Exited { after_ms, .. } | ServiceExit::Killed { after_ms } => after_ms,
         }
     }
+
+    /// True when it was still running at the end of the grace period and had to be killed.
+    pub fn was_killed(&self) -> bool {
+        matches!(self.exit, ServiceExit::Killed { .. })
+    }
+}
+
+/// How long the supervised service took to become ready after it was started.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StartupObservation {
+    /// The readiness URL polled (redacted); absent when none is configured.
+    pub readiness: Option<String>,
+    /// Milliseconds from the start of the process to the first 2xx (or, without a readiness
+    /// URL, to the end of the settle time).
+    pub ready_ms: u64,
 }
 
 /// How the service behaved when started with `[supervise] invalid_env`.
@@ -591,6 +606,8 @@ pub struct Session {
     proxies: Arc<Vec<Arc<FaultProxy>>>,
     service: Option<Service>,
     readiness: Option<Url>,
+    /// How long the service took to become ready.
+    started_in: Option<Duration>,
 }
 
 impl Session {
@@ -619,9 +636,11 @@ impl Session {
             .readiness_url
             .as_deref()
             .and_then(|u| Url::parse(u).ok());
+        let mut started_in = None;
         let service = if cfg.supervise.is_enabled() {
             let mut service = Service::spawn(&cfg.supervise, &BTreeMap::new())?;
             service.wait_ready(cfg, readiness.as_ref()).await?;
+            started_in = Some(service.started.elapsed());
             Some(service)
         } else {
             None
@@ -630,6 +649,7 @@ impl Session {
             proxies: Arc::new(proxies),
             service,
             readiness,
+            started_in,
         })
     }
 
@@ -648,6 +668,12 @@ impl Session {
             return Ok(out);
         }
         let post_started = Instant::now();
+        if let Some(took) = self.started_in {
+            out.observations.startup = Probed::Observed(StartupObservation {
+                readiness: self.readiness.as_ref().map(crate::redact::url),
+                ready_ms: took.as_millis() as u64,
+            });
+        }
         let cx = post_cx(audit)?;
         let active = cfg.profile.allows_active();
         let mut scope = Vec::new();

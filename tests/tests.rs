@@ -1,10 +1,16 @@
 //! Integration tests: one binary, a module per theme.
 //!
 //! - `cli`: the real `readyprobe` binary — exit codes, config errors, formats, `checks`/`explain`/`init`.
+//! - `config_reference`: `config schema` validates every shipped config file (with the
+//!   `jsonschema` crate), `config check` accepts them and names file and field in bad ones, and
+//!   the starter file and README document every section.
 //! - `demo_audit`: `audit --demo` end to end against the embedded demo target, both profiles.
 //! - `deps`: dependency audits against the machine's PostgreSQL, MariaDB, Redis and RabbitMQ,
 //!   redis-servers and a DNS responder started here, and hostile listeners; read-only proven on
 //!   the wire.
+//! - `deps_only`: `audit postgres://… redis://… amqp://…` with no HTTP target against the
+//!   machine's services: HTTP categories not assessed with the reason, exit 3 only when nothing
+//!   answered, passwords in no output.
 //! - `engine_targets`: the engine against local servers started here (https with generated
 //!   certificates, unreachable ports, hostile answers).
 //! - `hostile`: the real binary against servers that each misbehave one way (silence, trickled
@@ -18,6 +24,9 @@
 //! - `fault`: supervised runs of the real `readyprobe demo` process with the machine's PostgreSQL
 //!   behind the fault proxy (`health.fault.*`, `ops.graceful_shutdown`, `ops.fail_fast_config`,
 //!   `logging.*`), and supervision's bad inputs; every test proves no port or process is left.
+//! - `kube`: `--kube-manifest` and `[kubernetes]`: hostile manifests (alias bomb, 50 MB, no
+//!   matching workload) refused with exit 2 and bounded memory; the supervised demo audited with
+//!   `examples/kubernetes/` (flawed fails the manifest-vs-live checks, hardened passes them).
 //! - `metrics`: `metrics.*` against Debian's `prometheus-node-exporter` (zero parse errors), local
 //!   servers answering `/metrics` with HTML, oversized or raw-path-labelled expositions, and the
 //!   exposition parser's property tests (never panics; valid expositions round-trip).
@@ -37,12 +46,15 @@
 
 mod canary;
 mod cli;
+mod config_reference;
 mod demo_audit;
 mod deps;
+mod deps_only;
 mod engine_targets;
 mod fault;
 mod fuzz;
 mod hostile;
+mod kube;
 mod metrics;
 mod packs;
 mod ratelimit;

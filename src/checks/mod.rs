@@ -21,6 +21,7 @@ pub mod headers;
 pub mod health;
 pub mod health_body;
 pub mod idempotency;
+pub mod k8s;
 pub mod load;
 pub mod logging;
 pub mod metrics;
@@ -191,6 +192,15 @@ pub static CHECKS: &[&CheckMeta] = &[
     &ops::GRACEFUL_SHUTDOWN,
     &ops::FAIL_FAST_CONFIG,
     &ops::ERROR_FORMAT,
+    // Kubernetes manifests against the live service.
+    &k8s::PROBES_DECLARED,
+    &k8s::PROBE_PATHS_LIVE,
+    &k8s::LIVENESS_NOT_READINESS,
+    &k8s::PROBE_TIMEOUTS,
+    &k8s::TERMINATION_GRACE,
+    &k8s::RESOURCES,
+    &k8s::REPLICAS_PDB,
+    &k8s::IMAGE_PINNED,
 ];
 
 /// Looks up a built-in check by id.

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::ConfigError;
 
 /// The `[access]` section.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct AccessConfig {
     /// API paths probed for CORS (default: discovered among [`AccessConfig::DISCOVERED`]).
@@ -46,7 +46,7 @@ impl AccessConfig {
 }
 
 /// One configured mutation (`[[access.mutation]]`).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct MutationConfig {
     /// `POST`, `PUT`, `PATCH` or `DELETE`.

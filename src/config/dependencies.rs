@@ -34,7 +34,7 @@ use super::load::resolve_env;
 use crate::redact;
 
 /// The `[dependencies]` section.
-#[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct DependenciesConfig {
     /// PostgreSQL connection URL (`postgres://user:password@host:5432/db?sslmode=require`).
@@ -66,7 +66,9 @@ impl fmt::Debug for DependenciesConfig {
 }
 
 /// What a Redis instance is for; decides how memory and persistence are judged.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum RedisRole {
     /// Losing keys is acceptable: `maxmemory` must be set, eviction is expected.
@@ -126,6 +128,31 @@ impl fmt::Debug for RedisDependency {
     }
 }
 
+impl schemars::JsonSchema for RedisDependency {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "RedisDependency".into()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let role = generator.subschema_for::<RedisRole>();
+        schemars::json_schema!({
+            "description": "A redis:// or rediss:// URL (judged as a cache), or a table with the role.",
+            "anyOf": [
+                { "type": "string", "description": "redis://… or rediss://… (or env:NAME)" },
+                {
+                    "type": "object",
+                    "properties": {
+                        "url": { "type": "string", "description": "redis://… or rediss://… (or env:NAME)" },
+                        "role": role,
+                    },
+                    "required": ["url"],
+                    "additionalProperties": false,
+                },
+            ],
+        })
+    }
+}
+
 impl<'de> Deserialize<'de> for RedisDependency {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         #[derive(Deserialize)]
@@ -162,7 +189,7 @@ impl<'de> Deserialize<'de> for RedisDependency {
 }
 
 /// `rabbitmq_management = { url = "http://host:15672", username = "…", password = "env:…" }`.
-#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RabbitManagement {
     /// Base URL of the management API (`http://host:15672`, a path prefix is kept).
@@ -186,7 +213,7 @@ impl fmt::Debug for RabbitManagement {
 }
 
 /// `[dependencies.dns]`: where and what to resolve.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct DnsDependency {
     /// `ip` or `ip:port` of the nameserver to ask (default: the system resolver).
@@ -222,10 +249,73 @@ pub fn parse_nameserver(raw: &str) -> Result<SocketAddr, String> {
     ))
 }
 
+/// The schemes `readyprobe audit` accepts as dependency URLs on its command line.
+pub const DEPENDENCY_SCHEMES: &str =
+    "postgres://, postgresql://, mysql://, mariadb://, redis://, rediss://, amqp://, amqps://";
+
 impl DependenciesConfig {
     /// True when nothing is configured.
     pub fn is_empty(&self) -> bool {
         *self == DependenciesConfig::default()
+    }
+
+    /// True when at least one dependency that a dependency-only audit can inspect is set
+    /// (PostgreSQL, MySQL, Redis, RabbitMQ or its management API; DNS alone needs a target).
+    pub fn has_services(&self) -> bool {
+        self.postgres.is_some()
+            || self.mysql.is_some()
+            || self.redis.is_some()
+            || self.rabbitmq.is_some()
+            || self.rabbitmq_management.is_some()
+    }
+
+    /// Puts a dependency URL given on the command line into its slot, replacing the config's
+    /// (a Redis role set in the config is kept). Returns `Ok(false)` for an `http(s)://` URL,
+    /// which is the HTTP target, not a dependency; the error names the accepted schemes and
+    /// never shows the URL's password.
+    pub fn take_url(&mut self, raw: &str) -> Result<bool, String> {
+        let scheme = raw
+            .trim()
+            .split_once("://")
+            .map(|(scheme, _)| scheme.to_ascii_lowercase());
+        let url = raw.trim().to_string();
+        match scheme.as_deref() {
+            Some("http" | "https") => return Ok(false),
+            Some("postgres" | "postgresql") => self.postgres = Some(url),
+            Some("mysql" | "mariadb") => self.mysql = Some(url),
+            Some("redis" | "rediss") => {
+                let previous = self.redis.take();
+                self.redis = Some(RedisDependency {
+                    url,
+                    role: previous.as_ref().map_or(RedisRole::Cache, |r| r.role),
+                    table: previous.is_some_and(|r| r.table),
+                });
+            }
+            Some("amqp" | "amqps") => self.rabbitmq = Some(url),
+            _ => {
+                return Err(format!(
+                    "expected an http:// or https:// target, or a dependency URL ({DEPENDENCY_SCHEMES}), got {:?}",
+                    shown(raw.trim())
+                ));
+            }
+        }
+        Ok(true)
+    }
+
+    /// The configured dependency URLs, passwords masked, in a stable order: what a
+    /// dependency-only audit names as its target.
+    pub fn shown_urls(&self) -> Vec<String> {
+        [
+            self.postgres.as_deref(),
+            self.mysql.as_deref(),
+            self.redis.as_ref().map(|r| r.url.as_str()),
+            self.rabbitmq.as_deref(),
+            self.rabbitmq_management.as_ref().map(|m| m.url.as_str()),
+        ]
+        .into_iter()
+        .flatten()
+        .map(redact::url_str)
+        .collect()
     }
 
     /// A copy with every `env:NAME` value read from the environment, then validated; errors name

@@ -30,6 +30,25 @@ pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error
     }
 }
 
+/// How a duration is written in the config, for the JSON Schema: humantime text or seconds.
+pub struct Text;
+
+impl schemars::JsonSchema for Text {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Duration".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "A duration: text like \"60s\", \"500ms\", \"2m\", \"1h 30m\", or a number of seconds.",
+            "anyOf": [
+                { "type": "string", "minLength": 1, "examples": ["60s", "500ms", "2m"] },
+                { "type": "number", "minimum": 0 },
+            ],
+        })
+    }
+}
+
 /// Parses `"60s"`, `"500ms"`, `"2m"`, with a message that says the expected form.
 pub fn parse(text: &str) -> Result<Duration, String> {
     humantime::parse_duration(text.trim())

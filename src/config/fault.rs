@@ -19,19 +19,22 @@ use super::{ConfigError, duration};
 const MAX_WINDOW: Duration = Duration::from_secs(600);
 
 /// `[fault]`: the proxies readyprobe runs in front of dependencies, and how long it watches.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct FaultConfig {
     /// `[[fault.proxy]]`: one TCP proxy per dependency the service reaches through readyprobe.
     pub proxy: Vec<FaultProxyConfig>,
     /// How long readiness may stay 2xx after a cut before `health.fault.readiness_flips` fails.
     #[serde(with = "duration")]
+    #[schemars(with = "duration::Text")]
     pub detect_window: Duration,
     /// How long readiness may take to return to 2xx after the restore.
     #[serde(with = "duration")]
+    #[schemars(with = "duration::Text")]
     pub recover_window: Duration,
     /// Time between two polls of readiness and liveness while a fault is on.
     #[serde(with = "duration")]
+    #[schemars(with = "duration::Text")]
     pub poll_interval: Duration,
 }
 
@@ -48,7 +51,7 @@ impl Default for FaultConfig {
 
 /// One `[[fault.proxy]]`: either a proxy readyprobe runs itself (`listen` + `upstream`), or a
 /// standalone `readyprobe proxy --control ADDR` deployed next to the service (`control`).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FaultProxyConfig {
     /// What the dependency is, in evidence lines ("the database was cut").
@@ -103,7 +106,7 @@ impl FaultProxyConfig {
 }
 
 /// `[supervise]`: readyprobe starts the service itself, audits it, then stops it.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct SuperviseConfig {
     /// Program and arguments (`["./orders", "--port", "8443"]`); empty: not supervised.
@@ -114,9 +117,11 @@ pub struct SuperviseConfig {
     pub readiness_url: Option<String>,
     /// How long the service may take to exit after SIGTERM before it is killed.
     #[serde(with = "duration")]
+    #[schemars(with = "duration::Text")]
     pub grace_period: Duration,
     /// How long the service may take to become ready after it is started.
     #[serde(with = "duration")]
+    #[schemars(with = "duration::Text")]
     pub startup_timeout: Duration,
     /// A path on the target that takes a while to answer, requested just before SIGTERM so the
     /// requests are in flight (default: the target's root).
@@ -128,6 +133,7 @@ pub struct SuperviseConfig {
     pub invalid_env: BTreeMap<String, String>,
     /// How long the service may run with `invalid_env` before it counts as serving.
     #[serde(with = "duration")]
+    #[schemars(with = "duration::Text")]
     pub fail_fast_within: Duration,
 }
 
@@ -155,13 +161,14 @@ impl SuperviseConfig {
 }
 
 /// `[logs]`: where the service's logs can be read, for the `logging.*` checks.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct LogsConfig {
     /// `"supervised"`, `{ file = "…" }` or `{ command = [...] }`; absent: the checks are skipped.
     pub source: Option<LogSource>,
     /// How long to wait after the canary requests before reading the logs.
     #[serde(with = "duration")]
+    #[schemars(with = "duration::Text")]
     pub settle: Duration,
     /// A path that accepts a JSON `POST` carrying the canary password (a mutation: only when
     /// named). Without it the canaries travel in a GET's headers and query string.
@@ -179,7 +186,7 @@ impl Default for LogsConfig {
 }
 
 /// Where logs are read from.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(untagged)]
 pub enum LogSource {
     /// The supervised process's stdout and stderr (`source = "supervised"`).

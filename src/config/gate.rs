@@ -11,7 +11,7 @@ use super::ConfigError;
 use crate::model::{Finding, Outcome, Waiver};
 
 /// One `[[waivers]]` entry.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WaiverConfig {
     /// The check id the waiver covers (`headers.csp`).

@@ -11,7 +11,12 @@ pub fn from_file(path: &Path) -> Result<Config, ConfigError> {
         path: origin.clone(),
         reason: e.to_string(),
     })?;
-    from_str(&text, &origin)
+    let mut config = from_str(&text, &origin)?;
+    // Manifest paths in a config file are relative to the file, like kustomize's.
+    if let Some(dir) = path.parent() {
+        config.kubernetes.relative_to(dir);
+    }
+    Ok(config)
 }
 
 /// Parses and validates config text; `origin` names it in errors (a file path).
@@ -51,15 +56,15 @@ impl Config {
     /// paths), naming the field in the error.
     pub fn validate(&self, origin: &str) -> Result<(), ConfigError> {
         let err = |field: &str, message: String| Err(ConfigError::field(origin, field, message));
-        if let Some(target) = &self.target {
-            if let Err(m) = validate_http_url(target) {
-                return err("target", m);
-            }
+        if let Some(target) = &self.target
+            && let Err(m) = validate_http_url(target)
+        {
+            return err("target", m);
         }
-        if let Some(http_url) = &self.run.http_url {
-            if let Err(m) = validate_http_url(http_url) {
-                return err("run.http_url", m);
-            }
+        if let Some(http_url) = &self.run.http_url
+            && let Err(m) = validate_http_url(http_url)
+        {
+            return err("run.http_url", m);
         }
         if self.run.deadline.is_zero() {
             return err("run.deadline", "must be more than 0s".into());
@@ -194,6 +199,7 @@ impl Config {
             &self.load,
             origin,
         )?;
+        super::kubernetes::validate(&self.kubernetes, origin)?;
         Ok(())
     }
 }
@@ -221,6 +227,8 @@ fn validate_judge(judge: &JudgeConfig, origin: &str) -> Result<(), ConfigError> 
         ("db_long_query_warn_secs", judge.db_long_query_warn_secs),
         ("db_archive_stale_secs", judge.db_archive_stale_secs),
         ("db_slow_statement_ms", judge.db_slow_statement_ms),
+        ("k8s_unready_warn_secs", judge.k8s_unready_warn_secs),
+        ("k8s_unready_fail_secs", judge.k8s_unready_fail_secs),
     ] {
         if !value.is_finite() || value <= 0.0 {
             return err(
@@ -243,6 +251,12 @@ fn validate_judge(judge: &JudgeConfig, origin: &str) -> Result<(), ConfigError> 
         }
     }
     for (warn, warn_value, fail, fail_value) in [
+        (
+            "k8s_unready_warn_secs",
+            judge.k8s_unready_warn_secs,
+            "k8s_unready_fail_secs",
+            judge.k8s_unready_fail_secs,
+        ),
         (
             "db_conn_headroom_warn",
             judge.db_conn_headroom_warn,

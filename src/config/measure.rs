@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use super::{ConfigError, duration};
 
 /// The `[metrics]` section.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct MetricsConfig {
     /// The metrics path (default: the first of [`MetricsConfig::CANDIDATES`] that answers 2xx).
@@ -46,7 +46,7 @@ impl MetricsConfig {
 }
 
 /// The `[ratelimit]` section: the bounded burst on one configured endpoint.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct RateLimitConfig {
     /// The endpoint to burst (`/login`); nothing is sent when unset.
@@ -65,14 +65,17 @@ pub struct RateLimitConfig {
     pub concurrency: usize,
     /// Hard cap: the burst's duration (at most 60 s).
     #[serde(with = "duration")]
+    #[schemars(with = "duration::Text")]
     pub max_duration: Duration,
     /// The ramp's first rate, doubled every step up to `max_rps`.
     pub start_rps: f64,
     /// How long each step of the ramp lasts.
     #[serde(with = "duration")]
+    #[schemars(with = "duration::Text")]
     pub step: Duration,
     /// The longest wait for `ratelimit.recovery` (`min(Retry-After, this)`, at most 60 s).
     #[serde(with = "duration")]
+    #[schemars(with = "duration::Text")]
     pub max_wait: Duration,
 }
 
@@ -106,7 +109,7 @@ impl RateLimitConfig {
 }
 
 /// The `[perf]` section: latency sampling and the pagination probe.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct PerfConfig {
     /// Key endpoints sampled for `perf.latency`.
@@ -140,7 +143,7 @@ impl Default for PerfConfig {
 }
 
 /// The `[load]` section: the bounded closed-loop baseline (active, opt-in).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct LoadConfig {
     /// Runs `load.baseline` (it is load: never on by default).
@@ -151,6 +154,7 @@ pub struct LoadConfig {
     pub concurrency: usize,
     /// How long the load lasts (at most 5 min).
     #[serde(with = "duration")]
+    #[schemars(with = "duration::Text")]
     pub duration: Duration,
     /// Hard cap on requests.
     pub max_requests: u32,

@@ -10,8 +10,10 @@ mod dependencies;
 mod duration;
 mod fault;
 pub mod gate;
+mod kubernetes;
 pub mod load;
 mod measure;
+pub mod schema;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -29,6 +31,7 @@ pub use fault::{
     parse_host_port,
 };
 pub use gate::WaiverConfig;
+pub use kubernetes::KubernetesConfig;
 pub use load::{from_file, from_str};
 pub use measure::{LoadConfig, MetricsConfig, PerfConfig, RateLimitConfig};
 
@@ -73,7 +76,18 @@ impl ConfigError {
 }
 
 /// Which kind of environment is audited; decides what may run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Default,
+    Serialize,
+    Deserialize,
+    clap::ValueEnum,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Profile {
     /// A staging deployment: everything, active probes included when configured.
@@ -102,7 +116,7 @@ impl Profile {
 }
 
 /// The whole configuration file (`readyprobe.toml`).
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     /// Base URL of the target (`https://staging.example.com`).
@@ -144,19 +158,23 @@ pub struct Config {
     pub supervise: SuperviseConfig,
     /// Where the service's logs are read for the `logging.*` checks (`[logs]`).
     pub logs: LogsConfig,
+    /// The Kubernetes manifests the service is deployed with (`[kubernetes]`, `--kube-manifest`).
+    pub kubernetes: KubernetesConfig,
     /// Accepted failures, each with a reason and an optional expiry date (`[[waivers]]`).
     pub waivers: Vec<WaiverConfig>,
 }
 
 /// Limits of one run.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct RunConfig {
     /// The whole run's deadline; a report is written when it passes.
     #[serde(with = "duration")]
+    #[schemars(with = "duration::Text")]
     pub deadline: Duration,
     /// Timeout of each network operation.
     #[serde(with = "duration")]
+    #[schemars(with = "duration::Text")]
     pub timeout: Duration,
     /// Requests in flight to the target at once.
     pub concurrency: usize,
@@ -188,7 +206,7 @@ impl Default for RunConfig {
 }
 
 /// Headers sent with every request to the target.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct HttpConfig {
     /// Header name → value; a value `env:NAME` is read from the environment. Values are secrets:
@@ -197,7 +215,7 @@ pub struct HttpConfig {
 }
 
 /// Health endpoint discovery.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct HealthConfig {
     /// Liveness paths to probe (replaces the built-in candidates when any health path is set).
@@ -250,7 +268,7 @@ impl HealthConfig {
 }
 
 /// Error-page probes.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct ErrorsConfig {
     /// A JSON endpoint that may receive a malformed `POST` body (a mutation: only when named).
@@ -258,7 +276,7 @@ pub struct ErrorsConfig {
 }
 
 /// What fails the gate (exit code 1).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct GateConfig {
     /// Fail when any finding of at least this severity fails.
@@ -287,7 +305,7 @@ impl Default for GateConfig {
 }
 
 /// Scoring weights and the verdict's bar.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct ScoringConfig {
     /// Weight of a finding by severity inside its category.
@@ -309,7 +327,7 @@ impl Default for ScoringConfig {
 }
 
 /// Weight of a finding by severity.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct SeverityWeights {
     /// Critical findings.
@@ -350,7 +368,7 @@ impl SeverityWeights {
 }
 
 /// Which checks run.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct ChecksConfig {
     /// Check ids not to run (reported as skipped, "disabled in config").
@@ -361,7 +379,7 @@ pub struct ChecksConfig {
 
 /// Thresholds the judges read. Part of the config so that `judge` can re-judge a recording
 /// with different thresholds.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct JudgeConfig {
     /// `health.latency` warns above this p95, in milliseconds.
@@ -416,6 +434,11 @@ pub struct JudgeConfig {
     /// `rabbitmq.backlog` warns about a queue with at least this many ready messages that is
     /// still growing.
     pub rabbitmq_backlog_growing_min: u64,
+    /// `k8s.probe_timeouts` warns when a cut dependency would keep the pod in rotation longer
+    /// than this (measured time-to-detect + failureThreshold × periodSeconds), in seconds.
+    pub k8s_unready_warn_secs: f64,
+    /// `k8s.probe_timeouts` fails above this, in seconds.
+    pub k8s_unready_fail_secs: f64,
 }
 
 impl Default for JudgeConfig {
@@ -446,6 +469,8 @@ impl Default for JudgeConfig {
             redis_clients_warn: 0.80,
             rabbitmq_prefetch_warn: 1000,
             rabbitmq_backlog_growing_min: 1000,
+            k8s_unready_warn_secs: 30.0,
+            k8s_unready_fail_secs: 60.0,
         }
     }
 }

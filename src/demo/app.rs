@@ -139,6 +139,8 @@ struct Inner {
     draining: AtomicBool,
     /// Requests being served right now.
     in_flight: AtomicUsize,
+    /// How long each health endpoint works before it answers (`readyprobe demo --health-delay`).
+    health_delay: std::time::Duration,
 }
 
 impl AppState {
@@ -159,7 +161,29 @@ impl AppState {
                 access_log,
                 draining: AtomicBool::new(false),
                 in_flight: AtomicUsize::new(0),
+                health_delay: std::time::Duration::ZERO,
             }),
+        }
+    }
+
+    /// The same state with health endpoints that take `delay` to answer.
+    pub(crate) fn with_health_delay(self, delay: std::time::Duration) -> AppState {
+        match Arc::try_unwrap(self.inner) {
+            Ok(mut inner) => {
+                inner.health_delay = delay;
+                AppState {
+                    inner: Arc::new(inner),
+                }
+            }
+            // Shared already: keep it as it is (only called right after `with`).
+            Err(inner) => AppState { inner },
+        }
+    }
+
+    /// Works for the configured health delay, as a health check doing slow work would.
+    pub(crate) async fn health_work(&self) {
+        if !self.inner.health_delay.is_zero() {
+            tokio::time::sleep(self.inner.health_delay).await;
         }
     }
 

@@ -198,7 +198,8 @@ async fn index(State(state): State<AppState>) -> Response {
 }
 
 /// Both `/health` and `/ready`: always ok, checks nothing.
-async fn health() -> Response {
+async fn health(State(state): State<AppState>) -> Response {
+    state.health_work().await;
     with_type(
         StatusCode::OK,
         JSON,

@@ -349,19 +349,20 @@ async fn negotiate(
         .insert(VARY, HeaderValue::from_static("Accept-Encoding"));
 
     let mut body = bytes;
-    if gzip_ok && body.len() >= MIN_COMPRESS_BYTES {
-        if let Some(compressed) = gzip(&body) {
-            body = Bytes::from(compressed);
-            parts
-                .headers
-                .insert(CONTENT_ENCODING, HeaderValue::from_static("gzip"));
-            parts.headers.remove(CONTENT_LENGTH);
-            // A different representation gets a different validator.
-            if let Some(tag) = parts.headers.get(ETAG).and_then(|v| v.to_str().ok()) {
-                let gz_tag = format!("{}-gzip\"", tag.trim_end_matches('"'));
-                if let Ok(value) = HeaderValue::from_str(&gz_tag) {
-                    parts.headers.insert(ETAG, value);
-                }
+    if gzip_ok
+        && body.len() >= MIN_COMPRESS_BYTES
+        && let Some(compressed) = gzip(&body)
+    {
+        body = Bytes::from(compressed);
+        parts
+            .headers
+            .insert(CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+        parts.headers.remove(CONTENT_LENGTH);
+        // A different representation gets a different validator.
+        if let Some(tag) = parts.headers.get(ETAG).and_then(|v| v.to_str().ok()) {
+            let gz_tag = format!("{}-gzip\"", tag.trim_end_matches('"'));
+            if let Ok(value) = HeaderValue::from_str(&gz_tag) {
+                parts.headers.insert(ETAG, value);
             }
         }
     }
@@ -476,7 +477,8 @@ async fn openapi() -> Response {
 }
 
 /// Liveness: the process answers; dependencies are deliberately not checked.
-async fn livez() -> Response {
+async fn livez(State(state): State<AppState>) -> Response {
+    state.health_work().await;
     let body = Health {
         status: "pass",
         checks: None,
@@ -486,6 +488,7 @@ async fn livez() -> Response {
 
 /// Readiness: dials the database with a 200 ms timeout.
 async fn readyz(State(state): State<AppState>) -> Response {
+    state.health_work().await;
     if state.is_draining() {
         let body = Health {
             status: "fail",

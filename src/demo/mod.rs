@@ -250,6 +250,9 @@ pub struct DemoExtras {
     pub dependency: Option<DemoDependency>,
     /// One log line per request on stdout, in the profile's style.
     pub access_log: bool,
+    /// Every health endpoint takes this long to answer, like a health check doing slow work
+    /// (`readyprobe demo --health-delay`); zero by default.
+    pub health_delay: Duration,
 }
 
 /// Starts the demo target described by `opts` and returns once every listener accepts connections.
@@ -343,7 +346,8 @@ async fn start_with_pki(
         Some((dependency, _)) => dependency,
         None => dependency::Dependency::Tcp(dependency_addr),
     };
-    let state = app::AppState::with(dependency, extras.access_log);
+    let state =
+        app::AppState::with(dependency, extras.access_log).with_health_delay(extras.health_delay);
     let (https_app, http_app) = match opts.profile {
         DemoProfile::Flawed => {
             let app = flawed::router(state.clone()).layer(axum::middleware::from_fn_with_state(

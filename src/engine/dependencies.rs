@@ -146,6 +146,43 @@ fn management_credentials(deps: &DependenciesConfig) -> (String, String) {
     }
 }
 
+/// The report's target for a dependency-only audit: `dependencies: postgres://…, redis://…`
+/// (passwords masked).
+pub fn target_name(deps: &DependenciesConfig) -> String {
+    format!("dependencies: {}", deps.shown_urls().join(", "))
+}
+
+/// True when at least one configured dependency answered (a dependency-only audit's "the target
+/// could be reached"): connected, or at least spoke its protocol.
+pub fn answered(obs: &Observations) -> bool {
+    obs.postgres.observed().is_some()
+        || obs.mysql.observed().is_some()
+        || obs.redis.observed().is_some()
+        || obs
+            .rabbitmq
+            .observed()
+            .is_some_and(|r| r.amqp.observed().is_some() || r.management.observed().is_some())
+}
+
+/// The scope lines of a dependency-only audit.
+pub fn scope_lines(audit: &Audit) -> Vec<String> {
+    vec![
+        format!(
+            "Dependency-only audit of {}: no HTTP target was given, so the checks that need one \
+             (Security, Health Checks, Observability, Operational and the HTTP checks of \
+             Performance and Scalability) were not run and their categories are not assessed.",
+            audit.config.dependencies.shown_urls().join(", ")
+        ),
+        format!(
+            "Inspected read-only, {} timeout per operation, {} deadline: SQL SELECT/SHOW inside \
+             READ ONLY transactions, Redis PING/INFO/CONFIG GET/ACL, RabbitMQ management GETs and \
+             an AMQP connect/close.",
+            humantime::format_duration(audit.config.run.timeout),
+            humantime::format_duration(audit.config.run.deadline),
+        ),
+    ]
+}
+
 async fn dns_probe(
     cx: &ProbeCx,
     audit: &Audit,
@@ -153,6 +190,12 @@ async fn dns_probe(
 ) -> Probed<DnsObservation> {
     let configured = deps.dns.clone().unwrap_or_default();
     let nameserver = configured.nameserver_addr();
+    if configured.names.is_empty() && audit.is_dependency_only() {
+        return Probed::Skipped(
+            "a dependency-only audit has no target host; set dependencies.dns.names to check DNS"
+                .to_string(),
+        );
+    }
     let names = if configured.names.is_empty() {
         let host = audit
             .target

@@ -23,6 +23,8 @@ pub fn judge(
                 Err(Unobserved::Skipped(
                     "disabled in config (checks.disable)".to_string(),
                 ))
+            } else if obs.target.is_dependency_only() && !judges_dependencies(check.id()) {
+                Err(Unobserved::Skipped(NO_HTTP_TARGET.to_string()))
             } else if check.active() && !config.profile.allows_active() {
                 Err(Unobserved::Skipped(format!(
                     "active check; the {} profile runs passive checks only",
@@ -45,6 +47,19 @@ pub fn judge(
             finding
         })
         .collect()
+}
+
+/// Why an HTTP check is skipped in a dependency-only audit.
+pub const NO_HTTP_TARGET: &str =
+    "dependency-only audit: no HTTP target was given, so nothing was requested over HTTP";
+
+/// True for the checks a dependency-only audit judges: the dependencies' own (`db.*`, `redis.*`,
+/// `rabbitmq.*`, `dns.*` when names are configured) and the Kubernetes manifest checks, which
+/// say themselves what they could not measure.
+fn judges_dependencies(id: &str) -> bool {
+    ["db.", "redis.", "rabbitmq.", "dns.", "k8s."]
+        .iter()
+        .any(|prefix| id.starts_with(prefix))
 }
 
 /// Makes a finding from a check's metadata and its judge's result.

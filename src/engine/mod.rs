@@ -29,7 +29,7 @@ pub use passive::join_path;
 use crate::checks::Catalogue;
 use crate::config::Config;
 use crate::model::Report;
-use crate::observations::{Observations, TargetInfo};
+use crate::observations::{Observations, Probed, TargetInfo};
 use crate::probes::ProbeCx;
 use crate::probes::http::{self, ClientOptions};
 use crate::redact::{self, Redactor};
@@ -38,7 +38,8 @@ use crate::scoring;
 /// Everything one audit needs, resolved from config, flags and environment.
 #[derive(Debug, Clone)]
 pub struct Audit {
-    /// The target's base URL.
+    /// The target's base URL; [`Audit::DEPENDENCY_ONLY_TARGET`] when only dependencies are
+    /// audited.
     pub target: Url,
     /// The validated configuration.
     pub config: Config,
@@ -50,6 +51,17 @@ pub struct Audit {
     pub redactor: Redactor,
     /// Every check this run knows (built-in and packs).
     pub catalogue: Arc<Catalogue>,
+}
+
+impl Audit {
+    /// The [`Audit::target`] of a dependency-only audit (`readyprobe audit postgres://…`): not
+    /// an HTTP URL, so no HTTP probe can run against it.
+    pub const DEPENDENCY_ONLY_TARGET: &'static str = "dependencies:";
+
+    /// True when there is no HTTP target and only the configured dependencies are audited.
+    pub fn is_dependency_only(&self) -> bool {
+        !matches!(self.target.scheme(), "http" | "https")
+    }
 }
 
 /// What a run produced.
@@ -78,11 +90,23 @@ pub async fn run(audit: &Audit) -> Result<RunOutput, EngineError> {
     let cx = probe_cx(audit, started)?;
 
     let mut obs = Observations {
-        target: target_info(&audit.target),
+        target: target_info(audit),
         ..Observations::default()
     };
-    passive::run(&cx, audit, &mut obs).await;
-    let active_note = active::run(&cx, audit, &mut obs).await;
+    obs.kubernetes = kubernetes(audit);
+    let dependency_only = audit.is_dependency_only();
+    let active_note = if dependency_only {
+        obs.kube_probes = Probed::Skipped(judge::NO_HTTP_TARGET.to_string());
+        obs.fault = Probed::Skipped(judge::NO_HTTP_TARGET.to_string());
+        // Nothing is requested over HTTP: only the named dependencies are inspected.
+        crate::progress::track("dependencies", dependencies::observe(&cx, audit))
+            .await
+            .store(&mut obs);
+        "Active probes: none (a dependency-only audit has no HTTP target to disturb).".to_string()
+    } else {
+        passive::run(&cx, audit, &mut obs).await;
+        active::run(&cx, audit, &mut obs).await
+    };
 
     let mut findings = judge(&obs, &audit.config, &audit.catalogue, &audit.redactor);
     crate::config::gate::apply_waivers(
@@ -92,18 +116,43 @@ pub async fn run(audit: &Audit) -> Result<RunOutput, EngineError> {
     );
     let scores = scoring::score(&findings, &audit.config.scoring);
     let readiness = readiness(&findings, &obs).map(|r| scrub_readiness(r, &audit.redactor));
-    let reachable = cx.any_answer();
-    let mut scope = passive::scope_lines(audit, &obs);
+    let reachable = if dependency_only {
+        dependencies::answered(&obs)
+    } else {
+        cx.any_answer()
+    };
+    let mut scope = if dependency_only {
+        dependencies::scope_lines(audit)
+    } else {
+        passive::scope_lines(audit, &obs)
+    };
     scope.push(active_note);
+    if let Some(m) = obs.kubernetes.observed() {
+        scope.extend(m.scope_lines());
+    }
+    if let Some(live) = obs.kube_probes.observed() {
+        scope.push(format!(
+            "Manifest probes requested as the kubelet would (User-Agent {}) on {}: {}.",
+            crate::probes::kubelet::KUBELET_USER_AGENT,
+            live.base,
+            live.probes
+                .iter()
+                .map(|p| format!("{} {} ×{}", p.kind.field(), p.path, p.samples.len() + 1))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
     if !reachable {
-        scope.push(
+        scope.push(if dependency_only {
+            "None of the dependencies could be reached at all (see the errors).".to_string()
+        } else {
             "The target could not be reached at all: every request failed (see the errors)."
-                .to_string(),
-        );
+                .to_string()
+        });
     }
     let report = Report {
         readyprobe_version: crate::VERSION.to_string(),
-        target: redact::url(&audit.target),
+        target: obs.target.url.clone(),
         profile: audit.config.profile.as_str().to_string(),
         started_at: humantime::format_rfc3339_seconds(started_wall).to_string(),
         finished_at: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
@@ -180,7 +229,40 @@ fn probe_cx(audit: &Audit, started: Instant) -> Result<ProbeCx, EngineError> {
     })
 }
 
-fn target_info(url: &Url) -> TargetInfo {
+/// The manifests as the command line loaded them; loaded here when the audit was built
+/// elsewhere (`serve`, fleets), where a bad file becomes an `error` finding.
+fn kubernetes(audit: &Audit) -> Probed<crate::manifests::KubeManifests> {
+    let k = &audit.config.kubernetes;
+    if let Some(loaded) = &k.loaded {
+        return Probed::Observed(loaded.as_ref().clone());
+    }
+    if k.manifests.is_empty() {
+        return Probed::Skipped(
+            "no Kubernetes manifest was given (--kube-manifest or [kubernetes] manifests)"
+                .to_string(),
+        );
+    }
+    if k.manifests.iter().any(|p| p.as_os_str() == "-") {
+        return Probed::Failed(
+            "kubernetes.manifests: \"-\" (stdin) is read by `readyprobe audit` only".to_string(),
+        );
+    }
+    match crate::manifests::load::load(&k.sources(), &k.selection()) {
+        Ok(m) => Probed::Observed(m),
+        Err(e) => Probed::Failed(e.to_string()),
+    }
+}
+
+fn target_info(audit: &Audit) -> TargetInfo {
+    if audit.is_dependency_only() {
+        return TargetInfo {
+            url: dependencies::target_name(&audit.config.dependencies),
+            scheme: TargetInfo::DEPENDENCY_ONLY.to_string(),
+            host: String::new(),
+            port: 0,
+        };
+    }
+    let url = &audit.target;
     TargetInfo {
         url: redact::url(url),
         scheme: url.scheme().to_string(),

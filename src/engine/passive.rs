@@ -46,6 +46,13 @@ pub async fn run(cx: &ProbeCx, audit: &Audit, obs: &mut Observations) {
     obs.health_latency = track("health latency", health_latency(cx, audit, &obs.health)).await;
     obs.latency = track("latency", crate::probes::load::latency(cx, audit)).await;
     obs.pagination = track("pagination", crate::probes::load::pagination(cx, audit)).await;
+    // After the other samples, alone, so their latency is not queued behind discovery.
+    let kube_probes = track(
+        "kubernetes probes",
+        crate::probes::kubelet::observe(cx, audit, obs),
+    )
+    .await;
+    obs.kube_probes = kube_probes;
     track("access", crate::probes::access::observe(cx, audit, obs)).await;
 }
 

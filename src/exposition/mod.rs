@@ -548,7 +548,7 @@ impl<'s> Parser<'s> {
             self.capped = true;
             return false;
         }
-        if self.lines % STOP_CHECK_LINES == 0 && self.stop_requested() {
+        if self.lines.is_multiple_of(STOP_CHECK_LINES) && self.stop_requested() {
             return false;
         }
         self.lines += 1;
@@ -566,7 +566,7 @@ impl<'s> Parser<'s> {
     /// True every [`STOP_CHECK_LINES`]th item of a validation loop when the caller asked to
     /// stop.
     fn stop_at(&mut self, item: usize) -> bool {
-        item % STOP_CHECK_LINES == 0 && self.stop_requested()
+        item.is_multiple_of(STOP_CHECK_LINES) && self.stop_requested()
     }
 
     /// The family declared (or implied) by a metadata line for `name`.

@@ -24,6 +24,7 @@ use crate::config::ProxyPlace;
 use crate::engine::{Audit, join_path};
 use crate::fault_proxy::FaultProxy;
 use crate::fault_proxy::remote::RemoteProxy;
+use crate::manifests::ProbeKind;
 use crate::observations::{HealthKind, Observations, Probed};
 
 tokio::task_local! {
@@ -280,17 +281,26 @@ pub async fn inject(cx: &ProbeCx, audit: &Audit, obs: &mut Observations) {
         });
         return;
     }
-    let Some(readiness) = endpoint(obs, &[HealthKind::Readiness, HealthKind::Generic], None) else {
+    // The kubelet polls the manifest's probe paths: watch those when they answer 2xx now.
+    let readiness = manifest_path(obs, ProbeKind::Readiness, None)
+        .or_else(|| endpoint(obs, &[HealthKind::Readiness, HealthKind::Generic], None));
+    let Some(readiness) = readiness else {
         obs.fault = Probed::Skipped(
             "no readiness endpoint was found to watch; name it in [health] readiness".to_string(),
         );
         return;
     };
-    let liveness = endpoint(
-        obs,
-        &[HealthKind::Liveness, HealthKind::Generic],
-        Some(&readiness),
-    );
+    let liveness = match &obs.kube_probes {
+        // A manifest names the liveness path: that one (none when it equals readiness).
+        Probed::Observed(live) if live.of(ProbeKind::Liveness).is_some() => {
+            manifest_path(obs, ProbeKind::Liveness, Some(&readiness))
+        }
+        _ => endpoint(
+            obs,
+            &[HealthKind::Liveness, HealthKind::Generic],
+            Some(&readiness),
+        ),
+    };
     let readiness_url = join_path(&audit.target, &readiness);
     let liveness_url = liveness.map(|p| join_path(&audit.target, &p));
     let mut runs = Vec::new();
@@ -304,6 +314,15 @@ pub async fn inject(cx: &ProbeCx, audit: &Audit, obs: &mut Observations) {
         }
     }
     obs.fault = Probed::Observed(runs);
+}
+
+/// The manifest's probe path of `kind`, when it answered 2xx without a redirect (a path that
+/// fails already would make the cut prove nothing), other than `except`.
+fn manifest_path(obs: &Observations, kind: ProbeKind, except: Option<&str>) -> Option<String> {
+    let live = obs.kube_probes.observed()?.of(kind)?;
+    let first = live.chain.first()?;
+    let ok = live.chain.len() == 1 && first.status.is_some_and(|s| (200..300).contains(&s));
+    (ok && Some(live.path.as_str()) != except).then(|| live.path.clone())
 }
 
 /// The first existing health endpoint of the first kind in `kinds` that has one, other than

@@ -10,6 +10,7 @@ pub mod burst;
 pub mod deps;
 pub mod fault;
 pub mod http;
+pub mod kubelet;
 pub mod load;
 pub mod logs;
 pub mod metrics;

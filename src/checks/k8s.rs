@@ -1,0 +1,1724 @@
+//! Kubernetes manifest judges (`k8s.*`): each declaration of the deployment manifest next to
+//! what the audit measured on the running service.
+//!
+//! A static linter can say "a readinessProbe is declared"; these say whether it works: the probe
+//! path answered 404 (the pod would never be ready), its p99 is above its `timeoutSeconds`
+//! (restarts under load), liveness went 503 when the database was cut (cascading restarts), the
+//! measured drain does not fit `terminationGracePeriodSeconds`. Every finding quotes the
+//! manifest (file, line, field path) and the live evidence. A rule that needs the live side
+//! never passes on the manifest alone: when that side was not measured (no fault proxy, no
+//! supervised run, a dependency-only audit) the finding says so and is skipped, or judged only
+//! on the part that was measured. `k8s.resources`, `k8s.replicas_pdb` and `k8s.image_pinned` are
+//! properties of the manifest itself and are judged from it.
+//!
+//! Pure: the manifests and the live measurements are observations; nothing here reads a file.
+
+use super::{CheckMeta, Judgement};
+use crate::config::JudgeConfig;
+use crate::manifests::{
+    KubeManifests, LiveProbe, Probe, ProbeAction, ProbeKind, Setting, Workload,
+};
+use crate::model::{Category, Outcome, Severity};
+use crate::observations::{Observations, Unobserved};
+
+const K8S_PROBES: &str = "https://kubernetes.io/docs/tasks/configure-pod-container/configure-liveness-readiness-startup-probes/";
+const K8S_TERMINATION: &str =
+    "https://kubernetes.io/docs/concepts/workloads/pods/pod-lifecycle/#pod-termination";
+const K8S_HOOKS: &str = "https://kubernetes.io/docs/concepts/containers/container-lifecycle-hooks/#hook-handler-execution";
+const K8S_RESOURCES: &str =
+    "https://kubernetes.io/docs/concepts/configuration/manage-resources-containers/";
+const K8S_PDB: &str = "https://kubernetes.io/docs/tasks/run-application/configure-pdb/";
+const K8S_IMAGES: &str = "https://kubernetes.io/docs/concepts/containers/images/#image-names";
+
+/// A p99 at or above this share of `timeoutSeconds` leaves too little headroom (warn).
+const TIMEOUT_HEADROOM: f64 = 0.8;
+/// A grace period this full (preStop + drain) leaves too little headroom (warn).
+const GRACE_HEADROOM: f64 = 0.8;
+
+fn manifests(obs: &Observations) -> Result<&KubeManifests, Unobserved> {
+    obs.kubernetes.get()
+}
+
+/// `20 ms`, `1.2 s`.
+fn ms(value: f64) -> String {
+    if value < 1000.0 {
+        format!("{value:.0} ms")
+    } else {
+        format!("{:.2} s", value / 1000.0)
+    }
+}
+
+fn secs(value: f64) -> String {
+    if value.fract() == 0.0 {
+        format!("{value:.0} s")
+    } else {
+        format!("{value:.1} s")
+    }
+}
+
+/// The workload line every finding starts its evidence with.
+fn workload_line(m: &KubeManifests) -> String {
+    let w = &m.workload;
+    format!(
+        "{} container {} ({}; {})",
+        w.id(),
+        w.container.name,
+        w.container.at,
+        m.selected_by
+    )
+}
+
+/// `readinessProbe HTTPS GET <pod IP>:https/readyz (deploy.yaml:31 spec.…readinessProbe)`.
+fn probe_line(p: &Probe) -> String {
+    format!("{} {} ({})", p.kind.field(), p.describe(), p.at)
+}
+
+/// `200 ×12, 503 ×3` in order of first appearance.
+fn summarise<'a>(items: impl Iterator<Item = &'a str>) -> String {
+    let mut counts: Vec<(&str, usize)> = Vec::new();
+    for item in items {
+        match counts.iter_mut().find(|(k, _)| *k == item) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((item, 1)),
+        }
+    }
+    counts
+        .iter()
+        .map(|(k, n)| {
+            if *n == 1 {
+                k.to_string()
+            } else {
+                format!("{k} ×{n}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The worst of several outcomes (fail > warn > pass > skipped).
+fn worst(outcomes: &[Outcome]) -> Outcome {
+    let rank = |o: &Outcome| match o {
+        Outcome::Fail => 3,
+        Outcome::Warn => 2,
+        Outcome::Pass => 1,
+        _ => 0,
+    };
+    outcomes
+        .iter()
+        .copied()
+        .max_by_key(rank)
+        .unwrap_or(Outcome::Skipped)
+}
+
+fn judgement(outcome: Outcome, summary: String, evidence: Vec<String>) -> Judgement {
+    let j = match outcome {
+        Outcome::Fail => Judgement::fail(summary),
+        Outcome::Warn => Judgement::warn(summary),
+        Outcome::Pass => Judgement::pass(summary),
+        _ => Judgement::skipped(summary),
+    };
+    j.evidence_all(evidence)
+}
+
+/// The path of a (redacted) URL, for matching a fault run's URLs with a manifest path.
+fn url_path(url: &str) -> Option<String> {
+    url::Url::parse(url).ok().map(|u| u.path().to_string())
+}
+
+// ---------------------------------------------------------------------------------------------
+// k8s.probes_declared
+
+/// `k8s.probes_declared`: liveness and readiness on the serving container; a startup probe when
+/// the measured start is long.
+pub const PROBES_DECLARED: CheckMeta = CheckMeta {
+    id: "k8s.probes_declared",
+    title: "Kubernetes probes declared",
+    category: Category::HealthChecks,
+    severity: Severity::High,
+    active: false,
+    weight: 1.0,
+    rule: "the serving container of the manifest — fail: no readinessProbe or no livenessProbe; \
+           fail: the measured time-to-ready (supervised start) exceeds what liveness allows \
+           before it restarts the container (initialDelaySeconds + failureThreshold × \
+           periodSeconds) and no startupProbe covers it; warn: over half of it",
+    remediation: "Declare a readinessProbe (the pod gets traffic only while it can serve) and a \
+                  livenessProbe (a wedged process is restarted) on the serving container, both \
+                  on cheap endpoints. When the service starts slowly, add a startupProbe \
+                  (failureThreshold × periodSeconds above the start time) instead of a long \
+                  initialDelaySeconds.",
+    references: &[K8S_PROBES],
+    judge: probes_declared,
+};
+
+/// Judges `k8s.probes_declared`: see [`PROBES_DECLARED`].
+pub fn probes_declared(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement, Unobserved> {
+    let m = manifests(obs)?;
+    let c = &m.workload.container;
+    let mut evidence = vec![workload_line(m)];
+    let mut missing = Vec::new();
+    for kind in [
+        ProbeKind::Liveness,
+        ProbeKind::Readiness,
+        ProbeKind::Startup,
+    ] {
+        match c.probe(kind) {
+            Some(p) => evidence.push(probe_line(p)),
+            None => {
+                evidence.push(format!("no {} ({} has none)", kind.field(), c.probes_at));
+                if kind != ProbeKind::Startup {
+                    missing.push(kind.field());
+                }
+            }
+        }
+    }
+    let mut outcomes = Vec::new();
+    let mut reasons = Vec::new();
+    if !missing.is_empty() {
+        outcomes.push(Outcome::Fail);
+        reasons.push(format!(
+            "container {} declares no {}",
+            c.name,
+            missing.join(" and no ")
+        ));
+    } else {
+        outcomes.push(Outcome::Pass);
+    }
+    // Start time against what the kubelet allows before it restarts the container.
+    let allowance = c
+        .probe(ProbeKind::Startup)
+        .or(c.probe(ProbeKind::Liveness))
+        .map(|p| {
+            let s = p.initial_delay() as f64 + p.failures() as f64 * p.period() as f64;
+            (p.kind, s)
+        });
+    match (obs.startup.observed(), allowance) {
+        (Some(start), Some((kind, allowed))) => {
+            let took = start.ready_ms as f64;
+            evidence.push(format!(
+                "time-to-ready measured: {} from the start of the supervised process to the first 2xx{}",
+                ms(took),
+                start
+                    .readiness
+                    .as_deref()
+                    .map_or(String::new(), |u| format!(" on {u}"))
+            ));
+            evidence.push(format!(
+                "{} allows {} before restarting (initialDelaySeconds + failureThreshold × periodSeconds)",
+                kind.field(),
+                secs(allowed)
+            ));
+            if took >= allowed * 1000.0 {
+                outcomes.push(Outcome::Fail);
+                reasons.push(format!(
+                    "the service needs {} to become ready but {} restarts it after {}: it would crash-loop while starting",
+                    ms(took),
+                    kind.field(),
+                    secs(allowed)
+                ));
+            } else if kind == ProbeKind::Liveness && took >= allowed * 500.0 {
+                outcomes.push(Outcome::Warn);
+                reasons.push(format!(
+                    "the service needs {} to become ready, over half of the {} livenessProbe allows; add a startupProbe",
+                    ms(took),
+                    secs(allowed)
+                ));
+            }
+        }
+        (None, _) => evidence.push(
+            "time-to-ready not measured (readyprobe did not start the service: [supervise]); the startupProbe need is not judged"
+                .to_string(),
+        ),
+        (Some(_), None) => {}
+    }
+    let outcome = worst(&outcomes);
+    let summary = if reasons.is_empty() {
+        format!(
+            "Container {} of {} declares liveness and readiness probes{}.",
+            c.name,
+            m.workload.id(),
+            if obs.startup.observed().is_some() {
+                ", and starts well within what they allow"
+            } else {
+                ""
+            }
+        )
+    } else {
+        format!("Probes of {}: {}.", m.workload.id(), reasons.join("; "))
+    };
+    Ok(judgement(outcome, summary, evidence))
+}
+
+// ---------------------------------------------------------------------------------------------
+// k8s.probe_paths_live
+
+/// `k8s.probe_paths_live`: every httpGet probe answers as the kubelet would see it.
+pub const PROBE_PATHS_LIVE: CheckMeta = CheckMeta {
+    id: "k8s.probe_paths_live",
+    title: "Kubernetes probe paths answer live",
+    category: Category::HealthChecks,
+    severity: Severity::Critical,
+    active: false,
+    weight: 1.0,
+    rule: "each httpGet probe of the serving container, requested on the target as the kubelet \
+           would (its User-Agent, same-host redirects followed) — fail: not 2xx now (404: the \
+           pod would never be ready, or liveness restarts it for ever), a redirect (the probe \
+           would not test the endpoint), no answer, or a named port the container does not \
+           declare; pass: every one 2xx",
+    remediation: "Point each probe at the endpoint the service really serves (path, port and \
+                  scheme as the container exposes them, no redirect) and make readiness answer \
+                  2xx when the pod can serve. Probes run against the pod IP: an ingress that \
+                  rewrites paths does not apply to them (set [kubernetes] probe_url to reach the \
+                  container port directly, e.g. through kubectl port-forward).",
+    references: &[K8S_PROBES],
+    judge: probe_paths_live,
+};
+
+/// What a probe's live answer means, as (outcome, line).
+fn path_verdict(p: &Probe, live: &LiveProbe) -> (Outcome, String) {
+    let first = live.first();
+    let chain: Vec<String> = live.chain.iter().map(|r| r.describe()).collect();
+    let answered = format!(
+        "{} {} → {}",
+        p.kind.field(),
+        live.url,
+        chain.join(", then ")
+    );
+    let redirected = live.chain.len() > 1
+        || first.is_some_and(|r| r.status.is_some_and(|s| (300..400).contains(&s)));
+    if redirected {
+        return (
+            Outcome::Fail,
+            format!(
+                "{answered}: a redirect — the kubelet follows it on the same host or counts it as success with a warning, so the probe does not test {}",
+                live.path
+            ),
+        );
+    }
+    let consequence = match p.kind {
+        ProbeKind::Readiness => "the pod would never be ready",
+        ProbeKind::Liveness => "the kubelet would restart the container over and over",
+        ProbeKind::Startup => "the container would never count as started",
+    };
+    match first.and_then(|r| r.status) {
+        Some(s) if (200..300).contains(&s) => (
+            Outcome::Pass,
+            format!("{answered} in {}", ms(first.map_or(0.0, |r| r.elapsed_ms))),
+        ),
+        Some(_) => (Outcome::Fail, format!("{answered}: {consequence}")),
+        None => (
+            Outcome::Fail,
+            format!("{answered}: no answer, {consequence}"),
+        ),
+    }
+}
+
+/// Judges `k8s.probe_paths_live`: see [`PROBE_PATHS_LIVE`].
+pub fn probe_paths_live(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement, Unobserved> {
+    let m = manifests(obs)?;
+    let c = &m.workload.container;
+    let mut evidence = vec![workload_line(m)];
+    let mut outcomes = Vec::new();
+    let mut failed = Vec::new();
+    let mut not_http = Vec::new();
+    // A named port the container does not declare fails before any request.
+    for p in &c.probes {
+        if let ProbeAction::HttpGet {
+            port: crate::manifests::PortRef::Name(name),
+            resolved_port: None,
+            ..
+        } = &p.action
+        {
+            outcomes.push(Outcome::Fail);
+            failed.push(format!("{} names port {name:?}", p.kind.field()));
+            let declared: Vec<String> = c
+                .ports
+                .iter()
+                .map(|cp| match &cp.name {
+                    Some(n) => format!("{n}:{}", cp.port),
+                    None => cp.port.to_string(),
+                })
+                .collect();
+            evidence.push(format!(
+                "{}: port {name:?} is not a port of container {} (ports: {}): the kubelet cannot run this probe",
+                probe_line(p),
+                c.name,
+                if declared.is_empty() { "none".to_string() } else { declared.join(", ") }
+            ));
+        }
+    }
+    let http: Vec<&Probe> = c
+        .probes
+        .iter()
+        .filter(|p| p.http_path().is_some())
+        .collect();
+    for p in c.probes.iter().filter(|p| p.http_path().is_none()) {
+        not_http.push(format!(
+            "{}: not an HTTP probe, not requested",
+            probe_line(p)
+        ));
+    }
+    if http.is_empty() {
+        if !outcomes.is_empty() {
+            return Ok(judgement(
+                Outcome::Fail,
+                "A probe names a port the container does not declare.".into(),
+                evidence,
+            ));
+        }
+        return Err(Unobserved::Skipped(format!(
+            "container {} declares no httpGet probe ({})",
+            c.name,
+            if c.probes.is_empty() {
+                "no probes at all".to_string()
+            } else {
+                not_http.join("; ")
+            }
+        )));
+    }
+    let live = obs.kube_probes.get()?;
+    evidence.push(format!(
+        "requested on {} (the kubelet dials the pod IP and the container port; the path is what it asks for)",
+        live.base
+    ));
+    for p in &http {
+        evidence.push(probe_line(p));
+        match live.of(p.kind) {
+            Some(l) => {
+                let (outcome, line) = path_verdict(p, l);
+                if outcome == Outcome::Fail {
+                    failed.push(format!("{} {}", p.kind.field(), l.path));
+                }
+                outcomes.push(outcome);
+                evidence.push(line);
+            }
+            None => evidence.push(format!("{}: not requested in this run", p.kind.field())),
+        }
+    }
+    evidence.extend(not_http);
+    let outcome = worst(&outcomes);
+    let summary = if outcome == Outcome::Fail {
+        format!(
+            "Probe paths of {} do not answer 2xx as the kubelet would request them: {}.",
+            m.workload.id(),
+            failed.join(", ")
+        )
+    } else {
+        format!(
+            "Every httpGet probe of {} answers 2xx on its declared path.",
+            m.workload.id()
+        )
+    };
+    Ok(judgement(outcome, summary, evidence))
+}
+
+// ---------------------------------------------------------------------------------------------
+// k8s.liveness_not_readiness
+
+/// `k8s.liveness_not_readiness`: liveness does not go down with a dependency.
+pub const LIVENESS_NOT_READINESS: CheckMeta = CheckMeta {
+    id: "k8s.liveness_not_readiness",
+    title: "Kubernetes liveness independent of dependencies",
+    category: Category::Reliability,
+    severity: Severity::High,
+    active: false,
+    weight: 1.0,
+    rule: "the manifest's livenessProbe path while a [[fault.proxy]] dependency was cut (the \
+           fault phase's polls) — fail: it answered non-2xx (the kubelet would restart every pod \
+           during a dependency outage); pass: it stayed 2xx; warn when not measured but \
+           liveness and readiness are the same endpoint; skipped when not measured",
+    remediation: "Keep liveness shallow: it asks \"is this process wedged?\" and must not check \
+                  databases, caches or brokers (an outage would restart every pod and turn a \
+                  degraded service into a down one). Put dependency checks in readiness, on a \
+                  separate path.",
+    references: &[
+        K8S_PROBES,
+        "https://kubernetes.io/docs/concepts/configuration/liveness-readiness-startup-probes/",
+    ],
+    judge: liveness_not_readiness,
+};
+
+/// One poll of the fault phase, as this check reads it.
+struct Seen {
+    ok: bool,
+    shown: String,
+    at_ms: u64,
+}
+
+/// The polls of `path` during each cut: (proxy, polls).
+fn polls_of(obs: &Observations, path: &str) -> Result<Vec<(String, Vec<Seen>)>, Unobserved> {
+    let runs = obs.fault.get()?;
+    let mut out = Vec::new();
+    for run in runs {
+        let polls = if run.liveness.as_deref().and_then(url_path).as_deref() == Some(path) {
+            &run.liveness_during
+        } else if url_path(&run.readiness).as_deref() == Some(path) {
+            &run.readiness_during
+        } else {
+            continue;
+        };
+        let seen = polls
+            .iter()
+            .map(|p| Seen {
+                ok: p.is_ok(),
+                shown: p.describe(),
+                at_ms: p.at_ms,
+            })
+            .collect();
+        out.push((run.proxy.clone(), seen));
+    }
+    Ok(out)
+}
+
+/// Judges `k8s.liveness_not_readiness`: see [`LIVENESS_NOT_READINESS`].
+pub fn liveness_not_readiness(
+    obs: &Observations,
+    _cfg: &JudgeConfig,
+) -> Result<Judgement, Unobserved> {
+    let m = manifests(obs)?;
+    let c = &m.workload.container;
+    let Some(live) = c.probe(ProbeKind::Liveness) else {
+        return Err(Unobserved::Skipped(format!(
+            "container {} declares no livenessProbe (k8s.probes_declared)",
+            c.name
+        )));
+    };
+    let Some(live_path) = live.http_path() else {
+        return Err(Unobserved::Skipped(format!(
+            "{}: not an HTTP probe; what it checks cannot be measured from outside",
+            probe_line(live)
+        )));
+    };
+    let ready = c.probe(ProbeKind::Readiness);
+    let same = ready.is_some_and(|r| r.action == live.action);
+    let mut evidence = vec![workload_line(m), probe_line(live)];
+    if let Some(r) = ready {
+        evidence.push(probe_line(r));
+    }
+    let measured = polls_of(obs, live_path);
+    let polls = match &measured {
+        Ok(polls) if !polls.is_empty() => polls,
+        other => {
+            let reason = match other {
+                Err(Unobserved::Skipped(r) | Unobserved::Failed(r)) => r.clone(),
+                _ => format!("no fault run watched {live_path}"),
+            };
+            if same {
+                return Ok(Judgement::warn(format!(
+                    "Liveness and readiness are the same endpoint {live_path}: if it checks a dependency, an outage restarts every pod. Not measured: {reason}."
+                ))
+                .evidence_all(evidence));
+            }
+            return Err(match other {
+                Err(Unobserved::Failed(r)) => Unobserved::Failed(r.clone()),
+                _ => Unobserved::Skipped(format!(
+                    "not measured: {reason} (configure a [[fault.proxy]] in front of a dependency)"
+                )),
+            });
+        }
+    };
+    let mut down = Vec::new();
+    for (proxy, ps) in polls {
+        let bad = ps.iter().find(|p| !p.ok);
+        evidence.push(format!(
+            "while the {proxy} was cut: {live_path} answered {} ({} polls)",
+            summarise(ps.iter().map(|p| p.shown.as_str())),
+            ps.len()
+        ));
+        if let Some(b) = bad {
+            down.push(format!(
+                "{} {} after the {proxy} was cut",
+                b.shown,
+                ms(b.at_ms as f64)
+            ));
+        }
+    }
+    if !down.is_empty() {
+        return Ok(Judgement::fail(format!(
+            "The declared livenessProbe path {live_path} went down with a dependency ({}): the kubelet would restart every pod during the outage{}.",
+            down.join("; "),
+            if same { ", and it is also the readiness endpoint" } else { "" }
+        ))
+        .evidence_all(evidence));
+    }
+    Ok(Judgement::pass(format!(
+        "The declared livenessProbe path {live_path} stayed 2xx while a dependency was cut{}.",
+        if same {
+            " (it is also the readiness endpoint, which therefore did not flip either)"
+        } else {
+            ""
+        }
+    ))
+    .evidence_all(evidence))
+}
+
+// ---------------------------------------------------------------------------------------------
+// k8s.probe_timeouts
+
+/// `k8s.probe_timeouts`: timeouts above the measured latency; readiness reacts in time.
+pub const PROBE_TIMEOUTS: CheckMeta = CheckMeta {
+    id: "k8s.probe_timeouts",
+    title: "Kubernetes probe timings fit the measured service",
+    category: Category::Reliability,
+    severity: Severity::High,
+    active: false,
+    weight: 1.0,
+    rule: "each httpGet probe's timeoutSeconds (default 1) against the p99 of its path measured \
+           as the kubelet requests it — fail: p99 ≥ timeout (probes fail under load: restarts or \
+           flapping readiness), warn: p99 ≥ 80% of it; readiness failureThreshold × periodSeconds \
+           plus the measured time-to-detect of a cut dependency (fault proxy) — warn above \
+           judge.k8s_unready_warn_secs (30 s), fail above judge.k8s_unready_fail_secs (60 s), \
+           warn when readiness never flipped; skipped when neither side was measured",
+    remediation: "Set each probe's timeoutSeconds well above its endpoint's p99 (or make the \
+                  endpoint cheaper: probes should not do slow work), and keep readiness \
+                  failureThreshold × periodSeconds short enough that a pod whose dependency is \
+                  gone leaves the Service quickly (periodSeconds 5, failureThreshold 2–3).",
+    references: &[K8S_PROBES],
+    judge: probe_timeouts,
+};
+
+/// Judges `k8s.probe_timeouts`: see [`PROBE_TIMEOUTS`].
+pub fn probe_timeouts(obs: &Observations, cfg: &JudgeConfig) -> Result<Judgement, Unobserved> {
+    let m = manifests(obs)?;
+    let c = &m.workload.container;
+    let http: Vec<&Probe> = c
+        .probes
+        .iter()
+        .filter(|p| p.http_path().is_some())
+        .collect();
+    if http.is_empty() {
+        return Err(Unobserved::Skipped(format!(
+            "container {} declares no httpGet probe whose latency could be measured",
+            c.name
+        )));
+    }
+    let mut evidence = vec![workload_line(m)];
+    let mut outcomes = Vec::new();
+    let mut reasons = Vec::new();
+    let mut not_measured = Vec::new();
+
+    // Timeouts against the measured p99.
+    match obs.kube_probes.get() {
+        Ok(live) => {
+            for p in &http {
+                let Some(l) = live.of(p.kind) else { continue };
+                let answered = l
+                    .samples
+                    .iter()
+                    .filter(|s| s.status.is_some() || s.timed_out)
+                    .count();
+                let (Some(p99), true) = (l.percentile(99.0), answered > 0) else {
+                    not_measured.push(format!("{} latency (no sample answered)", p.kind.field()));
+                    continue;
+                };
+                let p50 = l.percentile(50.0).unwrap_or(p99);
+                let timeout_ms = p.timeout() as f64 * 1000.0;
+                let quote = p.timeout_seconds.quote(
+                    &format!("{}.timeoutSeconds", p.kind.field()),
+                    Some(&Probe::DEFAULT_TIMEOUT.to_string()),
+                );
+                let timeouts = l.samples.iter().filter(|s| s.timed_out).count();
+                let answers: Vec<String> = l.samples.iter().map(|s| s.describe()).collect();
+                evidence.push(format!(
+                    "{quote} vs GET {} p99 {} (p50 {}) over {} requests ({}){}",
+                    l.url,
+                    ms(p99),
+                    ms(p50),
+                    l.samples.len(),
+                    summarise(answers.iter().map(String::as_str)),
+                    if timeouts > 0 {
+                        format!(
+                            ", {timeouts} with no answer within {}",
+                            ms(live.timeout_ms as f64)
+                        )
+                    } else {
+                        String::new()
+                    }
+                ));
+                if p99 >= timeout_ms {
+                    outcomes.push(Outcome::Fail);
+                    reasons.push(format!(
+                        "{} times out at {} but {} takes {} at p99",
+                        p.kind.field(),
+                        secs(p.timeout() as f64),
+                        l.path,
+                        ms(p99)
+                    ));
+                } else if p99 >= timeout_ms * TIMEOUT_HEADROOM {
+                    outcomes.push(Outcome::Warn);
+                    reasons.push(format!(
+                        "{} p99 {} is within 20% of its {} timeout",
+                        l.path,
+                        ms(p99),
+                        secs(p.timeout() as f64)
+                    ));
+                } else {
+                    outcomes.push(Outcome::Pass);
+                }
+            }
+        }
+        Err(Unobserved::Skipped(r) | Unobserved::Failed(r)) => {
+            not_measured.push(format!("probe latency ({r})"));
+        }
+    }
+
+    // Readiness: how long a pod whose dependency is cut stays in rotation.
+    if let Some(ready) = c.probe(ProbeKind::Readiness)
+        && let Some(path) = ready.http_path()
+    {
+        let window = ready.failures() as f64 * ready.period() as f64;
+        let quote = format!(
+            "{}, {}",
+            ready.failure_threshold.quote(
+                "readinessProbe.failureThreshold",
+                Some(&Probe::DEFAULT_FAILURE_THRESHOLD.to_string())
+            ),
+            ready.period_seconds.quote(
+                "readinessProbe.periodSeconds",
+                Some(&Probe::DEFAULT_PERIOD.to_string())
+            )
+        );
+        let watched: Vec<_> = match obs.fault.get() {
+            Ok(runs) => runs
+                .iter()
+                .filter(|r| url_path(&r.readiness).as_deref() == Some(path))
+                .collect(),
+            Err(Unobserved::Skipped(r) | Unobserved::Failed(r)) => {
+                not_measured.push(format!("time-to-detect of a cut ({r})"));
+                Vec::new()
+            }
+        };
+        if watched.is_empty() && obs.fault.observed().is_some() {
+            not_measured.push(format!(
+                "time-to-detect of a cut (the fault phase did not watch {path}: it does not answer 2xx)"
+            ));
+        }
+        for run in watched {
+            evidence.push(quote.clone());
+            match run.detected() {
+                Some(flip) => {
+                    let total = flip.at_ms as f64 / 1000.0 + window;
+                    evidence.push(format!(
+                        "readiness {path} went {} {} after the {} was cut; with failureThreshold × periodSeconds = {} the pod leaves the Service within {}",
+                        flip.describe(),
+                        ms(flip.at_ms as f64),
+                        run.proxy,
+                        secs(window),
+                        secs(total)
+                    ));
+                    if total > cfg.k8s_unready_fail_secs {
+                        outcomes.push(Outcome::Fail);
+                        reasons.push(format!(
+                            "a pod whose {} is cut keeps receiving traffic for up to {} (above {})",
+                            run.proxy,
+                            secs(total),
+                            secs(cfg.k8s_unready_fail_secs)
+                        ));
+                    } else if total > cfg.k8s_unready_warn_secs {
+                        outcomes.push(Outcome::Warn);
+                        reasons.push(format!(
+                            "a pod whose {} is cut keeps receiving traffic for up to {} (above {})",
+                            run.proxy,
+                            secs(total),
+                            secs(cfg.k8s_unready_warn_secs)
+                        ));
+                    } else {
+                        outcomes.push(Outcome::Pass);
+                    }
+                }
+                None => {
+                    outcomes.push(Outcome::Warn);
+                    evidence.push(format!(
+                        "readiness {path} stayed 2xx for the {} the {} was cut: no failureThreshold × periodSeconds takes this pod out (health.fault.readiness_flips)",
+                        ms(run.detect_window_ms as f64),
+                        run.proxy
+                    ));
+                    reasons.push(format!(
+                        "readiness never flipped while the {} was cut",
+                        run.proxy
+                    ));
+                }
+            }
+        }
+    }
+
+    if outcomes.is_empty() {
+        return Err(Unobserved::Skipped(format!(
+            "not measured: {}",
+            not_measured.join("; ")
+        )));
+    }
+    for n in &not_measured {
+        evidence.push(format!("not measured: {n}"));
+    }
+    let outcome = worst(&outcomes);
+    let summary = if reasons.is_empty() {
+        format!(
+            "The probe timings of {} fit what was measured{}.",
+            m.workload.id(),
+            if not_measured.is_empty() {
+                ""
+            } else {
+                " (partly measured)"
+            }
+        )
+    } else {
+        format!(
+            "Probe timings of {} against what was measured: {}.",
+            m.workload.id(),
+            reasons.join("; ")
+        )
+    };
+    Ok(judgement(outcome, summary, evidence))
+}
+
+// ---------------------------------------------------------------------------------------------
+// k8s.termination_grace
+
+/// `k8s.termination_grace`: the grace period holds preStop plus the measured drain.
+pub const TERMINATION_GRACE: CheckMeta = CheckMeta {
+    id: "k8s.termination_grace",
+    title: "Kubernetes termination grace fits the measured shutdown",
+    category: Category::Reliability,
+    severity: Severity::High,
+    active: false,
+    weight: 1.0,
+    rule: "terminationGracePeriodSeconds (default 30) against the preStop delay plus the drain \
+           measured by the supervised SIGTERM (ops.graceful_shutdown) — fail: it does not fit \
+           (the kubelet SIGKILLs mid-drain), warn: over 80% of it; fail: readiness did not turn \
+           non-2xx between SIGTERM and exit and the manifest has no preStop delay (endpoints are \
+           removed while the process stops, so requests keep arriving at a pod that is gone); \
+           skipped when the shutdown was not measured",
+    remediation: "Give the pod a preStop delay (lifecycle.preStop.sleep.seconds: 5–10, or exec \
+                  sleep) so endpoints and load balancers drop it before SIGTERM, drain in-flight \
+                  requests on SIGTERM, and set terminationGracePeriodSeconds above preStop + the \
+                  longest drain.",
+    references: &[K8S_TERMINATION, K8S_HOOKS],
+    judge: termination_grace,
+};
+
+/// Judges `k8s.termination_grace`: see [`TERMINATION_GRACE`].
+pub fn termination_grace(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement, Unobserved> {
+    let m = manifests(obs)?;
+    let w: &Workload = &m.workload;
+    let s = match obs.shutdown.get() {
+        Ok(s) => s,
+        Err(Unobserved::Skipped(_)) => {
+            return Err(Unobserved::Skipped(
+                "the shutdown was not measured: readyprobe did not start the service ([supervise] command), so the drain to compare with terminationGracePeriodSeconds is unknown"
+                    .to_string(),
+            ));
+        }
+        Err(e) => return Err(e),
+    };
+    let grace = w.termination_grace.value.unwrap_or(Workload::DEFAULT_GRACE) as f64;
+    let mut evidence = vec![
+        workload_line(m),
+        quote_i64(
+            &w.termination_grace,
+            "terminationGracePeriodSeconds",
+            Workload::DEFAULT_GRACE,
+        ),
+    ];
+    let c = &w.container;
+    let delay = match &c.pre_stop {
+        Some(hook) => {
+            let d = hook.delay_seconds();
+            evidence.push(format!(
+                "lifecycle.preStop: {} ({})",
+                match hook {
+                    crate::manifests::PreStop::Sleep { seconds } => format!("sleep {seconds} s"),
+                    crate::manifests::PreStop::Exec { command, .. } => format!("exec {command:?}"),
+                    crate::manifests::PreStop::HttpGet { path } => format!("httpGet {path}"),
+                    crate::manifests::PreStop::TcpSocket => "tcpSocket".to_string(),
+                },
+                c.pre_stop_at
+            ));
+            d
+        }
+        None => {
+            evidence.push(format!("no lifecycle.preStop ({})", c.pre_stop_at));
+            None
+        }
+    };
+    let drain = s.ended_ms() as f64;
+    let in_flight = s.requests.len();
+    let dropped = s
+        .requests
+        .iter()
+        .filter(|r| !r.status.is_some_and(|st| (200..400).contains(&st)))
+        .count();
+    evidence.push(if s.was_killed() {
+        format!(
+            "measured: still running {} after SIGTERM (killed); {dropped} of {in_flight} in-flight requests failed",
+            ms(drain)
+        )
+    } else {
+        format!(
+            "measured: SIGTERM → exit in {}; {dropped} of {in_flight} in-flight requests failed",
+            ms(drain)
+        )
+    });
+    let flipped = s
+        .readiness_polls
+        .iter()
+        .find(|p| p.status.is_some_and(|st| !(200..300).contains(&st)) && p.at_ms <= s.ended_ms());
+    match (&s.readiness, flipped) {
+        (Some(url), Some(p)) => evidence.push(format!(
+            "readiness {url} answered {} {} after SIGTERM, before the exit",
+            p.describe(),
+            ms(p.at_ms as f64)
+        )),
+        (Some(url), None) => evidence.push(format!(
+            "readiness {url} never answered non-2xx between SIGTERM and the exit ({} polls: {})",
+            s.readiness_polls.len(),
+            s.readiness_polls
+                .iter()
+                .take(4)
+                .map(|p| p.describe())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+        (None, _) => evidence.push(
+            "readiness was not watched during the shutdown ([supervise] readiness_url)".to_string(),
+        ),
+    }
+
+    let mut outcomes = Vec::new();
+    let mut reasons = Vec::new();
+    let needed = delay.unwrap_or(0.0) * 1000.0 + drain;
+    let fits = format!(
+        "preStop {} + drain {} = {} against a grace period of {}",
+        secs(delay.unwrap_or(0.0)),
+        ms(drain),
+        ms(needed),
+        secs(grace)
+    );
+    evidence.push(fits.clone());
+    if needed >= grace * 1000.0 {
+        outcomes.push(Outcome::Fail);
+        reasons.push(format!(
+            "{fits}: the kubelet would SIGKILL the container before it finishes draining"
+        ));
+    } else if needed >= grace * 1000.0 * GRACE_HEADROOM {
+        outcomes.push(Outcome::Warn);
+        reasons.push(format!("{fits}: little headroom"));
+    } else {
+        outcomes.push(Outcome::Pass);
+    }
+    let has_delay = delay.is_some_and(|d| d >= 1.0);
+    match (s.readiness.is_some(), flipped.is_some(), has_delay) {
+        (_, _, true) | (true, true, _) => outcomes.push(Outcome::Pass),
+        (true, false, false) => {
+            outcomes.push(Outcome::Fail);
+            reasons.push(
+                "readiness did not turn non-2xx before the process exited and there is no preStop delay: the pod is removed from the endpoints while it stops, so requests routed to it in the meantime fail"
+                    .to_string(),
+            );
+        }
+        (false, _, false) => {
+            outcomes.push(Outcome::Warn);
+            reasons.push(
+                "no preStop delay, and whether readiness flips before the exit was not measured"
+                    .to_string(),
+            );
+        }
+    }
+    if c.pre_stop.is_some() && delay.is_none() {
+        evidence.push("the preStop hook's duration is not known (only sleep is read)".to_string());
+    }
+    let outcome = worst(&outcomes);
+    let summary = if reasons.is_empty() {
+        format!(
+            "The grace period of {} holds the preStop delay and the measured drain ({}).",
+            w.id(),
+            fits
+        )
+    } else {
+        format!("Shutdown of {}: {}.", w.id(), reasons.join("; "))
+    };
+    Ok(judgement(outcome, summary, evidence))
+}
+
+fn quote_i64(setting: &Setting<i64>, name: &str, default: i64) -> String {
+    setting.quote(name, Some(&default.to_string()))
+}
+
+// ---------------------------------------------------------------------------------------------
+// k8s.resources
+
+/// `k8s.resources`: requests and a memory limit on the serving container.
+pub const RESOURCES: CheckMeta = CheckMeta {
+    id: "k8s.resources",
+    title: "Kubernetes resource requests and limits",
+    category: Category::Scalability,
+    severity: Severity::Medium,
+    active: false,
+    weight: 1.0,
+    rule: "the serving container's resources — fail: no cpu or memory request (the scheduler \
+           packs it blind, the HPA cannot compute utilisation, it is evicted first); warn: no \
+           memory limit; pass: requests and a memory limit (a cpu limit is not required)",
+    remediation: "Set resources.requests.cpu and .memory from measured usage, and \
+                  resources.limits.memory (a leak then restarts one container instead of \
+                  starving the node).",
+    references: &[K8S_RESOURCES],
+    judge: resources,
+};
+
+/// Judges `k8s.resources`: see [`RESOURCES`].
+pub fn resources(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement, Unobserved> {
+    let m = manifests(obs)?;
+    let r = &m.workload.container.resources;
+    let evidence = vec![
+        workload_line(m),
+        r.requests_cpu.quote("requests.cpu", None),
+        r.requests_memory.quote("requests.memory", None),
+        r.limits_cpu.quote("limits.cpu", None),
+        r.limits_memory.quote("limits.memory", None),
+    ];
+    let missing: Vec<&str> = [
+        ("requests.cpu", &r.requests_cpu),
+        ("requests.memory", &r.requests_memory),
+    ]
+    .into_iter()
+    .filter(|(_, s)| s.value.is_none())
+    .map(|(n, _)| n)
+    .collect();
+    let c = &m.workload.container.name;
+    if !missing.is_empty() {
+        return Ok(Judgement::fail(format!(
+            "Container {c} sets no {}: the scheduler places it blind and it is the first evicted under pressure.",
+            missing.join(" and no ")
+        ))
+        .evidence_all(evidence));
+    }
+    if r.limits_memory.value.is_none() {
+        return Ok(Judgement::warn(format!(
+            "Container {c} has no memory limit: a leak grows until the node runs out of memory."
+        ))
+        .evidence_all(evidence));
+    }
+    Ok(Judgement::pass(format!(
+        "Container {c} requests cpu and memory and has a memory limit."
+    ))
+    .evidence_all(evidence))
+}
+
+// ---------------------------------------------------------------------------------------------
+// k8s.replicas_pdb
+
+/// `k8s.replicas_pdb`: at least two replicas and a PodDisruptionBudget.
+pub const REPLICAS_PDB: CheckMeta = CheckMeta {
+    id: "k8s.replicas_pdb",
+    title: "Kubernetes replicas and disruption budget",
+    category: Category::Reliability,
+    severity: Severity::High,
+    active: false,
+    weight: 1.0,
+    rule: "the workload's replicas (or its HPA's minReplicas) and the PodDisruptionBudgets \
+           selecting its pods — fail: fewer than 2 (every node drain or rollout is an outage) \
+           or a bare Pod; warn: no PodDisruptionBudget, or one that allows no disruption (node \
+           drains block); pass: ≥ 2 with a budget that allows one pod down; skipped for a \
+           DaemonSet",
+    remediation: "Run at least 2 replicas (or an HPA with minReplicas ≥ 2) and add a \
+                  PodDisruptionBudget with maxUnavailable: 1 (or minAvailable below the replica \
+                  count) selecting the pods.",
+    references: &[K8S_PDB],
+    judge: replicas_pdb,
+};
+
+/// True when a PDB value allows no pod to be evicted at `replicas`.
+fn blocks_all(pdb: &crate::manifests::Pdb, replicas: i32) -> bool {
+    let zero = |v: &str| matches!(v.trim(), "0" | "0%");
+    if pdb.max_unavailable.as_deref().is_some_and(zero) {
+        return true;
+    }
+    match pdb.min_available.as_deref().map(str::trim) {
+        Some("100%") => true,
+        Some(v) => v.parse::<i32>().is_ok_and(|n| n >= replicas),
+        None => false,
+    }
+}
+
+/// Judges `k8s.replicas_pdb`: see [`REPLICAS_PDB`].
+pub fn replicas_pdb(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement, Unobserved> {
+    let m = manifests(obs)?;
+    let w = &m.workload;
+    match w.kind.as_str() {
+        "DaemonSet" => {
+            return Err(Unobserved::Skipped(format!(
+                "{} is a DaemonSet: one pod per node, replicas follow the node pool",
+                w.id()
+            )));
+        }
+        "Pod" => {
+            return Ok(Judgement::fail(format!(
+                "{} is a bare Pod: nothing recreates it when its node is drained or fails.",
+                w.id()
+            ))
+            .evidence(workload_line(m)));
+        }
+        _ => {}
+    }
+    let mut evidence = vec![
+        workload_line(m),
+        w.replicas.quote("spec.replicas", Some("1")),
+    ];
+    let hpa = m.hpas.iter().find(|h| h.targets(w));
+    let replicas = match hpa {
+        Some(h) => {
+            evidence.push(format!(
+                "HorizontalPodAutoscaler {} ({}): {}, maxReplicas {}",
+                h.name,
+                h.at,
+                h.min_replicas.quote("minReplicas", Some("1")),
+                h.max_replicas
+            ));
+            h.min_replicas.value.unwrap_or(1)
+        }
+        None => w.replicas.value.unwrap_or(1),
+    };
+    let pdbs: Vec<_> = m
+        .pdbs
+        .iter()
+        .filter(|p| {
+            p.selects(&w.pod_labels)
+                && (p.namespace.is_none() || w.namespace.is_none() || p.namespace == w.namespace)
+        })
+        .collect();
+    for p in &pdbs {
+        evidence.push(format!(
+            "PodDisruptionBudget {} ({}) selects the pods: {}{}",
+            p.name,
+            p.at,
+            match (&p.min_available, &p.max_unavailable) {
+                (Some(min), _) => format!("minAvailable {min}"),
+                (None, Some(max)) => format!("maxUnavailable {max}"),
+                (None, None) => "no minAvailable/maxUnavailable".to_string(),
+            },
+            if p.has_expressions {
+                " (matchExpressions not evaluated)"
+            } else {
+                ""
+            }
+        ));
+    }
+    if replicas < 2 {
+        return Ok(Judgement::fail(format!(
+            "{} runs {replicas} replica{}: every node drain, eviction or rollout takes the service down.",
+            w.id(),
+            if replicas == 1 { "" } else { "s" }
+        ))
+        .evidence_all(evidence));
+    }
+    if pdbs.is_empty() {
+        evidence.push(format!(
+            "no PodDisruptionBudget selects {}",
+            w.pod_labels
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(",")
+        ));
+        return Ok(Judgement::warn(format!(
+            "{} runs {replicas} replicas but no PodDisruptionBudget: a node drain may evict all of them at once.",
+            w.id()
+        ))
+        .evidence_all(evidence));
+    }
+    if pdbs.iter().all(|p| blocks_all(p, replicas)) {
+        return Ok(Judgement::warn(format!(
+            "The PodDisruptionBudget of {} allows no pod to be evicted at {replicas} replicas: node drains block.",
+            w.id()
+        ))
+        .evidence_all(evidence));
+    }
+    Ok(Judgement::pass(format!(
+        "{} runs at least {replicas} replicas with a PodDisruptionBudget.",
+        w.id()
+    ))
+    .evidence_all(evidence))
+}
+
+// ---------------------------------------------------------------------------------------------
+// k8s.image_pinned
+
+/// `k8s.image_pinned`: every image by digest or an immutable-looking tag.
+pub const IMAGE_PINNED: CheckMeta = CheckMeta {
+    id: "k8s.image_pinned",
+    title: "Kubernetes images pinned",
+    category: Category::Operational,
+    severity: Severity::Medium,
+    active: false,
+    weight: 1.0,
+    rule: "every image of the pod, init containers included — pass: by digest (@sha256:…) or a \
+           version/commit tag (1.4.2, v2.0.0-rc1, a git sha); fail: latest or no tag (a restart \
+           may run different code; rollbacks are not reproducible); warn: another tag (main, \
+           stable) that is usually moved",
+    remediation: "Deploy images by digest (image: registry/app@sha256:…, which kustomize and \
+                  Helm can write from the build) or by an immutable release tag, never latest.",
+    references: &[K8S_IMAGES],
+    judge: image_pinned,
+};
+
+/// How an image reference is pinned.
+fn pinning(reference: &str) -> (Outcome, &'static str) {
+    if reference.contains("@sha256:") || reference.contains("@sha512:") {
+        return (Outcome::Pass, "pinned by digest");
+    }
+    // The tag is after the last ':' of the last path segment (a registry port has a '/' after).
+    let last = reference.rsplit('/').next().unwrap_or(reference);
+    let Some((_, tag)) = last.rsplit_once(':') else {
+        return (Outcome::Fail, "no tag: it means latest");
+    };
+    if tag == "latest" {
+        return (Outcome::Fail, "latest is moved by every push");
+    }
+    let version = tag.trim_start_matches('v');
+    let looks_versioned = version.chars().next().is_some_and(|c| c.is_ascii_digit())
+        && version.contains(['.', '-', '_']);
+    let hex = tag.trim_start_matches("sha-").trim_start_matches("git-");
+    let looks_commit = hex.len() >= 7 && hex.chars().all(|c| c.is_ascii_hexdigit());
+    if looks_versioned || looks_commit {
+        return (
+            Outcome::Pass,
+            "a version or commit tag (immutability is the registry's to enforce)",
+        );
+    }
+    (Outcome::Warn, "a tag that is usually moved")
+}
+
+/// Judges `k8s.image_pinned`: see [`IMAGE_PINNED`].
+pub fn image_pinned(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement, Unobserved> {
+    let m = manifests(obs)?;
+    let mut evidence = vec![workload_line(m)];
+    let mut outcomes = Vec::new();
+    let mut bad = Vec::new();
+    for image in &m.workload.images {
+        let (outcome, why) = if image.reference.is_empty() {
+            (Outcome::Fail, "no image")
+        } else {
+            pinning(&image.reference)
+        };
+        evidence.push(format!(
+            "{}: {} — {why} ({})",
+            image.container, image.reference, image.at
+        ));
+        if outcome != Outcome::Pass {
+            bad.push(format!("{} ({})", image.reference, image.container));
+        }
+        outcomes.push(outcome);
+    }
+    let outcome = worst(&outcomes);
+    let summary = match outcome {
+        Outcome::Pass => format!(
+            "Every image of {} is pinned by digest or a version tag.",
+            m.workload.id()
+        ),
+        _ => format!(
+            "Images of {} that a restart may silently replace: {}.",
+            m.workload.id(),
+            bad.join(", ")
+        ),
+    };
+    Ok(judgement(outcome, summary, evidence))
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::checks::fixtures::{evidence_text, try_judge};
+    use crate::manifests::load::{Selection, from_text};
+    use crate::manifests::{LiveProbes, ProbeRequest};
+    use crate::observations::Probed;
+
+    /// A Deployment with the given container body (indented under `- name: web`) and pod-level
+    /// lines (under `spec:` of the template), plus `extra` documents.
+    fn manifest(replicas: &str, pod: &str, container: &str, extra: &str) -> KubeManifests {
+        let indent = |text: &str, n: usize| {
+            text.lines()
+                .map(|l| format!("{}{l}\n", " ".repeat(n)))
+                .collect::<String>()
+        };
+        let yaml = format!(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n{replicas}  selector:\n    matchLabels: {{app: web}}\n  template:\n    metadata:\n      labels: {{app: web}}\n    spec:\n{}      containers:\n        - name: web\n{}{extra}",
+            indent(pod, 6),
+            indent(container, 10),
+        );
+        from_text("web.yaml", &yaml, &Selection::default()).expect("fixture manifest")
+    }
+
+    const PROBES: &str = "image: web:1.2.3\nports:\n  - {name: http, containerPort: 8080}\nreadinessProbe:\n  httpGet: {path: /readyz, port: http}\n  periodSeconds: 5\n  failureThreshold: 2\nlivenessProbe:\n  httpGet: {path: /livez, port: 8080}\n  timeoutSeconds: 2\n";
+
+    fn obs(m: KubeManifests) -> Observations {
+        Observations {
+            kubernetes: Probed::Observed(m),
+            ..Observations::default()
+        }
+    }
+
+    fn request(status: u16, ms: f64) -> ProbeRequest {
+        ProbeRequest {
+            elapsed_ms: ms,
+            status: Some(status),
+            location: None,
+            error: None,
+            timed_out: false,
+        }
+    }
+
+    fn live(kind: ProbeKind, path: &str, chain: Vec<ProbeRequest>, ms: &[f64]) -> LiveProbe {
+        LiveProbe {
+            kind,
+            path: path.to_string(),
+            url: format!("https://app.example.com{path}"),
+            chain,
+            samples: ms.iter().map(|m| request(200, *m)).collect(),
+        }
+    }
+
+    fn with_live(mut o: Observations, probes: Vec<LiveProbe>) -> Observations {
+        o.kube_probes = Probed::Observed(LiveProbes {
+            base: "https://app.example.com/".into(),
+            timeout_ms: 10_000,
+            probes,
+        });
+        o
+    }
+
+    /// A fault run cutting `database`, with readiness and liveness polls as (at_ms, status).
+    fn with_fault(mut o: Observations, ready: &[(u64, u16)], alive: &[(u64, u16)]) -> Observations {
+        let polls = |p: &[(u64, u16)]| {
+            p.iter()
+                .map(|(at, s)| json!({"at_ms": at, "status": s, "error": null}))
+                .collect::<Vec<_>>()
+        };
+        o.fault = serde_json::from_value(json!({"state": "observed", "value": [{
+            "proxy": "database", "listen": "127.0.0.1:15432", "upstream": "db:5432",
+            "readiness": "https://app.example.com/readyz",
+            "liveness": "https://app.example.com/livez",
+            "baseline_status": 200, "reset_connections": 1,
+            "detect_window_ms": 3000, "recover_window_ms": 3000,
+            "readiness_during": polls(ready), "liveness_during": polls(alive),
+            "readiness_after": [], "cut_short": false
+        }]}))
+        .expect("fault fixture");
+        o
+    }
+
+    /// A supervised shutdown: exit after `exit_ms`, readiness polls as (at_ms, status or none).
+    fn with_shutdown(
+        mut o: Observations,
+        exit_ms: u64,
+        polls: &[(u64, Option<u16>)],
+    ) -> Observations {
+        let polls: Vec<_> = polls
+            .iter()
+            .map(|(at, s)| json!({"at_ms": at, "status": s, "error": if s.is_none() { json!("refused") } else { json!(null) }}))
+            .collect();
+        o.shutdown = serde_json::from_value(json!({"state": "observed", "value": {
+            "pid": 42, "grace_period_ms": 10000,
+            "requests": [{"request": "GET https://app.example.com/slow", "finished_ms": 900, "status": 200, "error": null}],
+            "readiness": "https://app.example.com/readyz",
+            "readiness_polls": polls,
+            "exit": {"kind": "exited", "after_ms": exit_ms, "code": 0, "signal": null},
+            "pid_gone": true
+        }}))
+        .expect("shutdown fixture");
+        o
+    }
+
+    fn outcome(check: &CheckMeta, o: &Observations) -> Outcome {
+        match try_judge(check, o) {
+            Ok(j) => j.outcome,
+            Err(Unobserved::Failed(_)) => Outcome::Error,
+            Err(Unobserved::Skipped(_)) => Outcome::Skipped,
+        }
+    }
+
+    #[test]
+    fn no_manifest_skips_every_k8s_check() {
+        for check in [
+            &PROBES_DECLARED,
+            &PROBE_PATHS_LIVE,
+            &LIVENESS_NOT_READINESS,
+            &PROBE_TIMEOUTS,
+            &TERMINATION_GRACE,
+            &RESOURCES,
+            &REPLICAS_PDB,
+            &IMAGE_PINNED,
+        ] {
+            assert_eq!(
+                outcome(check, &Observations::default()),
+                Outcome::Skipped,
+                "{}",
+                check.id
+            );
+        }
+    }
+
+    #[test]
+    fn probes_declared_fails_without_readiness_and_on_a_start_longer_than_liveness_allows() {
+        let o = obs(manifest("", "", PROBES, ""));
+        let j = try_judge(&PROBES_DECLARED, &o).unwrap();
+        assert_eq!(j.outcome, Outcome::Pass, "{j:?}");
+        assert!(evidence_text(&j).contains("time-to-ready not measured"));
+
+        let only_liveness =
+            "image: web:1.2.3\nlivenessProbe:\n  httpGet: {path: /livez, port: 8080}\n";
+        let j = try_judge(&PROBES_DECLARED, &obs(manifest("", "", only_liveness, ""))).unwrap();
+        assert_eq!(j.outcome, Outcome::Fail);
+        assert!(
+            j.summary.contains("declares no readinessProbe"),
+            "{}",
+            j.summary
+        );
+        assert!(
+            evidence_text(&j).contains("no readinessProbe (web.yaml:"),
+            "{}",
+            evidence_text(&j)
+        );
+
+        // Liveness allows 0 + 3 × 10 s; a 45 s start crash-loops, a 20 s start warns.
+        let mut o = obs(manifest("", "", PROBES, ""));
+        o.startup = serde_json::from_value(json!({"state": "observed", "value": {"readiness": "https://app.example.com/readyz", "ready_ms": 45000}})).unwrap();
+        let j = try_judge(&PROBES_DECLARED, &o).unwrap();
+        assert_eq!(j.outcome, Outcome::Fail, "{j:?}");
+        assert!(j.summary.contains("crash-loop"), "{}", j.summary);
+        o.startup = serde_json::from_value(
+            json!({"state": "observed", "value": {"readiness": null, "ready_ms": 20000}}),
+        )
+        .unwrap();
+        assert_eq!(outcome(&PROBES_DECLARED, &o), Outcome::Warn);
+        // A startup probe covering the start makes it pass.
+        let with_startup = format!(
+            "{PROBES}startupProbe:\n  httpGet: {{path: /livez, port: 8080}}\n  failureThreshold: 30\n  periodSeconds: 2\n"
+        );
+        let mut o2 = obs(manifest("", "", &with_startup, ""));
+        o2.startup = o.startup.clone();
+        assert_eq!(outcome(&PROBES_DECLARED, &o2), Outcome::Pass);
+    }
+
+    #[test]
+    fn probe_paths_live_fails_on_404_redirect_and_unknown_port() {
+        let m = manifest("", "", PROBES, "");
+        let ok = with_live(
+            obs(m.clone()),
+            vec![
+                live(
+                    ProbeKind::Readiness,
+                    "/readyz",
+                    vec![request(200, 3.0)],
+                    &[3.0],
+                ),
+                live(
+                    ProbeKind::Liveness,
+                    "/livez",
+                    vec![request(200, 2.0)],
+                    &[2.0],
+                ),
+            ],
+        );
+        assert_eq!(outcome(&PROBE_PATHS_LIVE, &ok), Outcome::Pass);
+
+        let missing = with_live(
+            obs(m.clone()),
+            vec![
+                live(
+                    ProbeKind::Readiness,
+                    "/readyz",
+                    vec![request(404, 3.0)],
+                    &[3.0],
+                ),
+                live(
+                    ProbeKind::Liveness,
+                    "/livez",
+                    vec![request(200, 2.0)],
+                    &[2.0],
+                ),
+            ],
+        );
+        let j = try_judge(&PROBE_PATHS_LIVE, &missing).unwrap();
+        assert_eq!(j.outcome, Outcome::Fail);
+        let text = evidence_text(&j);
+        assert!(
+            text.contains(
+                "readinessProbe https://app.example.com/readyz → 404: the pod would never be ready"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("web.yaml:"), "{text}");
+
+        let mut moved = request(301, 1.0);
+        moved.location = Some("https://login.example.com/".into());
+        let redirected = with_live(
+            obs(m.clone()),
+            vec![
+                live(ProbeKind::Readiness, "/readyz", vec![moved], &[1.0]),
+                live(
+                    ProbeKind::Liveness,
+                    "/livez",
+                    vec![request(200, 2.0)],
+                    &[2.0],
+                ),
+            ],
+        );
+        let j = try_judge(&PROBE_PATHS_LIVE, &redirected).unwrap();
+        assert_eq!(j.outcome, Outcome::Fail);
+        assert!(
+            evidence_text(&j).contains("301 → https://login.example.com/: a redirect"),
+            "{}",
+            evidence_text(&j)
+        );
+
+        let bad_port = PROBES.replace("port: http}", "port: web}");
+        let j = try_judge(
+            &PROBE_PATHS_LIVE,
+            &with_live(obs(manifest("", "", &bad_port, "")), vec![]),
+        )
+        .unwrap();
+        assert_eq!(j.outcome, Outcome::Fail);
+        assert!(
+            evidence_text(&j)
+                .contains("port \"web\" is not a port of container web (ports: http:8080)"),
+            "{}",
+            evidence_text(&j)
+        );
+
+        // Not requested (a dependency-only audit): skipped with that reason, never a pass.
+        let mut o = obs(m);
+        o.kube_probes = Probed::Skipped("dependency-only audit".into());
+        assert_eq!(
+            try_judge(&PROBE_PATHS_LIVE, &o).unwrap_err(),
+            Unobserved::Skipped("dependency-only audit".into())
+        );
+    }
+
+    #[test]
+    fn liveness_must_stay_up_while_a_dependency_is_cut() {
+        let m = manifest("", "", PROBES, "");
+        let stable = with_fault(obs(m.clone()), &[(100, 503)], &[(100, 200), (300, 200)]);
+        let j = try_judge(&LIVENESS_NOT_READINESS, &stable).unwrap();
+        assert_eq!(j.outcome, Outcome::Pass, "{j:?}");
+        assert!(
+            evidence_text(&j).contains("/livez answered 200 ×2"),
+            "{}",
+            evidence_text(&j)
+        );
+
+        let cascading = with_fault(obs(m.clone()), &[(100, 503)], &[(100, 200), (300, 503)]);
+        let j = try_judge(&LIVENESS_NOT_READINESS, &cascading).unwrap();
+        assert_eq!(j.outcome, Outcome::Fail);
+        assert!(j.summary.contains("restart every pod"), "{}", j.summary);
+
+        // Not measured: skipped when the paths differ, a warning when they are the same.
+        assert_eq!(outcome(&LIVENESS_NOT_READINESS, &obs(m)), Outcome::Skipped);
+        let same = PROBES.replace("path: /livez, port: 8080", "path: /readyz, port: http");
+        let j = try_judge(&LIVENESS_NOT_READINESS, &obs(manifest("", "", &same, ""))).unwrap();
+        assert_eq!(j.outcome, Outcome::Warn);
+        assert!(j.summary.contains("same endpoint /readyz"), "{}", j.summary);
+    }
+
+    #[test]
+    fn probe_timeouts_compare_p99_and_time_out_of_rotation() {
+        let m = manifest("", "", PROBES, "");
+        let fast = vec![
+            live(
+                ProbeKind::Readiness,
+                "/readyz",
+                vec![request(200, 3.0)],
+                &[3.0, 4.0, 5.0],
+            ),
+            live(
+                ProbeKind::Liveness,
+                "/livez",
+                vec![request(200, 2.0)],
+                &[2.0, 3.0],
+            ),
+        ];
+        let o = with_fault(with_live(obs(m.clone()), fast.clone()), &[(120, 503)], &[]);
+        let j = try_judge(&PROBE_TIMEOUTS, &o).unwrap();
+        assert_eq!(j.outcome, Outcome::Pass, "{j:?}");
+        // readiness: 2 × 5 s + 0.12 s.
+        assert!(
+            evidence_text(&j).contains("the pod leaves the Service within 10.1 s"),
+            "{}",
+            evidence_text(&j)
+        );
+
+        // Liveness timeoutSeconds 2 vs a 2.4 s p99: fail; 1.7 s: within 20%, warn.
+        let slow = vec![live(
+            ProbeKind::Liveness,
+            "/livez",
+            vec![request(200, 2.0)],
+            &[10.0, 2400.0],
+        )];
+        let j = try_judge(&PROBE_TIMEOUTS, &with_live(obs(m.clone()), slow)).unwrap();
+        assert_eq!(j.outcome, Outcome::Fail);
+        assert!(
+            j.summary
+                .contains("livenessProbe times out at 2 s but /livez takes 2.40 s at p99"),
+            "{}",
+            j.summary
+        );
+        assert!(
+            evidence_text(&j).contains("livenessProbe.timeoutSeconds: 2 (web.yaml:"),
+            "{}",
+            evidence_text(&j)
+        );
+        let close = vec![live(
+            ProbeKind::Liveness,
+            "/livez",
+            vec![request(200, 2.0)],
+            &[1700.0],
+        )];
+        assert_eq!(
+            outcome(&PROBE_TIMEOUTS, &with_live(obs(m.clone()), close)),
+            Outcome::Warn
+        );
+
+        // Out of rotation: 12 × 5 s after a 1 s detect = 61 s > 60 s.
+        let lax = PROBES.replace("failureThreshold: 2", "failureThreshold: 12");
+        let o = with_fault(
+            with_live(obs(manifest("", "", &lax, "")), fast.clone()),
+            &[(1000, 503)],
+            &[],
+        );
+        assert_eq!(outcome(&PROBE_TIMEOUTS, &o), Outcome::Fail);
+        // Readiness that never flips: a warning pointing at health.fault.readiness_flips.
+        let o = with_fault(
+            with_live(obs(m.clone()), fast),
+            &[(100, 200), (3000, 200)],
+            &[],
+        );
+        let j = try_judge(&PROBE_TIMEOUTS, &o).unwrap();
+        assert_eq!(j.outcome, Outcome::Warn);
+        assert!(evidence_text(&j).contains("health.fault.readiness_flips"));
+        // Nothing measured: skipped.
+        assert_eq!(outcome(&PROBE_TIMEOUTS, &obs(m)), Outcome::Skipped);
+    }
+
+    #[test]
+    fn termination_grace_needs_a_prestop_or_a_readiness_flip_and_room_for_the_drain() {
+        let m = manifest("", "terminationGracePeriodSeconds: 10\n", PROBES, "");
+        // Exits at once, readiness never 503: no preStop → fail.
+        let o = with_shutdown(obs(m.clone()), 5, &[(2, Some(200)), (110, None)]);
+        let j = try_judge(&TERMINATION_GRACE, &o).unwrap();
+        assert_eq!(j.outcome, Outcome::Fail, "{j:?}");
+        let text = evidence_text(&j);
+        assert!(
+            text.contains("terminationGracePeriodSeconds: 10 (web.yaml:"),
+            "{text}"
+        );
+        assert!(text.contains("no lifecycle.preStop ("), "{text}");
+        assert!(text.contains("never answered non-2xx"), "{text}");
+        // Readiness flips to 503 and the drain fits: pass.
+        let o = with_shutdown(obs(m.clone()), 1600, &[(5, Some(503)), (1500, Some(503))]);
+        assert_eq!(outcome(&TERMINATION_GRACE, &o), Outcome::Pass);
+        // A preStop sleep covers a service that does not flip; 5 s + 9 s drain > 10 s: fail.
+        let hook = format!("{PROBES}lifecycle:\n  preStop:\n    sleep: {{seconds: 5}}\n");
+        let hooked = manifest("", "terminationGracePeriodSeconds: 10\n", &hook, "");
+        let o = with_shutdown(obs(hooked.clone()), 300, &[(5, None)]);
+        assert_eq!(outcome(&TERMINATION_GRACE, &o), Outcome::Pass);
+        let o = with_shutdown(obs(hooked), 9000, &[(5, Some(503))]);
+        let j = try_judge(&TERMINATION_GRACE, &o).unwrap();
+        assert_eq!(j.outcome, Outcome::Fail);
+        assert!(j.summary.contains("SIGKILL"), "{}", j.summary);
+        // Not supervised: skipped, never judged on the manifest alone.
+        assert_eq!(outcome(&TERMINATION_GRACE, &obs(m)), Outcome::Skipped);
+    }
+
+    #[test]
+    fn resources_replicas_and_images_are_judged_from_the_manifest() {
+        let bare = obs(manifest("", "", "image: web\n", ""));
+        assert_eq!(outcome(&RESOURCES, &bare), Outcome::Fail);
+        assert_eq!(outcome(&REPLICAS_PDB, &bare), Outcome::Fail);
+        assert_eq!(outcome(&IMAGE_PINNED, &bare), Outcome::Fail);
+
+        let requests = "image: web@sha256:abc\nresources:\n  requests: {cpu: 100m, memory: 64Mi}\n";
+        assert_eq!(
+            outcome(&RESOURCES, &obs(manifest("", "", requests, ""))),
+            Outcome::Warn
+        );
+        let limited = format!("{requests}  limits: {{memory: 128Mi}}\n");
+        assert_eq!(
+            outcome(&RESOURCES, &obs(manifest("", "", &limited, ""))),
+            Outcome::Pass
+        );
+
+        let pdb = "---\napiVersion: policy/v1\nkind: PodDisruptionBudget\nmetadata: {name: web}\nspec:\n  maxUnavailable: 1\n  selector: {matchLabels: {app: web}}\n";
+        let three = "  replicas: 3\n";
+        assert_eq!(
+            outcome(
+                &REPLICAS_PDB,
+                &obs(manifest(three, "", "image: web:1.0.0\n", ""))
+            ),
+            Outcome::Warn
+        );
+        assert_eq!(
+            outcome(
+                &REPLICAS_PDB,
+                &obs(manifest(three, "", "image: web:1.0.0\n", pdb))
+            ),
+            Outcome::Pass
+        );
+        let blocking = pdb.replace("maxUnavailable: 1", "minAvailable: 3");
+        assert_eq!(
+            outcome(
+                &REPLICAS_PDB,
+                &obs(manifest(three, "", "image: web:1.0.0\n", &blocking))
+            ),
+            Outcome::Warn
+        );
+        // One replica, but an HPA keeps at least two.
+        let hpa = "---\napiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nmetadata: {name: web}\nspec:\n  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: web}\n  minReplicas: 2\n  maxReplicas: 5\n";
+        let j = try_judge(
+            &REPLICAS_PDB,
+            &obs(manifest(
+                "",
+                "",
+                "image: web:1.0.0\n",
+                &format!("{pdb}{hpa}"),
+            )),
+        )
+        .unwrap();
+        assert_eq!(j.outcome, Outcome::Pass, "{j:?}");
+        assert!(
+            evidence_text(&j).contains("minReplicas: 2 (web.yaml:"),
+            "{}",
+            evidence_text(&j)
+        );
+
+        for (image, expected) in [
+            ("registry:5000/web@sha256:0f", Outcome::Pass),
+            ("registry:5000/web:1.4.2", Outcome::Pass),
+            ("web:v2.0.0-rc1", Outcome::Pass),
+            ("web:3f2a9c1", Outcome::Pass),
+            ("registry:5000/web", Outcome::Fail),
+            ("web:latest", Outcome::Fail),
+            ("web:main", Outcome::Warn),
+        ] {
+            let m = obs(manifest("", "", &format!("image: {image}\n"), ""));
+            assert_eq!(outcome(&IMAGE_PINNED, &m), expected, "{image}");
+        }
+    }
+
+    #[test]
+    fn daemonsets_skip_replicas_and_bare_pods_fail_them() {
+        let ds = from_text(
+            "ds.yaml",
+            "apiVersion: apps/v1\nkind: DaemonSet\nmetadata: {name: agent}\nspec:\n  selector: {matchLabels: {app: agent}}\n  template:\n    metadata: {labels: {app: agent}}\n    spec:\n      containers: [{name: agent, image: agent:1.0.0}]\n",
+            &Selection::default(),
+        )
+        .unwrap();
+        assert_eq!(outcome(&REPLICAS_PDB, &obs(ds)), Outcome::Skipped);
+        let pod = from_text(
+            "pod.yaml",
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: one}\nspec:\n  containers: [{name: one, image: one:1.0.0}]\n",
+            &Selection::default(),
+        )
+        .unwrap();
+        assert_eq!(outcome(&REPLICAS_PDB, &obs(pod)), Outcome::Fail);
+    }
+}
