@@ -10,6 +10,9 @@
 //! - `hostile`: the real binary against servers that each misbehave one way (silence, trickled
 //!   headers, endless bodies, gzip bomb, resets, junk bytes, SMTP, an unresolvable name): in time,
 //!   no panic, bounded memory, `error` findings with reasons, documented exit codes.
+//! - `hostile_deps`: the real binary with `[dependencies]` pointing at local PostgreSQL, MySQL,
+//!   Redis, AMQP, management-API and DNS servers that each misbehave one way: same bounds, the
+//!   dependency's checks carry the reason, no credential reaches a server it must not.
 //! - `fuzz`: property tests feeding arbitrary input to every parser that reads target data or
 //!   configuration (CSP, Set-Cookie, health JSON, JWKS/JWT, TOML config, metrics exposition,
 //!   legacy TLS answers, redaction); `PROPTEST_CASES` raises the case count.
@@ -41,6 +44,7 @@ mod engine_targets;
 mod fault;
 mod fuzz;
 mod hostile;
+mod hostile_deps;
 mod metrics;
 mod packs;
 mod ratelimit;
