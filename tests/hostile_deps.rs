@@ -37,6 +37,12 @@ fn password() -> String {
 
 /// Audits a well-behaved local target with `[dependencies]` set to `deps` (TOML lines).
 async fn audit_with(deps: &str) -> (Run, Value) {
+    audit_inner(deps, false).await
+}
+
+/// [`audit_with`]; `contained_panic`: a client library is expected to panic (and the probe to
+/// contain it), so the panic hook's message on stderr is allowed.
+async fn audit_inner(deps: &str, contained_panic: bool) -> (Run, Value) {
     let target = raw_server("127.0.0.1", None, |path| {
         if path == "/" {
             Behaviour::Normal
@@ -54,6 +60,10 @@ async fn audit_with(deps: &str) -> (Run, Value) {
         cmd.args(["audit", &url, "--deadline", "5s", "--timeout", "2s"])
             .args(["--profile", "production", "--format", "json", "--config"])
             .arg(&config);
+        if contained_panic {
+            // The panic hook would symbolise a backtrace from the debug binary's DWARF (300 MB).
+            cmd.env("RUST_BACKTRACE", "0");
+        }
         run_command(cmd)
     })
     .await
@@ -62,7 +72,18 @@ async fn audit_with(deps: &str) -> (Run, Value) {
         "audit finished in {:?} (bound {:?}), exit {:?}, peak RSS {} KiB (limit {} KiB)",
         run.elapsed, BOUND, run.code, run.peak_rss_kb, RSS_LIMIT_KB
     );
-    let report = assert_sane(&run, false);
+    let report = if contained_panic {
+        assert!(run.elapsed < BOUND, "took {:?}", run.elapsed);
+        assert!(
+            matches!(run.code, Some(0 | 1)),
+            "exit {:?}: {}",
+            run.code,
+            run.stderr
+        );
+        run.report()
+    } else {
+        assert_sane(&run, false)
+    };
     assert_memory_bounded(&run);
     // The target itself was fine: its checks are judged whatever the dependency did.
     assert_judged(&report, "headers.csp");
@@ -259,6 +280,58 @@ async fn postgres_answering_the_tls_request_with_garbage() {
         &["answered the TLS request with 0x9c"],
     );
     no_password(&seen, "garbage TLS answer");
+}
+
+/// A context like the engine's for in-process probe calls.
+fn probe_cx() -> readyprobe::probes::ProbeCx {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicU64};
+    crate::util::crypto();
+    let timeout = std::time::Duration::from_secs(2);
+    readyprobe::probes::ProbeCx {
+        client: readyprobe::probes::http::client(&readyprobe::probes::http::ClientOptions {
+            timeout,
+            extra_roots: Vec::new(),
+            user_agent: "readyprobe-test".to_string(),
+        })
+        .expect("client"),
+        limit: Arc::new(tokio::sync::Semaphore::new(8)),
+        timeout,
+        deadline: tokio::time::Instant::now() + std::time::Duration::from_secs(30),
+        requests: Arc::new(AtomicU64::new(0)),
+        max_requests: 1000,
+        max_body: 1024 * 1024,
+        extra_headers: Vec::new(),
+        redactor: readyprobe::redact::Redactor::new(),
+        answered: Arc::new(AtomicBool::new(false)),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_answer_that_makes_the_client_library_panic_is_contained() {
+    // sqlx reads a ParameterDescription's count without checking the message is long enough;
+    // the panic (printed by the panic hook) must become this dependency's error, not end the run.
+    let (addr, _) = servers::postgres(Pg::TruncatedParameterDescription).await;
+    let dsn = format!("postgres://app:{}@{addr}/app?sslmode=disable", password());
+    let err = readyprobe::probes::deps::postgres::inspect(&probe_cx(), &dsn)
+        .await
+        .expect_err("a truncated ParameterDescription cannot be inspected");
+    let text = err.to_string();
+    assert!(
+        text.contains("the postgres client library failed on the server's answer"),
+        "{text}"
+    );
+    assert!(!text.contains(&password()), "{text}");
+
+    // Through the binary: the run goes on and reports it.
+    let (run, report) = audit_inner(&format!("postgres = \"{dsn}\""), true).await;
+    assert_dependency_down(
+        &report,
+        "db.postgres.",
+        "db.postgres.reachable",
+        &["client library failed on the server's answer"],
+    );
+    assert_gate_failed(&run);
 }
 
 // ---------------------------------------------------------------------------------------------

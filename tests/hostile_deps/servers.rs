@@ -101,6 +101,9 @@ pub enum Pg {
     ClosesMidRow,
     /// Answers the SSLRequest with bytes that are neither `S` nor `N`.
     SslGarbage,
+    /// Authenticates, then describes the first query's parameters with an empty
+    /// ParameterDescription (the client library reads its count without checking the length).
+    TruncatedParameterDescription,
 }
 
 fn pg_msg(kind: u8, body: &[u8]) -> Vec<u8> {
@@ -236,7 +239,11 @@ pub async fn postgres(how: Pg) -> (SocketAddr, Seen) {
                 }
                 b'P' => out.extend(pg_msg(b'1', &[])),
                 b'D' => {
-                    out.extend(pg_msg(b't', &0u16.to_be_bytes()));
+                    if how == Pg::TruncatedParameterDescription {
+                        out.extend(pg_msg(b't', &[]));
+                    } else {
+                        out.extend(pg_msg(b't', &0u16.to_be_bytes()));
+                    }
                     out.extend(pg_row_description());
                 }
                 b'B' => out.extend(pg_msg(b'2', &[])),
