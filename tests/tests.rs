@@ -29,6 +29,9 @@
 //! - `runmodes`: CI gate (waivers, category minimums, JUnit, `--wait-ready`, the GitHub Actions
 //!   example run as written), history on SQLite and PostgreSQL with `diff` and the webhook, fleets,
 //!   record/replay, the HTML report in headless Chromium, `serve` scraped by a real Prometheus.
+//! - `store`: the history store under `kill -9` at random points (20 per backend, 200 with
+//!   `READYPROBE_FULL_SOAK=1`), ten concurrent cron runs on one store, and stores written by the
+//!   pre-migration schema — SQLite and the machine's PostgreSQL.
 //! - `tls`: `tls.certificate` and `tls.protocols` against local TLS servers with generated
 //!   certificates, Debian's `openssl s_server` offering TLS 1.0/1.1, and hostile TLS peers.
 //!
@@ -49,5 +52,6 @@ mod metrics;
 mod packs;
 mod ratelimit;
 mod runmodes;
+mod store;
 mod tls;
 mod util;

@@ -231,6 +231,7 @@ impl Store {
                 .await
                 .map_err(|e| err(format!("cannot connect: {e}")))?;
             // sqlx takes a PostgreSQL advisory lock around the migrations.
+            tracing::debug!(target: "readyprobe::store", store = %shown, "migrating");
             postgres_migrator()
                 .run(&pool)
                 .await
@@ -272,6 +273,7 @@ impl Store {
         // SQLite's migrator takes no lock: run it inside one write transaction so concurrent
         // first runs on a new file apply each migration once (the others wait, then find it
         // applied). Its own per-migration transactions become savepoints.
+        tracing::debug!(target: "readyprobe::store", store = %path.display(), "migrating");
         let migrated = async {
             let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
             sqlite_migrator()
