@@ -85,7 +85,9 @@ impl Upstream {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Listen {
     /// A Unix socket with this file name in a fresh `0700` directory (falls back to loopback TCP
-    /// where Unix sockets do not exist).
+    /// where Unix sockets or a writable temporary directory do not exist; then a client that
+    /// verifies the server's name against the host it connects to will refuse, which fails
+    /// closed).
     Unix(String),
     /// A port on 127.0.0.1.
     Loopback,
@@ -177,49 +179,42 @@ impl Guard {
             max_bytes: policy.max_bytes,
             kind: dep.kind,
         };
-        match listen {
-            #[cfg(unix)]
-            Listen::Unix(file_name) => {
-                let dir = private_dir().map_err(local)?;
-                let path = dir.join(&file_name);
-                let listener = match tokio::net::UnixListener::bind(&path) {
-                    Ok(l) => l,
-                    Err(e) => {
-                        let _ = std::fs::remove_dir_all(&dir);
-                        return Err(local(e));
-                    }
-                };
+        #[cfg(unix)]
+        if let Listen::Unix(file_name) = &listen {
+            // A filesystem without a writable temporary directory (a read-only root) falls back
+            // to a loopback port below.
+            if let Some((dir, listener)) = unix_listener(file_name) {
+                let path = dir.join(file_name);
                 let task = tokio::spawn(async move {
                     if let Ok((client, _)) = listener.accept().await {
                         drop(listener);
                         relay(client, server, shared).await;
                     }
                 });
-                Ok(Guard {
+                return Ok(Guard {
                     endpoint: Endpoint::Unix(path),
                     dir: Some(dir),
                     cut,
                     task,
-                })
-            }
-            _ => {
-                let listener = TcpListener::bind(("127.0.0.1", 0)).await.map_err(local)?;
-                let addr = listener.local_addr().map_err(local)?;
-                let task = tokio::spawn(async move {
-                    if let Ok((client, _)) = listener.accept().await {
-                        drop(listener);
-                        let _ = client.set_nodelay(true);
-                        relay(client, server, shared).await;
-                    }
                 });
-                Ok(Guard {
-                    endpoint: Endpoint::Tcp(addr),
-                    dir: None,
-                    cut,
-                    task,
-                })
             }
         }
+        let _ = listen;
+        let listener = TcpListener::bind(("127.0.0.1", 0)).await.map_err(local)?;
+        let addr = listener.local_addr().map_err(local)?;
+        let task = tokio::spawn(async move {
+            if let Ok((client, _)) = listener.accept().await {
+                drop(listener);
+                let _ = client.set_nodelay(true);
+                relay(client, server, shared).await;
+            }
+        });
+        Ok(Guard {
+            endpoint: Endpoint::Tcp(addr),
+            dir: None,
+            cut,
+            task,
+        })
     }
 
     /// Where the client library must connect.
@@ -251,9 +246,10 @@ impl Drop for Guard {
     }
 }
 
-/// A fresh directory only this user can enter, for one socket.
+/// A Unix socket named `file_name` in a fresh directory only this user can enter, in the first
+/// temporary directory that works (socket paths are limited to ~100 bytes: `/tmp` first).
 #[cfg(unix)]
-fn private_dir() -> std::io::Result<PathBuf> {
+fn unix_listener(file_name: &str) -> Option<(PathBuf, tokio::net::UnixListener)> {
     use std::os::unix::fs::DirBuilderExt;
     use std::sync::atomic::{AtomicU64, Ordering};
     static N: AtomicU64 = AtomicU64::new(0);
@@ -261,24 +257,28 @@ fn private_dir() -> std::io::Result<PathBuf> {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.subsec_nanos())
         .unwrap_or_default();
-    // Unix socket paths are limited to ~100 bytes: prefer /tmp to a long $TMPDIR.
-    let base = [PathBuf::from("/tmp"), std::env::temp_dir()]
-        .into_iter()
-        .find(|p| p.is_dir())
-        .unwrap_or_else(std::env::temp_dir);
-    let mut last = None;
-    for _ in 0..8 {
+    let bases = [
+        PathBuf::from("/tmp"),
+        std::env::temp_dir(),
+        PathBuf::from("/dev/shm"),
+    ];
+    for base in bases.iter().filter(|p| p.is_dir()) {
         let dir = base.join(format!(
             "readyprobe-guard-{}-{}-{nanos:x}",
             std::process::id(),
             N.fetch_add(1, Ordering::Relaxed)
         ));
-        match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
-            Ok(()) => return Ok(dir),
-            Err(e) => last = Some(e),
+        if std::fs::DirBuilder::new().mode(0o700).create(&dir).is_err() {
+            continue;
+        }
+        match tokio::net::UnixListener::bind(dir.join(file_name)) {
+            Ok(listener) => return Some((dir, listener)),
+            Err(_) => {
+                let _ = std::fs::remove_dir_all(&dir);
+            }
         }
     }
-    Err(last.unwrap_or_else(|| std::io::Error::other("no directory")))
+    None
 }
 
 /// A byte stream either end of the relay can be.
