@@ -646,6 +646,21 @@ mod tests {
     }
 
     #[test]
+    fn cleartext_passwords_are_refused_unless_allowed() {
+        let cfg = from_str("[dependencies]\npostgres = \"postgres://h/db\"\n", "t.toml").unwrap();
+        assert!(!cfg.dependencies.allow_cleartext_password);
+        let cfg = from_str(
+            "[dependencies]\npostgres = \"postgres://h/db\"\nallow_cleartext_password = true\n",
+            "t.toml",
+        )
+        .unwrap();
+        assert!(cfg.dependencies.allow_cleartext_password);
+        let (field, msg) = message("[dependencies]\nallow_cleartext_password = \"yes\"\n");
+        assert_eq!(field, "dependencies.allow_cleartext_password");
+        assert!(msg.contains("bool"), "{msg}");
+    }
+
+    #[test]
     fn unknown_key_in_section_is_named() {
         let (field, msg) = message("[dependencies]\npostgress = \"postgres://h/db\"\n");
         assert_eq!(field, "dependencies.postgress");
