@@ -25,7 +25,7 @@ use sqlx::{ConnectOptions, Connection, Row};
 use tokio::time::Instant;
 
 use super::guard::{Endpoint, Guard, Listen, Policy, Upstream, Wire};
-use super::{Dependency, MapObserved, collect_capped, is_row_cap, ms_since};
+use super::{Dependency, MapObserved, clip, collect_capped, is_row_cap, ms_since};
 use crate::observations::Probed;
 use crate::probes::{ProbeCx, ProbeError, error_chain};
 
@@ -184,6 +184,9 @@ async fn observe(
     Ok(observation)
 }
 
+/// The longest value (version, variable, grant line) kept from the server.
+const VALUE_KEEP: usize = 400;
+
 const Q_SELECT1: &str = "SELECT 1";
 const Q_WHO: &str = "SELECT VERSION(), CURRENT_USER()";
 const Q_VARIABLES: &str = "SHOW GLOBAL VARIABLES WHERE Variable_name IN ('version', 'version_comment', \
@@ -211,7 +214,9 @@ fn text(row: &MySqlRow, i: usize) -> String {
 }
 
 fn pairs(rows: Vec<MySqlRow>) -> BTreeMap<String, String> {
-    rows.iter().map(|r| (text(r, 0), text(r, 1))).collect()
+    rows.iter()
+        .map(|r| (clip(&text(r, 0), VALUE_KEEP), clip(&text(r, 1), VALUE_KEEP)))
+        .collect()
 }
 
 async fn session(
@@ -237,7 +242,10 @@ async fn session(
         .await?
         .map_err(query_err)?;
     let (version, current_user) = match who.first() {
-        Some(row) => (text(row, 0), text(row, 1)),
+        Some(row) => (
+            clip(&text(row, 0), VALUE_KEEP),
+            clip(&text(row, 1), VALUE_KEEP),
+        ),
         None => return Err(dep.protocol_error("SELECT VERSION() returned no row")),
     };
 
@@ -281,7 +289,7 @@ async fn session(
     .await
     .map_observed(|rows| {
         rows.iter()
-            .map(|r| dep.scrub(&mask_grant(&text(r, 0))))
+            .map(|r| clip(&dep.scrub(&mask_grant(&text(r, 0))), VALUE_KEEP))
             .collect()
     });
 

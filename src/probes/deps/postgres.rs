@@ -27,7 +27,7 @@ use tokio::time::Instant;
 
 use super::guard::{Endpoint, Guard, Listen, Policy, Upstream, Wire};
 use super::{
-    Dependency, MapObserved, collect_capped, is_row_cap, ms_since, redact_command, redact_sql,
+    Dependency, MapObserved, clip, collect_capped, is_row_cap, ms_since, redact_command, redact_sql,
 };
 use crate::observations::Probed;
 use crate::probes::{ProbeCx, ProbeError, error_chain};
@@ -256,6 +256,8 @@ const Q_STATEMENTS_12: &str = "SELECT left(query, 400)::text, calls::int8, mean_
 
 /// How long query texts may be in evidence.
 const QUERY_MAX: usize = 120;
+/// The longest version string or setting kept from the server.
+const VALUE_KEEP: usize = 400;
 
 /// Inspects the PostgreSQL server at `dsn`, read-only, refusing to send the password in
 /// cleartext over an unencrypted connection. See [`inspect_with`].
@@ -396,6 +398,7 @@ async fn session(
                 } else {
                     value
                 };
+                let value = clip(&value, VALUE_KEEP);
                 (name, PgSetting { value, unit })
             })
             .collect::<BTreeMap<_, _>>()
@@ -573,7 +576,7 @@ async fn session(
         server: dep.shown.clone(),
         connect_ms,
         select1_ms,
-        version,
+        version: clip(&version, VALUE_KEEP),
         version_num,
         settings,
         role,

@@ -38,6 +38,8 @@ use crate::probes::{ProbeCx, ProbeError, error_chain};
 
 /// The longest reply line or `ACL WHOAMI` kept as evidence.
 const REPLY_KEEP: usize = 200;
+/// The longest `INFO`/`CONFIG GET` value or `ACL LIST` line kept.
+const LINE_KEEP: usize = 400;
 
 /// `CONFIG GET` keys read (never `requirepass`/`masterauth`).
 pub const CONFIG_KEYS: &[&str] = &[
@@ -451,11 +453,21 @@ fn config_pairs(v: &Value) -> BTreeMap<String, String> {
         Value::Array(items) => items
             .chunks(2)
             .filter(|c| c.len() == 2)
-            .map(|c| (value_text(&c[0]), value_text(&c[1])))
+            .map(|c| {
+                (
+                    clip(&value_text(&c[0]), LINE_KEEP),
+                    clip(&value_text(&c[1]), LINE_KEEP),
+                )
+            })
             .collect(),
         Value::Map(pairs) => pairs
             .iter()
-            .map(|(k, v)| (value_text(k), value_text(v)))
+            .map(|(k, v)| {
+                (
+                    clip(&value_text(k), LINE_KEEP),
+                    clip(&value_text(v), LINE_KEEP),
+                )
+            })
             .collect(),
         _ => BTreeMap::new(),
     }
@@ -466,7 +478,7 @@ pub fn parse_info(text: &str) -> BTreeMap<String, String> {
     text.lines()
         .filter_map(|line| line.trim().split_once(':'))
         .filter(|(k, _)| INFO_KEYS.contains(k))
-        .map(|(k, v)| (k.to_string(), v.trim().to_string()))
+        .map(|(k, v)| (k.to_string(), clip(v.trim(), LINE_KEEP)))
         .collect()
 }
 
