@@ -4,8 +4,9 @@
 #   docker run --rm readyprobe audit https://staging.example.com
 FROM rust:1-bookworm AS build
 WORKDIR /src
-COPY Cargo.toml Cargo.lock ./
+COPY Cargo.toml Cargo.lock build.rs ./
 COPY src ./src
+COPY migrations ./migrations
 COPY probes ./probes
 COPY config ./config
 COPY tests ./tests

@@ -232,6 +232,29 @@ fn pg_obs(pg: postgres::PgObservation) -> Observations {
 }
 
 #[tokio::test]
+async fn postgres_tls_passes_through_the_wire_guard() {
+    if !util::require_service("PostgreSQL", PG) {
+        return;
+    }
+    let role = unique("rp_tls");
+    let pw = secret("tls");
+    let _role = pg_role(&role, &pw, "NOSUPERUSER", &[]).await;
+    // sqlx keeps the configured host for TLS and connects to the guard's socket; the guard
+    // relays ciphertext after `S`.
+    for (mode, encrypted) in [("require", true), ("disable", false)] {
+        let dsn = format!("postgres://{role}:{pw}@127.0.0.1:5432/test?sslmode={mode}");
+        let pg = postgres::inspect(&cx(SHORT), &dsn)
+            .await
+            .unwrap_or_else(|e| panic!("sslmode={mode}: {e}"));
+        let ssl = pg.connection_ssl.observed().expect("pg_stat_ssl row");
+        assert_eq!(ssl.ssl, encrypted, "sslmode={mode}: {ssl:?}");
+        if encrypted {
+            assert!(ssl.version.starts_with("TLS"), "{ssl:?}");
+        }
+    }
+}
+
+#[tokio::test]
 async fn postgres_superuser_and_least_privilege_roles_are_judged_live() {
     if !util::require_service("PostgreSQL", PG) {
         return;

@@ -33,27 +33,27 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 /// `--deadline` of every hostile run.
-const DEADLINE: Duration = Duration::from_secs(5);
+pub(crate) const DEADLINE: Duration = Duration::from_secs(5);
 /// The assertion bound: deadline + 3 s (see the module doc for why not + 1 s).
-const BOUND: Duration = Duration::from_secs(8);
+pub(crate) const BOUND: Duration = Duration::from_secs(8);
 /// Peak resident memory allowed for the cases that push bytes at the prober.
-const RSS_LIMIT_KB: u64 = 200 * 1024;
+pub(crate) const RSS_LIMIT_KB: u64 = 200 * 1024;
 /// A run still going after this is killed (the test then fails on the time bound).
 const KILL_AFTER: Duration = Duration::from_secs(60);
 
 /// What one run of the binary produced.
 #[derive(Debug)]
-struct Run {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-    elapsed: Duration,
+pub(crate) struct Run {
+    pub(crate) code: Option<i32>,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
+    pub(crate) elapsed: Duration,
     /// Peak RSS (VmHWM) seen while polling `/proc/<pid>/status`, in KiB.
-    peak_rss_kb: u64,
+    pub(crate) peak_rss_kb: u64,
 }
 
 impl Run {
-    fn report(&self) -> Value {
+    pub(crate) fn report(&self) -> Value {
         serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
             panic!(
                 "stdout is not a JSON report ({e}); stderr:\n{}\nstdout:\n{}",
@@ -77,7 +77,7 @@ fn vm_hwm_kb(pid: u32) -> Option<u64> {
 }
 
 /// Runs a prepared command to completion, reading its output and polling its peak RSS.
-fn run_command(mut cmd: Command) -> Run {
+pub(crate) fn run_command(mut cmd: Command) -> Run {
     for (key, _) in std::env::vars() {
         if key.starts_with("READYPROBE_") || key == "RUST_LOG" {
             cmd.env_remove(key);
@@ -154,7 +154,7 @@ async fn audit(url: String, extra: &[&str]) -> Run {
 }
 
 /// The checks every run must satisfy: in time, no panic, a documented exit code, a report.
-fn assert_sane(run: &Run, expect_unreachable: bool) -> Value {
+pub(crate) fn assert_sane(run: &Run, expect_unreachable: bool) -> Value {
     assert!(
         run.elapsed < BOUND,
         "took {:?} (deadline {:?}, bound {:?}); stderr:\n{}",
@@ -195,7 +195,7 @@ fn assert_sane(run: &Run, expect_unreachable: bool) -> Value {
     report
 }
 
-fn assert_memory_bounded(run: &Run) {
+pub(crate) fn assert_memory_bounded(run: &Run) {
     assert!(
         run.peak_rss_kb > 0,
         "peak RSS was measured (is /proc mounted?)"
@@ -208,14 +208,14 @@ fn assert_memory_bounded(run: &Run) {
     );
 }
 
-fn finding<'a>(report: &'a Value, id: &str) -> &'a Value {
+pub(crate) fn finding<'a>(report: &'a Value, id: &str) -> &'a Value {
     report["findings"]
         .as_array()
         .and_then(|fs| fs.iter().find(|f| f["check_id"] == id))
         .unwrap_or_else(|| panic!("no {id} finding in the report"))
 }
 
-fn outcome(report: &Value, id: &str) -> String {
+pub(crate) fn outcome(report: &Value, id: &str) -> String {
     finding(report, id)["outcome"]
         .as_str()
         .unwrap_or_default()
@@ -234,7 +234,7 @@ fn assert_error(report: &Value, id: &str, reasons: &[&str]) {
 }
 
 /// Asserts `id` was judged (pass, warn or fail), i.e. the misbehaving path did not take it down.
-fn assert_judged(report: &Value, id: &str) {
+pub(crate) fn assert_judged(report: &Value, id: &str) {
     let o = outcome(report, id);
     assert!(
         matches!(o.as_str(), "pass" | "warn" | "fail"),
@@ -255,7 +255,7 @@ fn assert_metrics_not_passed(report: &Value) {
 
 /// How one path of a raw HTTP server misbehaves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Behaviour {
+pub(crate) enum Behaviour {
     /// A small, valid `200 OK` answer.
     Normal,
     /// A small, valid `404 Not Found`.
@@ -290,12 +290,16 @@ enum Behaviour {
 }
 
 /// A raw HTTP/1.1 server on loopback; `route` picks the behaviour for each request path.
-struct Server {
-    addr: SocketAddr,
-    connections: Arc<AtomicUsize>,
+pub(crate) struct Server {
+    pub(crate) addr: SocketAddr,
+    pub(crate) connections: Arc<AtomicUsize>,
 }
 
-async fn raw_server(ip: &str, other: Option<SocketAddr>, route: fn(&str) -> Behaviour) -> Server {
+pub(crate) async fn raw_server(
+    ip: &str,
+    other: Option<SocketAddr>,
+    route: fn(&str) -> Behaviour,
+) -> Server {
     let listener = TcpListener::bind((ip, 0)).await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     let connections = Arc::new(AtomicUsize::new(0));

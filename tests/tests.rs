@@ -16,6 +16,9 @@
 //! - `hostile`: the real binary against servers that each misbehave one way (silence, trickled
 //!   headers, endless bodies, gzip bomb, resets, junk bytes, SMTP, an unresolvable name): in time,
 //!   no panic, bounded memory, `error` findings with reasons, documented exit codes.
+//! - `hostile_deps`: the real binary with `[dependencies]` pointing at local PostgreSQL, MySQL,
+//!   Redis, AMQP, management-API and DNS servers that each misbehave one way: same bounds, the
+//!   dependency's checks carry the reason, no credential reaches a server it must not.
 //! - `fuzz`: property tests feeding arbitrary input to every parser that reads target data or
 //!   configuration (CSP, Set-Cookie, health JSON, JWKS/JWT, TOML config, metrics exposition,
 //!   legacy TLS answers, redaction); `PROPTEST_CASES` raises the case count.
@@ -37,6 +40,9 @@
 //! - `runmodes`: CI gate (waivers, category minimums, JUnit, `--wait-ready`, the GitHub Actions
 //!   example run as written), history on SQLite and PostgreSQL with `diff` and the webhook, fleets,
 //!   record/replay, the HTML report in headless Chromium, `serve` scraped by a real Prometheus.
+//! - `store`: the history store under `kill -9` at random points (20 per backend, 200 with
+//!   `READYPROBE_FULL_SOAK=1`), ten concurrent cron runs on one store, and stores written by the
+//!   pre-migration schema — SQLite and the machine's PostgreSQL.
 //! - `tls`: `tls.certificate` and `tls.protocols` against local TLS servers with generated
 //!   certificates, Debian's `openssl s_server` offering TLS 1.0/1.1, and hostile TLS peers.
 //!
@@ -54,11 +60,13 @@ mod engine_targets;
 mod fault;
 mod fuzz;
 mod hostile;
+mod hostile_deps;
 mod kube;
 mod metrics;
 mod packs;
 mod ratelimit;
 mod readiness;
 mod runmodes;
+mod store;
 mod tls;
 mod util;

@@ -12,6 +12,9 @@
 //! rabbitmq = "amqp://readyprobe:secret@mq.internal:5672/%2f"
 //! rabbitmq_management = { url = "http://mq.internal:15672", username = "readyprobe", password = "env:RABBIT_PW" }
 //!
+//! allow_cleartext_password = false  # default: never answer a cleartext-password request on
+//!                                   # an unencrypted PostgreSQL/MySQL connection
+//!
 //! [dependencies.dns]
 //! nameserver = "10.0.0.2:53"     # default: the system resolver
 //! names = ["app.example.com"]    # default: the target's host
@@ -49,6 +52,11 @@ pub struct DependenciesConfig {
     pub rabbitmq_management: Option<RabbitManagement>,
     /// DNS resolution of the target's names.
     pub dns: Option<DnsDependency>,
+    /// Send the PostgreSQL/MySQL password when the server asks for it in cleartext
+    /// (`AuthenticationCleartextPassword`, `mysql_clear_password`) over a connection that is not
+    /// encrypted. Default `false`: the probe refuses, reports why, and the password never leaves
+    /// the process — anyone on the path (or a machine impersonating the database) would read it.
+    pub allow_cleartext_password: bool,
 }
 
 impl fmt::Debug for DependenciesConfig {
@@ -61,6 +69,7 @@ impl fmt::Debug for DependenciesConfig {
             .field("rabbitmq", &shown(&self.rabbitmq))
             .field("rabbitmq_management", &self.rabbitmq_management)
             .field("dns", &self.dns)
+            .field("allow_cleartext_password", &self.allow_cleartext_password)
             .finish()
     }
 }
@@ -724,6 +733,21 @@ mod tests {
             deps.dns.map(|d| d.names),
             Some(vec!["app.example.com".to_string()])
         );
+    }
+
+    #[test]
+    fn cleartext_passwords_are_refused_unless_allowed() {
+        let cfg = from_str("[dependencies]\npostgres = \"postgres://h/db\"\n", "t.toml").unwrap();
+        assert!(!cfg.dependencies.allow_cleartext_password);
+        let cfg = from_str(
+            "[dependencies]\npostgres = \"postgres://h/db\"\nallow_cleartext_password = true\n",
+            "t.toml",
+        )
+        .unwrap();
+        assert!(cfg.dependencies.allow_cleartext_password);
+        let (field, msg) = message("[dependencies]\nallow_cleartext_password = \"yes\"\n");
+        assert_eq!(field, "dependencies.allow_cleartext_password");
+        assert!(msg.contains("bool"), "{msg}");
     }
 
     #[test]

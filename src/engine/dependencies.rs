@@ -61,13 +61,15 @@ pub async fn observe(cx: &ProbeCx, audit: &Audit) -> DependencyObservations {
 
     let pg = async {
         match &deps.postgres {
-            Some(dsn) => probed(postgres::inspect(cx, dsn).await),
+            Some(dsn) => {
+                probed(postgres::inspect_with(cx, dsn, deps.allow_cleartext_password).await)
+            }
             None => not_configured("postgres", "postgres = \"postgres://…\""),
         }
     };
     let my = async {
         match &deps.mysql {
-            Some(dsn) => probed(mysql::inspect(cx, dsn).await),
+            Some(dsn) => probed(mysql::inspect_with(cx, dsn, deps.allow_cleartext_password).await),
             None => not_configured("mysql", "mysql = \"mysql://…\""),
         }
     };

@@ -348,7 +348,7 @@ pub fn unready_output(
     run: UnreadyRun,
 ) -> RunOutput {
     let obs = Observations {
-        target: super::target_info(&audit.target),
+        target: super::target_info(audit),
         health: last.into_iter().collect(),
         ..Observations::default()
     };

@@ -2,12 +2,26 @@
 //!
 //! Two backends behind one type: a SQLite file (the default, `sqlite:PATH` or a bare path) and
 //! PostgreSQL (`postgres://…`; pass `?options=-c search_path=SCHEMA` to keep the tables in a
-//! schema of your choice). The tables are created on first use:
+//! schema of your choice). The schema is created and upgraded by versioned migrations
+//! (`migrations/sqlite`, `migrations/postgres`, embedded with `sqlx::migrate!`, bookkept in
+//! `readyprobe_migrations` so they never collide with an application's own `_sqlx_migrations`):
 //!
-//! - `readyprobe_runs(id, target, profile, started_at, verdict, overall_score, report_json)` —
-//!   `report_json` is the JSON contract (`report::json`), so a stored run can be re-read by any
-//!   later version;
+//! - `readyprobe_runs(id, target, profile, started_at, verdict, overall_score, report_json,
+//!   recorded_at)` — `report_json` is the JSON contract (`report::json`), so a stored run can be
+//!   re-read by any later version;
 //! - `readyprobe_findings(run_id, check_id, category, severity, outcome, score)`.
+//!
+//! Migration 1 is the schema stores had before migrations existed (`IF NOT EXISTS`), so such a
+//! store is adopted and upgraded in place.
+//!
+//! ## Crashes and concurrency
+//! Cron runs overlap and get killed. A run is recorded in one transaction (its row and all its
+//! findings, or nothing); SQLite runs in WAL mode with `synchronous = FULL` (a committed run
+//! survives a crash of the process or the machine) and writers take the lock up front
+//! (`BEGIN IMMEDIATE`) and wait for it up to [`BUSY_TIMEOUT`] instead of failing with "database is
+//! locked". Migrations run inside one such transaction on SQLite (whose migrator has no lock of
+//! its own) and under sqlx's advisory lock on PostgreSQL, so concurrent first runs on a new store
+//! apply them once. `tests/store.rs` kills writers with SIGKILL mid-write and runs ten at once.
 //!
 //! The store only reads and writes history; comparing two runs is [`diff`]'s job.
 
@@ -15,9 +29,13 @@ pub mod diff;
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::time::Duration;
 
+use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
 use sqlx::{Row, postgres::PgRow, sqlite::SqliteRow};
 
 use crate::model::Report;
@@ -25,6 +43,36 @@ use crate::report::json::JsonReport;
 
 /// The default store when none is given: a SQLite file in the working directory.
 pub const DEFAULT_STORE: &str = "sqlite:readyprobe-history.sqlite";
+
+/// How long a SQLite writer waits for another process's write to finish before giving up.
+pub const BUSY_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The table that records applied migrations (not sqlx's default `_sqlx_migrations`, which an
+/// application sharing the database may own).
+pub const MIGRATIONS_TABLE: &str = "readyprobe_migrations";
+
+/// The SQLite migrations, embedded.
+fn sqlite_migrator() -> Migrator {
+    let mut m = sqlx::migrate!("migrations/sqlite");
+    m.dangerous_set_table_name(MIGRATIONS_TABLE);
+    m
+}
+
+/// The PostgreSQL migrations, embedded.
+fn postgres_migrator() -> Migrator {
+    let mut m = sqlx::migrate!("migrations/postgres");
+    m.dangerous_set_table_name(MIGRATIONS_TABLE);
+    m
+}
+
+/// The newest schema version this build knows.
+pub fn schema_version() -> i64 {
+    sqlite_migrator()
+        .iter()
+        .map(|m| m.version)
+        .max()
+        .unwrap_or_default()
+}
 
 /// A history-store problem, naming the store (a path or a password-free URL).
 #[derive(Debug, thiserror::Error)]
@@ -120,28 +168,25 @@ pub enum Store {
     },
 }
 
-const SQLITE_SCHEMA: &[&str] = &[
-    "CREATE TABLE IF NOT EXISTS readyprobe_runs (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        target TEXT NOT NULL, profile TEXT NOT NULL, started_at TEXT NOT NULL,
-        verdict TEXT NOT NULL, overall_score REAL, report_json TEXT NOT NULL)",
-    "CREATE TABLE IF NOT EXISTS readyprobe_findings (
-        run_id INTEGER NOT NULL REFERENCES readyprobe_runs(id), check_id TEXT NOT NULL,
-        category TEXT NOT NULL, severity TEXT NOT NULL, outcome TEXT NOT NULL, score REAL NOT NULL)",
-    "CREATE INDEX IF NOT EXISTS readyprobe_runs_target ON readyprobe_runs(target, id)",
-];
-
-const PG_SCHEMA: &[&str] = &[
-    "CREATE TABLE IF NOT EXISTS readyprobe_runs (
-        id BIGSERIAL PRIMARY KEY,
-        target TEXT NOT NULL, profile TEXT NOT NULL, started_at TEXT NOT NULL,
-        verdict TEXT NOT NULL, overall_score DOUBLE PRECISION, report_json TEXT NOT NULL)",
-    "CREATE TABLE IF NOT EXISTS readyprobe_findings (
-        run_id BIGINT NOT NULL REFERENCES readyprobe_runs(id), check_id TEXT NOT NULL,
-        category TEXT NOT NULL, severity TEXT NOT NULL, outcome TEXT NOT NULL,
-        score DOUBLE PRECISION NOT NULL)",
-    "CREATE INDEX IF NOT EXISTS readyprobe_runs_target ON readyprobe_runs(target, id)",
-];
+/// A migration failure, with what to do about it.
+fn migrate_reason(e: &sqlx::migrate::MigrateError) -> String {
+    use sqlx::migrate::MigrateError;
+    match e {
+        MigrateError::VersionMissing(v) => format!(
+            "the store was written by a newer readyprobe (schema version {v}; this build knows up \
+             to {}): upgrade readyprobe, or pass another --store",
+            schema_version()
+        ),
+        MigrateError::VersionMismatch(v) => format!(
+            "migration {v} recorded in the store differs from this build's: the store was \
+             written by a modified readyprobe; pass another --store"
+        ),
+        MigrateError::Dirty(v) => format!(
+            "migration {v} is recorded as partially applied; restore the store from a backup"
+        ),
+        other => format!("cannot create or upgrade the history tables: {other}"),
+    }
+}
 
 fn sqlite_reason(e: &sqlx::Error, path: &Path) -> String {
     let text = e.to_string();
@@ -181,16 +226,16 @@ impl Store {
                 .map_err(|e| err(format!("not a valid PostgreSQL URL: {e}")))?;
             let pool = PgPoolOptions::new()
                 .max_connections(2)
-                .acquire_timeout(std::time::Duration::from_secs(10))
+                .acquire_timeout(Duration::from_secs(10))
                 .connect_with(opts)
                 .await
                 .map_err(|e| err(format!("cannot connect: {e}")))?;
-            for stmt in PG_SCHEMA {
-                sqlx::query(*stmt)
-                    .execute(&pool)
-                    .await
-                    .map_err(|e| err(format!("cannot create the history tables: {e}")))?;
-            }
+            // sqlx takes a PostgreSQL advisory lock around the migrations.
+            tracing::debug!(target: "readyprobe::store", store = %shown, "migrating");
+            postgres_migrator()
+                .run(&pool)
+                .await
+                .map_err(|e| err(migrate_reason(&e)))?;
             return Ok(Store::Postgres { pool, shown });
         }
         let raw = spec
@@ -216,18 +261,28 @@ impl Store {
         let opts = SqliteConnectOptions::new()
             .filename(&path)
             .create_if_missing(true)
-            .busy_timeout(std::time::Duration::from_secs(10));
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .busy_timeout(BUSY_TIMEOUT);
         let pool = SqlitePoolOptions::new()
             .max_connections(1)
+            .acquire_timeout(BUSY_TIMEOUT)
             .connect_with(opts)
             .await
             .map_err(|e| err(sqlite_reason(&e, &path)))?;
-        for stmt in SQLITE_SCHEMA {
-            sqlx::query(*stmt)
-                .execute(&pool)
+        // SQLite's migrator takes no lock: run it inside one write transaction so concurrent
+        // first runs on a new file apply each migration once (the others wait, then find it
+        // applied). Its own per-migration transactions become savepoints.
+        tracing::debug!(target: "readyprobe::store", store = %path.display(), "migrating");
+        let migrated = async {
+            let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+            sqlite_migrator()
+                .run(&mut *tx)
                 .await
-                .map_err(|e| err(sqlite_reason(&e, &path)))?;
-        }
+                .map_err(|e| sqlx::Error::Protocol(migrate_reason(&e)))?;
+            tx.commit().await
+        };
+        migrated.await.map_err(|e| err(sqlite_reason(&e, &path)))?;
         Ok(Store::Sqlite { pool, path })
     }
 
@@ -254,12 +309,20 @@ impl Store {
     pub async fn record(&self, report: &Report) -> Result<i64, StoreError> {
         let json = crate::report::json::render(report);
         let verdict = report.verdict.as_str();
+        let recorded_at =
+            humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
+        tracing::debug!(target: "readyprobe::store", store = %self.name(), findings = report.findings.len(), "recording run");
         let id = match self {
             Store::Sqlite { pool, .. } => {
-                let mut tx = pool.begin().await.map_err(|e| self.query_err(e))?;
+                // The write lock up front: a deferred transaction that reads first can fail with
+                // "database is locked" without waiting when another process writes meanwhile.
+                let mut tx = pool
+                    .begin_with("BEGIN IMMEDIATE")
+                    .await
+                    .map_err(|e| self.query_err(e))?;
                 let row: SqliteRow = sqlx::query(
-                    "INSERT INTO readyprobe_runs (target, profile, started_at, verdict, overall_score, report_json)
-                     VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+                    "INSERT INTO readyprobe_runs (target, profile, started_at, verdict, overall_score, report_json, recorded_at)
+                     VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
                 )
                 .bind(&report.target)
                 .bind(&report.profile)
@@ -267,6 +330,7 @@ impl Store {
                 .bind(verdict)
                 .bind(report.overall_score)
                 .bind(&json)
+                .bind(&recorded_at)
                 .fetch_one(&mut *tx)
                 .await
                 .map_err(|e| self.query_err(e))?;
@@ -292,8 +356,8 @@ impl Store {
             Store::Postgres { pool, .. } => {
                 let mut tx = pool.begin().await.map_err(|e| self.query_err(e))?;
                 let row: PgRow = sqlx::query(
-                    "INSERT INTO readyprobe_runs (target, profile, started_at, verdict, overall_score, report_json)
-                     VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+                    "INSERT INTO readyprobe_runs (target, profile, started_at, verdict, overall_score, report_json, recorded_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
                 )
                 .bind(&report.target)
                 .bind(&report.profile)
@@ -301,6 +365,7 @@ impl Store {
                 .bind(verdict)
                 .bind(report.overall_score)
                 .bind(&json)
+                .bind(&recorded_at)
                 .fetch_one(&mut *tx)
                 .await
                 .map_err(|e| self.query_err(e))?;

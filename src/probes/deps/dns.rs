@@ -184,9 +184,20 @@ async fn resolve_name(
         Probed::Failed(r) => Probed::Failed(r),
         Probed::Skipped(r) => Probed::Skipped(r),
     };
-    let (a, nx_a) = lookup(cx, resolver, subject, &name, RecordType::A).await;
-    let (aaaa, nx_aaaa) = lookup(cx, resolver, subject, &name, RecordType::AAAA).await;
+    let (mut a, nx_a) = lookup(cx, resolver, subject, &name, RecordType::A).await;
+    let (mut aaaa, nx_aaaa) = lookup(cx, resolver, subject, &name, RecordType::AAAA).await;
     let nxdomain = nx_a && nx_aaaa;
+    // No address and no NXDOMAIN: the resolver may have given up on a CNAME chain. Walk it to
+    // say why (a loop is an error of the zone, not "no records").
+    let empty = |set: &Probed<Vec<RData>>| matches!(set, Probed::Observed(l) if l.is_empty());
+    if !nxdomain
+        && empty(&a)
+        && empty(&aaaa)
+        && let Some(reason) = broken_cname_chain(cx, resolver, subject, &name).await
+    {
+        a = Probed::Failed(reason.clone());
+        aaaa = Probed::Failed(reason);
+    }
 
     // RFC 8659 §3: the relevant set is the first non-empty one climbing from the name.
     let mut caa = DnsCaa::default();
@@ -224,6 +235,49 @@ async fn resolve_name(
             None => Probed::Observed(caa),
         },
     }
+}
+
+/// The most CNAME hops followed when explaining an empty answer (the resolver's own limit).
+const MAX_CNAME_HOPS: usize = 8;
+
+/// Follows the CNAME chain from `name` one query at a time; returns why it cannot end in an
+/// address (a loop, or more than [`MAX_CNAME_HOPS`] hops), or `None` when it ends normally.
+async fn broken_cname_chain(
+    cx: &ProbeCx,
+    resolver: &TokioResolver,
+    subject: &str,
+    name: &str,
+) -> Option<String> {
+    let mut chain = vec![name.to_ascii_lowercase()];
+    for _ in 0..MAX_CNAME_HOPS {
+        let current = chain.last()?.clone();
+        let (records, _) = lookup(cx, resolver, subject, &current, RecordType::CNAME).await;
+        let next = match records {
+            Probed::Observed(list) => list.iter().find_map(|r| match r {
+                RData::CNAME(target) => Some(
+                    target
+                        .0
+                        .to_ascii()
+                        .trim_end_matches('.')
+                        .to_ascii_lowercase(),
+                ),
+                _ => None,
+            })?,
+            _ => return None,
+        };
+        let looped = chain.contains(&next);
+        chain.push(next);
+        if looped {
+            return Some(format!(
+                "{subject}: {name}: CNAME loop ({}): the name cannot resolve",
+                chain.join(" → ")
+            ));
+        }
+    }
+    Some(format!(
+        "{subject}: {name}: CNAME chain longer than {MAX_CNAME_HOPS} hops ({} → …)",
+        chain.join(" → ")
+    ))
 }
 
 /// Names that never resolve on the public DNS (RFC 6761/6762 special-use names): the target's

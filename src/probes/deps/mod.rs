@@ -12,16 +12,27 @@
 //! closed, speaks another protocol or refuses the credentials becomes a [`ProbeError`] whose text
 //! names the dependency by its URL with the password masked (`redis://:***@10.0.0.5:6379`) —
 //! never the raw DSN.
+//!
+//! ## Hostile dependencies
+//! The client libraries trust the server; these probes do not. PostgreSQL, MySQL/MariaDB and
+//! Redis connections go through a [`guard::Guard`] that caps what the server may send
+//! ([`guard::MAX_ANSWER_BYTES`] per connection) and refuses to answer a request for the password
+//! in cleartext on an unencrypted connection; SQL result sets are read up to [`MAX_ROWS`] rows;
+//! AMQP negotiates a bounded frame size; a panic inside a client library fed a malformed answer
+//! is contained ([`contained`]) and reported as that dependency's protocol error.
 
 pub mod dns;
+pub mod guard;
 pub mod mysql;
 pub mod postgres;
 pub mod rabbitmq;
 pub mod redis;
 
 use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::sync::LazyLock;
 
+use futures_util::{FutureExt, Stream, TryStreamExt};
 use regex::Regex;
 
 use super::{ProbeCx, ProbeError};
@@ -133,6 +144,61 @@ impl Dependency {
         match tokio::time::timeout_at(cx.op_deadline(), fut).await {
             Ok(value) => Ok(value),
             Err(_) => Err(cx.expired(&self.subject())),
+        }
+    }
+}
+
+/// The most rows read from one SQL result set. Every probe query returns a few dozen rows at most
+/// (its own `LIMIT`s); a server that streams more is cut off there and the query reported as
+/// failed, instead of being collected into memory.
+pub const MAX_ROWS: usize = 1000;
+
+/// Collects a result stream, failing past [`MAX_ROWS`] rows.
+pub(crate) async fn collect_capped<T>(
+    rows: impl Stream<Item = Result<T, sqlx::Error>>,
+) -> Result<Vec<T>, sqlx::Error> {
+    let mut rows = std::pin::pin!(rows);
+    let mut out = Vec::new();
+    while let Some(row) = rows.try_next().await? {
+        if out.len() >= MAX_ROWS {
+            return Err(sqlx::Error::Protocol(format!(
+                "the server sent more than {MAX_ROWS} rows for one probe query (which asks for a \
+                 few dozen at most); readyprobe stopped reading there"
+            )));
+        }
+        out.push(row);
+    }
+    Ok(out)
+}
+
+/// True for the error [`collect_capped`] returns past its cap.
+pub(crate) fn is_row_cap(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Protocol(m) if m.contains("rows for one probe query"))
+}
+
+/// Runs one dependency's whole inspection, turning a panic inside its client library (sqlx and
+/// redis-rs index into some server messages without checking their length) into a protocol
+/// error for that dependency instead of a crash of the run.
+pub async fn contained<T>(
+    dep: &Dependency,
+    inspection: impl Future<Output = Result<T, ProbeError>>,
+) -> Result<T, ProbeError> {
+    // Boxed: sqlx's futures are large, and the run's future lives on the main thread's stack.
+    match AssertUnwindSafe(Box::pin(inspection)).catch_unwind().await {
+        Ok(result) => result,
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "no message".to_string());
+            Err(dep.protocol_error(&format!(
+                "the {} client library failed on the server's answer ({}); the answer does not \
+                 follow the {} protocol",
+                dep.kind,
+                clip(&what, 160),
+                dep.kind
+            )))
         }
     }
 }

@@ -12,6 +12,10 @@
 //! other sessions is evidence only after its string literals are masked. A role that cannot see
 //! other sessions' state (not a member of `pg_read_all_stats`/`pg_monitor`) gets a `skipped`
 //! session observation instead of a false "no long queries".
+//!
+//! It must not trust the server: the connection runs through a [`Guard`] (answers capped, no
+//! cleartext password on an unencrypted connection) and result sets are read up to
+//! [`super::MAX_ROWS`] rows.
 
 use std::collections::BTreeMap;
 use std::str::FromStr;
@@ -21,7 +25,10 @@ use sqlx::postgres::{PgConnectOptions, PgConnection};
 use sqlx::{ConnectOptions, Connection};
 use tokio::time::Instant;
 
-use super::{Dependency, MapObserved, ms_since, redact_command, redact_sql};
+use super::guard::{Endpoint, Guard, Listen, Policy, Upstream, Wire};
+use super::{
+    Dependency, MapObserved, clip, collect_capped, is_row_cap, ms_since, redact_command, redact_sql,
+};
 use crate::observations::Probed;
 use crate::probes::{ProbeCx, ProbeError, error_chain};
 
@@ -249,12 +256,37 @@ const Q_STATEMENTS_12: &str = "SELECT left(query, 400)::text, calls::int8, mean_
 
 /// How long query texts may be in evidence.
 const QUERY_MAX: usize = 120;
+/// The longest version string or setting kept from the server.
+const VALUE_KEEP: usize = 400;
+
+/// Inspects the PostgreSQL server at `dsn`, read-only, refusing to send the password in
+/// cleartext over an unencrypted connection. See [`inspect_with`].
+pub async fn inspect(cx: &ProbeCx, dsn: &str) -> Result<PgObservation, ProbeError> {
+    inspect_with(cx, dsn, false).await
+}
 
 /// Inspects the PostgreSQL server at `dsn`, read-only. A connection-level failure (refused,
-/// timeout, TLS, authentication, not PostgreSQL) is the error; anything after that is recorded
-/// per observation.
-pub async fn inspect(cx: &ProbeCx, dsn: &str) -> Result<PgObservation, ProbeError> {
+/// timeout, TLS, authentication, not PostgreSQL, a cleartext-password request refused) is the
+/// error; anything after that is recorded per observation.
+///
+/// The connection goes through a [`Guard`]: the server's answers are capped, and its request for
+/// the password in cleartext on a connection that is not encrypted is not answered unless
+/// `allow_cleartext_password` (`dependencies.allow_cleartext_password`) is set.
+pub async fn inspect_with(
+    cx: &ProbeCx,
+    dsn: &str,
+    allow_cleartext_password: bool,
+) -> Result<PgObservation, ProbeError> {
     let dep = Dependency::new(cx, "postgres", dsn);
+    super::contained(&dep, observe(cx, &dep, dsn, allow_cleartext_password)).await
+}
+
+async fn observe(
+    cx: &ProbeCx,
+    dep: &Dependency,
+    dsn: &str,
+    allow_cleartext_password: bool,
+) -> Result<PgObservation, ProbeError> {
     let options = PgConnectOptions::from_str(dsn.trim())
         .map_err(|e| dep.protocol_error(&format!("not a usable PostgreSQL URL: {e}")))?
         .application_name("readyprobe")
@@ -262,17 +294,48 @@ pub async fn inspect(cx: &ProbeCx, dsn: &str) -> Result<PgObservation, ProbeErro
         .disable_statement_logging();
 
     let started = Instant::now();
-    let mut conn: PgConnection = dep
-        .timed(cx, options.connect())
-        .await?
-        .map_err(|e| dep.connect_error(&error_chain(&e)))?;
+    let port = options.get_port();
+    let upstream = match options.get_socket() {
+        #[cfg(unix)]
+        Some(dir) => Upstream::Unix(dir.join(format!(".s.PGSQL.{port}"))),
+        #[cfg(unix)]
+        None if options.get_host().starts_with('/') => Upstream::Unix(
+            std::path::Path::new(options.get_host()).join(format!(".s.PGSQL.{port}")),
+        ),
+        _ => Upstream::Tcp(options.get_host().to_string(), port),
+    };
+    let policy = Policy {
+        allow_cleartext_password,
+        ..Policy::new(Wire::Postgres)
+    };
+    let guard = Guard::start(
+        cx,
+        dep,
+        upstream,
+        Listen::Unix(format!(".s.PGSQL.{port}")),
+        policy,
+    )
+    .await?;
+    // sqlx keeps `host` for TLS (SNI, verify-full) and connects to the guard's socket.
+    let options = match guard.endpoint() {
+        Endpoint::Unix(path) => options.socket(path.parent().unwrap_or(path)),
+        Endpoint::Tcp(addr) => options.host("127.0.0.1").port(addr.port()),
+    };
+    let mut conn: PgConnection =
+        dep.timed(cx, options.connect())
+            .await?
+            .map_err(|e| match guard.cut() {
+                Some(reason) => dep.protocol_error(&reason),
+                None => dep.connect_error(&error_chain(&e)),
+            })?;
     let connect_ms = ms_since(started);
 
-    let (observation, clean) = session(cx, &dep, &mut conn, connect_ms).await?;
+    let (observation, clean) = session(cx, dep, &guard, &mut conn, connect_ms).await?;
     // A clean close when the session ended normally; one left mid-query is just dropped.
     if clean {
         let _ = dep.timed(cx, conn.close()).await;
     }
+    drop(guard);
     Ok(observation)
 }
 
@@ -281,7 +344,8 @@ pub async fn inspect(cx: &ProbeCx, dsn: &str) -> Result<PgObservation, ProbeErro
 #[derive(Default)]
 struct Flow {
     broken: Option<String>,
-    timed_out: bool,
+    /// The connection is mid-answer (a timeout, the row cap, the guard cut it): not reusable.
+    abandoned: bool,
 }
 
 /// Everything after connecting: a read-only transaction of SELECTs. Returns the observation and
@@ -289,10 +353,11 @@ struct Flow {
 async fn session(
     cx: &ProbeCx,
     dep: &Dependency,
+    guard: &Guard,
     conn: &mut PgConnection,
     connect_ms: f64,
 ) -> Result<(PgObservation, bool), ProbeError> {
-    let query_err = |e: sqlx::Error| dep.protocol_error(&error_chain(&e));
+    let query_err = |e: sqlx::Error| dep.protocol_error(&guard.explain(&error_chain(&e)));
     let mut tx = dep
         .timed(cx, conn.begin_with("BEGIN READ ONLY"))
         .await?
@@ -316,11 +381,13 @@ async fn session(
     let mut flow = Flow::default();
 
     let names: Vec<String> = SETTINGS.iter().map(|s| s.to_string()).collect();
-    let settings = run(cx, dep, &mut flow, async {
-        sqlx::query_as::<_, (String, String, String)>(Q_SETTINGS)
-            .bind(&names)
-            .fetch_all(&mut *tx)
-            .await
+    let settings = run(cx, dep, guard, &mut flow, async {
+        collect_capped(
+            sqlx::query_as::<_, (String, String, String)>(Q_SETTINGS)
+                .bind(&names)
+                .fetch(&mut *tx),
+        )
+        .await
     })
     .await
     .map_observed(|rows| {
@@ -331,12 +398,13 @@ async fn session(
                 } else {
                     value
                 };
+                let value = clip(&value, VALUE_KEEP);
                 (name, PgSetting { value, unit })
             })
             .collect::<BTreeMap<_, _>>()
     });
 
-    let role = run(cx, dep, &mut flow, async {
+    let role = run(cx, dep, guard, &mut flow, async {
         sqlx::query_as::<_, (String, bool, bool, bool, bool, bool)>(Q_ROLE)
             .fetch_one(&mut *tx)
             .await
@@ -353,7 +421,7 @@ async fn session(
         },
     );
 
-    let connection_ssl = run(cx, dep, &mut flow, async {
+    let connection_ssl = run(cx, dep, guard, &mut flow, async {
         sqlx::query_as::<_, (bool, String, String)>(Q_SSL)
             .fetch_one(&mut *tx)
             .await
@@ -365,7 +433,7 @@ async fn session(
         cipher,
     });
 
-    let connections = run(cx, dep, &mut flow, async {
+    let connections = run(cx, dep, guard, &mut flow, async {
         sqlx::query_as::<_, (i64, i64)>(Q_CONNECTIONS)
             .fetch_one(&mut *tx)
             .await
@@ -382,10 +450,14 @@ async fn session(
              pg_read_all_stats to the audit role)",
             r.name
         )),
-        Probed::Observed(_) => run(cx, dep, &mut flow, async {
-            sqlx::query_as::<_, (i32, String, String, String, String, f64, f64, String)>(Q_SESSIONS)
-                .fetch_all(&mut *tx)
-                .await
+        Probed::Observed(_) => run(cx, dep, guard, &mut flow, async {
+            collect_capped(
+                sqlx::query_as::<_, (i32, String, String, String, String, f64, f64, String)>(
+                    Q_SESSIONS,
+                )
+                .fetch(&mut *tx),
+            )
+            .await
         })
         .await
         .map_observed(|rows| {
@@ -410,7 +482,7 @@ async fn session(
         Probed::Skipped(reason) => Probed::Skipped(reason.clone()),
     };
 
-    let archiver = run(cx, dep, &mut flow, async {
+    let archiver = run(cx, dep, guard, &mut flow, async {
         sqlx::query_as::<_, (i64, String, Option<f64>, i64, String, Option<f64>)>(Q_ARCHIVER)
             .fetch_one(&mut *tx)
             .await
@@ -436,9 +508,8 @@ async fn session(
         },
     );
 
-    let tables = run(cx, dep, &mut flow, async {
-        sqlx::query_as::<_, (String, i64, i64, i64, i64)>(Q_TABLES)
-            .fetch_all(&mut *tx)
+    let tables = run(cx, dep, guard, &mut flow, async {
+        collect_capped(sqlx::query_as::<_, (String, i64, i64, i64, i64)>(Q_TABLES).fetch(&mut *tx))
             .await
     })
     .await
@@ -458,7 +529,7 @@ async fn session(
 
     // Last, because reading the view fails (and aborts the transaction) when the extension is
     // created but not loaded through shared_preload_libraries.
-    let installed = run(cx, dep, &mut flow, async {
+    let installed = run(cx, dep, guard, &mut flow, async {
         sqlx::query_scalar::<_, i64>(Q_STATEMENTS_INSTALLED)
             .fetch_one(&mut *tx)
             .await
@@ -475,10 +546,8 @@ async fn session(
             } else {
                 Q_STATEMENTS_12
             };
-            run(cx, dep, &mut flow, async {
-                sqlx::query_as::<_, (String, i64, f64)>(q)
-                    .fetch_all(&mut *tx)
-                    .await
+            run(cx, dep, guard, &mut flow, async {
+                collect_capped(sqlx::query_as::<_, (String, i64, f64)>(q).fetch(&mut *tx)).await
             })
             .await
             .map_observed(|rows| PgStatements {
@@ -499,13 +568,15 @@ async fn session(
 
     // Read-only either way; ROLLBACK is the natural end of an inspection (and the only way out
     // of an aborted transaction).
-    let clean = !flow.timed_out && matches!(dep.timed(cx, tx.rollback()).await, Ok(Ok(())));
+    let clean = !flow.abandoned
+        && guard.cut().is_none()
+        && matches!(dep.timed(cx, tx.rollback()).await, Ok(Ok(())));
 
     let observation = PgObservation {
         server: dep.shown.clone(),
         connect_ms,
         select1_ms,
-        version,
+        version: clip(&version, VALUE_KEEP),
         version_num,
         settings,
         role,
@@ -523,6 +594,7 @@ async fn session(
 async fn run<T>(
     cx: &ProbeCx,
     dep: &Dependency,
+    guard: &Guard,
     flow: &mut Flow,
     fut: impl std::future::Future<Output = Result<T, sqlx::Error>>,
 ) -> Probed<T> {
@@ -532,15 +604,18 @@ async fn run<T>(
     match dep.timed(cx, fut).await {
         Ok(Ok(value)) => Probed::Observed(value),
         Ok(Err(e)) => {
-            let reason = dep.protocol_error(&error_chain(&e)).to_string();
+            let reason = dep
+                .protocol_error(&guard.explain(&error_chain(&e)))
+                .to_string();
             // In PostgreSQL an error aborts the transaction: later queries cannot run.
             flow.broken = Some(reason.clone());
+            flow.abandoned |= is_row_cap(&e) || guard.cut().is_some();
             Probed::Failed(reason)
         }
         Err(timeout) => {
             let reason = timeout.to_string();
             flow.broken = Some(reason.clone());
-            flow.timed_out = true;
+            flow.abandoned = true;
             Probed::Failed(reason)
         }
     }

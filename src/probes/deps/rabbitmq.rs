@@ -47,6 +47,21 @@ const CHANNEL_PAGE: usize = 40;
 const MAX_PAGES: usize = 20;
 /// The most distinct dead-letter exchanges looked up.
 const MAX_DLX_LOOKUPS: usize = 50;
+/// The largest AMQP frame readyprobe negotiates (RabbitMQ's own default). lapin sizes its
+/// buffers from the negotiated frame size; a broker offering up to 4 GiB still gets this.
+pub const AMQP_FRAME_MAX: u32 = 131_072;
+
+/// The AMQP URL with the frame size bounded by [`AMQP_FRAME_MAX`] (a smaller `frame_max` in the
+/// URL is kept).
+fn bounded_uri(url: &str) -> Result<lapin::uri::AMQPUri, String> {
+    let mut uri: lapin::uri::AMQPUri = url.trim().parse()?;
+    let frame_max = match uri.query.frame_max {
+        Some(f) if f > 0 => f.min(AMQP_FRAME_MAX),
+        _ => AMQP_FRAME_MAX,
+    };
+    uri.query.frame_max = Some(frame_max);
+    Ok(uri)
+}
 
 /// What the RabbitMQ probes saw.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -313,8 +328,10 @@ async fn connect_amqp(cx: &ProbeCx, url: &str) -> Result<AmqpConnect, ProbeError
     let dep = Dependency::new(cx, "rabbitmq", url);
     let started = Instant::now();
     let props = lapin::ConnectionProperties::default().with_connection_name("readyprobe".into());
+    let uri =
+        bounded_uri(url).map_err(|e| dep.protocol_error(&format!("not a usable AMQP URL: {e}")))?;
     let conn = dep
-        .timed(cx, lapin::Connection::connect(url.trim(), props))
+        .timed(cx, lapin::Connection::connect_uri(uri, props))
         .await?
         .map_err(|e| amqp_error(&dep, &e))?;
     let connect_ms = ms_since(started);
@@ -371,8 +388,9 @@ async fn guest_amqp(cx: &ProbeCx, url: &str) -> Option<GuestAttempt> {
     let dep = Dependency::new(cx, "rabbitmq", address.as_str());
     let props = lapin::ConnectionProperties::default()
         .with_connection_name("readyprobe guest check".into());
+    let uri = bounded_uri(guest.as_str()).ok()?;
     let outcome = match dep
-        .timed(cx, lapin::Connection::connect(guest.as_str(), props))
+        .timed(cx, lapin::Connection::connect_uri(uri, props))
         .await
     {
         Ok(Ok(conn)) => {

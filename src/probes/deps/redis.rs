@@ -10,20 +10,36 @@
 //! or an unknown (renamed) command on `CONFIG`/`ACL` is recorded as `skipped` with the reason —
 //! a restricted audit user is good practice, not an error. `requirepass` and `masterauth` are
 //! never asked for, and `ACL LIST` password hashes are masked before they are kept.
+//!
+//! It must not trust the server: each connection runs through a [`Guard`] that stops reading
+//! after [`super::guard::MAX_ANSWER_BYTES`] (an `INFO` of hundreds of megabytes, a bulk string
+//! claiming 2^62 bytes), redis-rs refuses arrays nested deeper than 100, and every command runs
+//! under the operation timeout.
 
 use std::collections::BTreeMap;
+use std::net::SocketAddr;
 use std::sync::LazyLock;
 
 use redis::aio::MultiplexedConnection;
-use redis::{AsyncConnectionConfig, Client, ConnectionInfo, IntoConnectionInfo, RedisError, Value};
+use redis::io::AsyncDNSResolver;
+use redis::{
+    AsyncConnectionConfig, Client, ConnectionAddr, ConnectionInfo, IntoConnectionInfo, RedisError,
+    Value,
+};
 use regex::Regex;
 use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
-use super::{Dependency, MapObserved, ms_since};
+use super::guard::{Endpoint, Guard, Listen, Policy, Upstream, Wire};
+use super::{Dependency, MapObserved, clip, ms_since};
 use crate::config::RedisRole;
 use crate::observations::Probed;
 use crate::probes::{ProbeCx, ProbeError, error_chain};
+
+/// The longest reply line or `ACL WHOAMI` kept as evidence.
+const REPLY_KEEP: usize = 200;
+/// The longest `INFO`/`CONFIG GET` value or `ACL LIST` line kept.
+const LINE_KEEP: usize = 400;
 
 /// `CONFIG GET` keys read (never `requirepass`/`masterauth`).
 pub const CONFIG_KEYS: &[&str] = &[
@@ -138,6 +154,16 @@ pub async fn inspect(
     role: RedisRole,
 ) -> Result<RedisObservation, ProbeError> {
     let dep = Dependency::new(cx, "redis", url);
+    super::contained(&dep, observe(cx, &dep, url, role)).await
+}
+
+async fn observe(
+    cx: &ProbeCx,
+    dep: &Dependency,
+    url: &str,
+    role: RedisRole,
+) -> Result<RedisObservation, ProbeError> {
+    let dep = dep.clone();
     let info: ConnectionInfo = url
         .trim()
         .into_connection_info()
@@ -151,19 +177,19 @@ pub async fn inspect(
         .set_redis_settings(redis::RedisConnectionInfo::default().set_skip_set_lib_name());
     let started = Instant::now();
     let unauthenticated: Result<RedisReply, ProbeError> = match connect(cx, &dep, anonymous).await {
-        Ok(mut con) => match dep
+        Ok((mut con, guard)) => match dep
             .timed(cx, redis::cmd("PING").query_async::<Value>(&mut con))
             .await
         {
             Ok(Ok(value)) => Ok(RedisReply {
-                reply: value_text(&value),
+                reply: clip(&value_text(&value), REPLY_KEEP),
                 ms: ms_since(started),
             }),
             Ok(Err(e)) if e.code().is_some() => Ok(RedisReply {
-                reply: dep.scrub(&server_error_line(&e)),
+                reply: clip(&dep.scrub(&server_error_line(&e)), REPLY_KEEP),
                 ms: ms_since(started),
             }),
-            Ok(Err(e)) => Err(classify(cx, &dep, &e)),
+            Ok(Err(e)) => Err(classify(cx, &dep, &guard, &e)),
             Err(timeout) => Err(timeout),
         },
         Err(err) => Err(err),
@@ -194,15 +220,43 @@ pub async fn inspect(
     })
 }
 
+/// Opens one connection through a [`Guard`] (the server's answers capped at
+/// [`super::guard::MAX_ANSWER_BYTES`]); the guard must live as long as the connection is used.
 async fn connect(
     cx: &ProbeCx,
     dep: &Dependency,
     info: ConnectionInfo,
-) -> Result<MultiplexedConnection, ProbeError> {
-    let client = Client::open(info).map_err(|e| classify(cx, dep, &e))?;
-    let config = AsyncConnectionConfig::new()
+) -> Result<(MultiplexedConnection, Guard), ProbeError> {
+    let (upstream, listen) = match info.addr() {
+        ConnectionAddr::Tcp(host, port) | ConnectionAddr::TcpTls { host, port, .. } => {
+            (Upstream::Tcp(host.clone(), *port), Listen::Loopback)
+        }
+        #[cfg(unix)]
+        ConnectionAddr::Unix(path) => (
+            Upstream::Unix(path.clone()),
+            Listen::Unix("redis.sock".to_string()),
+        ),
+        _ => {
+            return Err(dep.protocol_error(
+                "this kind of Redis address is not supported (use redis://, rediss:// or \
+                 redis+unix://)",
+            ));
+        }
+    };
+    let guard = Guard::start(cx, dep, upstream, listen, Policy::new(Wire::Raw)).await?;
+    let mut config = AsyncConnectionConfig::new()
         .set_connection_timeout(Some(cx.timeout))
         .set_response_timeout(Some(cx.timeout));
+    let info = match guard.endpoint() {
+        // The host stays as configured (TLS checks the certificate against it); the address it
+        // "resolves" to is the guard's.
+        Endpoint::Tcp(addr) => {
+            config = config.set_dns_resolver(ToGuard(*addr));
+            info
+        }
+        Endpoint::Unix(path) => info.set_addr(ConnectionAddr::Unix(path.clone())),
+    };
+    let client = Client::open(info).map_err(|e| classify(cx, dep, &guard, &e))?;
     match dep
         .timed(
             cx,
@@ -210,8 +264,24 @@ async fn connect(
         )
         .await?
     {
-        Ok(con) => Ok(con),
-        Err(e) => Err(classify(cx, dep, &e)),
+        Ok(con) => Ok((con, guard)),
+        Err(e) => Err(classify(cx, dep, &guard, &e)),
+    }
+}
+
+/// Resolves every name to the guard's loopback address.
+struct ToGuard(SocketAddr);
+
+impl AsyncDNSResolver for ToGuard {
+    fn resolve<'a, 'b: 'a>(
+        &'a self,
+        _host: &'b str,
+        _port: u16,
+    ) -> redis::RedisFuture<'a, Box<dyn Iterator<Item = SocketAddr> + Send + 'a>> {
+        let addr = self.0;
+        Box::pin(async move {
+            Ok(Box::new(std::iter::once(addr)) as Box<dyn Iterator<Item = SocketAddr> + Send>)
+        })
     }
 }
 
@@ -221,7 +291,8 @@ async fn session(
     info: ConnectionInfo,
 ) -> Result<RedisSession, ProbeError> {
     let started = Instant::now();
-    let mut con = connect(cx, dep, info).await?;
+    let (mut con, guard) = connect(cx, dep, info).await?;
+    let guard = &guard;
     let connect_ms = ms_since(started);
     let started = Instant::now();
     match dep
@@ -229,29 +300,37 @@ async fn session(
         .await?
     {
         Ok(_) => {}
-        Err(e) => return Err(classify(cx, dep, &e)),
+        Err(e) => return Err(classify(cx, dep, guard, &e)),
     }
     let ping_ms = ms_since(started);
 
     let whoami = command(
         cx,
         dep,
+        guard,
         &mut con,
         redis::cmd("ACL").arg("WHOAMI"),
         "ACL WHOAMI",
     )
     .await
-    .map_observed(|v| value_text(&v));
-    let info = command(cx, dep, &mut con, &redis::cmd("INFO"), "INFO")
+    .map_observed(|v| clip(&value_text(&v), REPLY_KEEP));
+    let info = command(cx, dep, guard, &mut con, &redis::cmd("INFO"), "INFO")
         .await
         .map_observed(|v| parse_info(&value_text(&v)));
-    let config = config_get(cx, dep, &mut con).await;
-    let acl = command(cx, dep, &mut con, redis::cmd("ACL").arg("LIST"), "ACL LIST")
-        .await
-        .map_observed(|v| match v {
-            Value::Array(items) => items.iter().map(|i| mask_acl(&value_text(i))).collect(),
-            other => vec![mask_acl(&value_text(&other))],
-        });
+    let config = config_get(cx, dep, guard, &mut con).await;
+    let acl = command(
+        cx,
+        dep,
+        guard,
+        &mut con,
+        redis::cmd("ACL").arg("LIST"),
+        "ACL LIST",
+    )
+    .await
+    .map_observed(|v| match v {
+        Value::Array(items) => items.iter().map(|i| mask_acl(&value_text(i))).collect(),
+        other => vec![mask_acl(&value_text(&other))],
+    });
     Ok(RedisSession {
         connect_ms,
         ping_ms,
@@ -267,6 +346,7 @@ async fn session(
 async fn config_get(
     cx: &ProbeCx,
     dep: &Dependency,
+    guard: &Guard,
     con: &mut MultiplexedConnection,
 ) -> Probed<BTreeMap<String, String>> {
     let mut all = redis::cmd("CONFIG");
@@ -274,13 +354,13 @@ async fn config_get(
     for key in CONFIG_KEYS {
         all.arg(*key);
     }
-    match command(cx, dep, con, &all, "CONFIG GET").await {
+    match command(cx, dep, guard, con, &all, "CONFIG GET").await {
         Probed::Failed(reason) if reason.contains("wrong number of arguments") => {
             let mut out = BTreeMap::new();
             for key in CONFIG_KEYS {
                 let mut one = redis::cmd("CONFIG");
                 one.arg("GET").arg(*key);
-                match command(cx, dep, con, &one, "CONFIG GET").await {
+                match command(cx, dep, guard, con, &one, "CONFIG GET").await {
                     Probed::Observed(v) => out.extend(config_pairs(&v)),
                     Probed::Failed(r) => return Probed::Failed(r),
                     Probed::Skipped(r) => return Probed::Skipped(r),
@@ -297,6 +377,7 @@ async fn config_get(
 async fn command(
     cx: &ProbeCx,
     dep: &Dependency,
+    guard: &Guard,
     con: &mut MultiplexedConnection,
     cmd: &redis::Cmd,
     name: &str,
@@ -304,7 +385,7 @@ async fn command(
     match dep.timed(cx, cmd.query_async::<Value>(con)).await {
         Ok(Ok(value)) => Probed::Observed(value),
         Ok(Err(e)) => {
-            let line = dep.scrub(&server_error_line(&e));
+            let line = clip(&dep.scrub(&server_error_line(&e)), REPLY_KEEP);
             match e.code() {
                 Some("NOPERM") => Probed::Skipped(format!(
                     "{name} is not permitted for this user ({line}) — restricting it is good \
@@ -314,7 +395,7 @@ async fn command(
                     format!("{name} is disabled or renamed on this server ({line})"),
                 ),
                 Some(_) => Probed::Failed(format!("{}: {name}: {line}", dep.subject())),
-                None => Probed::Failed(classify(cx, dep, &e).to_string()),
+                None => Probed::Failed(classify(cx, dep, guard, &e).to_string()),
             }
         }
         Err(timeout) => Probed::Failed(timeout.to_string()),
@@ -330,8 +411,12 @@ fn server_error_line(e: &RedisError) -> String {
     }
 }
 
-/// A client error as a probe error naming the dependency.
-fn classify(cx: &ProbeCx, dep: &Dependency, e: &RedisError) -> ProbeError {
+/// A client error as a probe error naming the dependency (the guard's reason when it cut the
+/// connection).
+fn classify(cx: &ProbeCx, dep: &Dependency, guard: &Guard, e: &RedisError) -> ProbeError {
+    if let Some(reason) = guard.cut() {
+        return dep.protocol_error(&reason);
+    }
     if e.is_timeout() {
         return cx.expired(&dep.subject());
     }
@@ -368,11 +453,21 @@ fn config_pairs(v: &Value) -> BTreeMap<String, String> {
         Value::Array(items) => items
             .chunks(2)
             .filter(|c| c.len() == 2)
-            .map(|c| (value_text(&c[0]), value_text(&c[1])))
+            .map(|c| {
+                (
+                    clip(&value_text(&c[0]), LINE_KEEP),
+                    clip(&value_text(&c[1]), LINE_KEEP),
+                )
+            })
             .collect(),
         Value::Map(pairs) => pairs
             .iter()
-            .map(|(k, v)| (value_text(k), value_text(v)))
+            .map(|(k, v)| {
+                (
+                    clip(&value_text(k), LINE_KEEP),
+                    clip(&value_text(v), LINE_KEEP),
+                )
+            })
             .collect(),
         _ => BTreeMap::new(),
     }
@@ -383,7 +478,7 @@ pub fn parse_info(text: &str) -> BTreeMap<String, String> {
     text.lines()
         .filter_map(|line| line.trim().split_once(':'))
         .filter(|(k, _)| INFO_KEYS.contains(k))
-        .map(|(k, v)| (k.to_string(), v.trim().to_string()))
+        .map(|(k, v)| (k.to_string(), clip(v.trim(), LINE_KEEP)))
         .collect()
 }
 
