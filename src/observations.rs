@@ -197,7 +197,8 @@ pub struct Observations {
     /// `GET /` with `Accept-Encoding: gzip, deflate, br`, redirects followed: feeds every header,
     /// cookie, compression and caching check.
     pub root: Probed<HttpExchange>,
-    /// `GET http://host/` without following redirects (only for https targets).
+    /// `GET http://host/` without following redirects (for an `http://` target: the target
+    /// itself, not followed).
     pub http_redirect: Probed<HttpExchange>,
     /// Each health endpoint candidate.
     pub health: Vec<HealthProbe>,

@@ -244,9 +244,11 @@ pub const CSP: CheckMeta = CheckMeta {
     severity: Severity::High,
     active: false,
     weight: 1.0,
-    rule: "Content-Security-Policy (parsed) — fail: missing or report-only; warn: \
-           unsafe-inline/unsafe-eval/wildcard/http: sources in script-src; pass otherwise; bonus \
-           noted for default-src 'none', frame-ancestors, object-src 'none'",
+    rule: "Content-Security-Policy (parsed) — fail: missing or report-only; fail: \
+           'unsafe-inline' in script-src (or default-src when script-src is absent) without a \
+           nonce, hash or 'strict-dynamic'; warn: unsafe-eval/wildcard/http: sources in \
+           script-src; pass otherwise; bonus noted for default-src 'none', frame-ancestors, \
+           object-src 'none'",
     remediation: "Send an enforced `Content-Security-Policy` that restricts scripts without \
                   'unsafe-inline' or 'unsafe-eval', e.g. `Content-Security-Policy: default-src \
                   'self'; script-src 'self' 'nonce-{random}' 'strict-dynamic'; object-src 'none'; \
@@ -331,8 +333,8 @@ struct ScriptRisk {
     permissive: Vec<String>,
 }
 
-/// The weaknesses of a script directive's sources: 'unsafe-inline' without a nonce or hash
-/// (browsers ignore it when one is present), 'unsafe-eval', and sources that allow any host or
+/// The weaknesses of a script directive's sources: 'unsafe-inline' without a nonce, hash or
+/// 'strict-dynamic' (browsers ignore it when one is present), 'unsafe-eval', and sources that allow any host or
 /// plain HTTP (`*`, `http:`, `https:`, `data:`, `http://…`) unless 'strict-dynamic' with a nonce
 /// or hash makes browsers ignore them.
 fn script_risk(sources: &[String]) -> ScriptRisk {
@@ -355,7 +357,7 @@ fn script_risk(sources: &[String]) -> ScriptRisk {
             .collect()
     };
     ScriptRisk {
-        unsafe_inline: has("'unsafe-inline'") && !nonce_or_hash,
+        unsafe_inline: has("'unsafe-inline'") && !nonce_or_hash && !has("'strict-dynamic'"),
         unsafe_eval: has("'unsafe-eval'"),
         permissive,
     }
@@ -461,6 +463,14 @@ pub fn csp(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement, Unobserv
         Judgement::pass(format!(
             "An enforced Content-Security-Policy restricts scripts through {governing} without \
              unsafe sources{bonus}{note}."
+        ))
+    } else if weak.iter().any(|w| w == "'unsafe-inline'") {
+        // Inline script is what an XSS injects: allowing it leaves the policy without teeth.
+        Judgement::fail(format!(
+            "The Content-Security-Policy allows {} in {governing} without a nonce, hash or \
+             'strict-dynamic', so any injected inline script runs: it gives no XSS \
+             protection{bonus}{note}.",
+            weak.join(", ")
         ))
     } else {
         Judgement::warn(format!(
@@ -1156,18 +1166,49 @@ mod tests {
     }
 
     #[test]
-    fn csp_unsafe_inline_in_script_src_warns() {
+    fn csp_unsafe_inline_in_script_src_fails() {
         let j = csp_with(&[(
             "content-security-policy",
             "default-src 'self'; script-src 'self' 'unsafe-inline' 'unsafe-eval'",
         )]);
-        assert_eq!(j.outcome, Outcome::Warn);
+        assert_eq!(j.outcome, Outcome::Fail);
         assert!(
             j.summary.contains("'unsafe-inline', 'unsafe-eval'"),
             "{}",
             j.summary
         );
         assert!(j.summary.contains("script-src"), "{}", j.summary);
+    }
+
+    #[test]
+    fn csp_unsafe_inline_in_default_src_without_script_src_fails() {
+        let j = csp_with(&[(
+            "Content-Security-Policy",
+            "default-src 'self' 'unsafe-inline'; object-src 'none'",
+        )]);
+        assert_eq!(j.outcome, Outcome::Fail, "{}", j.summary);
+        assert!(
+            j.summary.contains("default-src (no script-src)"),
+            "{}",
+            j.summary
+        );
+    }
+
+    #[test]
+    fn csp_unsafe_inline_with_hash_or_strict_dynamic_passes() {
+        for policy in [
+            "script-src 'self' 'unsafe-inline' 'sha256-abc='",
+            "script-src 'unsafe-inline' 'strict-dynamic'",
+        ] {
+            let j = csp_with(&[("Content-Security-Policy", policy)]);
+            assert_eq!(j.outcome, Outcome::Pass, "{policy}: {}", j.summary);
+        }
+    }
+
+    #[test]
+    fn csp_unsafe_eval_alone_only_warns() {
+        let j = csp_with(&[("Content-Security-Policy", "script-src 'self' 'unsafe-eval'")]);
+        assert_eq!(j.outcome, Outcome::Warn, "{}", j.summary);
     }
 
     #[test]
