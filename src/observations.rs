@@ -221,7 +221,8 @@ pub struct Observations {
     /// TLS handshake (chain, verdict, version) and the TLS 1.0/1.1 acceptance probes (https
     /// targets only).
     pub tls: Probed<crate::probes::tls::TlsObservation>,
-    /// CORS requests to the API paths (`[access] api_paths`, else discovered ones).
+    /// CORS requests to the API paths (`[access] api_paths`, else the target itself, the
+    /// discovered API paths and the OpenAPI document's).
     pub cors: Probed<Vec<crate::probes::access::CorsProbe>>,
     /// Protected routes requested without credentials (`[access] protected`).
     pub protected: Probed<Vec<crate::probes::access::ProtectedProbe>>,

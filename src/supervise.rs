@@ -733,6 +733,8 @@ fn post_cx(audit: &Audit) -> Result<ProbeCx, EngineError> {
         extra_headers: audit.headers.clone(),
         redactor: audit.redactor.clone(),
         answered: Arc::new(AtomicBool::new(false)),
+        // The supervised steps run on their own counter, outside the audit's phases.
+        share: None,
     })
 }
 
