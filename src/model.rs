@@ -327,7 +327,8 @@ impl fmt::Display for Verdict {
 pub struct CategoryScore {
     /// Which category.
     pub category: Category,
-    /// 0–100, or `None` when no applicable check ran ("not assessed", never 100).
+    /// 0–100, or `None` when no applicable check ran ("not assessed", never 100); waived
+    /// findings left out.
     pub score: Option<f64>,
     /// The band of `score`, when assessed.
     pub band: Option<Band>,
@@ -343,6 +344,12 @@ pub struct CategoryScore {
     pub error: usize,
     /// Count of skipped checks.
     pub skipped: usize,
+    /// Count of failed or warned findings an active waiver leaves out of `score`.
+    #[serde(default)]
+    pub waived: usize,
+    /// The score with the waived findings counted (equal to `score` when none is waived).
+    #[serde(default)]
+    pub score_with_waived: Option<f64>,
 }
 
 impl CategoryScore {
@@ -373,8 +380,13 @@ pub struct Report {
     pub findings: Vec<Finding>,
     /// The seven categories, in report order.
     pub categories: Vec<CategoryScore>,
-    /// Weighted mean of assessed category scores (`None` if nothing was assessed).
+    /// Weighted mean of assessed category scores (`None` if nothing was assessed), waived
+    /// findings left out: the score the verdict and the gate use.
     pub overall_score: Option<f64>,
+    /// The overall score with the waived findings counted (equal to `overall_score` when no
+    /// waiver applies).
+    #[serde(default)]
+    pub overall_score_with_waived: Option<f64>,
     /// Band of the overall score.
     pub band: Option<Band>,
     /// The release decision.
@@ -422,6 +434,14 @@ impl Report {
         self.findings
             .iter()
             .filter(|f| f.outcome == Outcome::Pass)
+            .collect()
+    }
+
+    /// Failed or warned findings an active waiver leaves out of the scores and the verdict.
+    pub fn waived(&self) -> Vec<&Finding> {
+        self.findings
+            .iter()
+            .filter(|f| f.is_waived() && matches!(f.outcome, Outcome::Fail | Outcome::Warn))
             .collect()
     }
 

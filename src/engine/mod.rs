@@ -121,6 +121,7 @@ pub async fn run(audit: &Audit) -> Result<RunOutput, EngineError> {
         findings,
         categories: scores.categories,
         overall_score: scores.overall,
+        overall_score_with_waived: scores.overall_with_waived,
         band: scores.band,
         verdict: scores.verdict,
         verdict_reasons: scores.reasons,

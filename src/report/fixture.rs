@@ -59,6 +59,8 @@ fn category(
         fail,
         error,
         skipped,
+        waived: 0,
+        score_with_waived: score,
     }
 }
 
@@ -254,6 +256,7 @@ pub(crate) fn sample_report() -> Report {
             ),
         ],
         overall_score: Some(52.4),
+        overall_score_with_waived: Some(52.4),
         band: Some(Band::NeedsWork),
         verdict: Verdict::NoGo,
         verdict_reasons: vec![

@@ -251,7 +251,17 @@ pub fn render(report: &Report) -> String {
     for reason in &report.verdict_reasons {
         let _ = write!(out, "<li>{}</li>", escape(reason));
     }
-    out.push_str("</ul></div></section>\n");
+    out.push_str("</ul>");
+    if let Some(all) =
+        super::text::with_waived(report.waived().len(), report.overall_score_with_waived)
+    {
+        let _ = write!(
+            out,
+            r#"<p class="waived">Overall score with waived findings left out; {}.</p>"#,
+            escape(&all)
+        );
+    }
+    out.push_str("</div></section>\n");
 
     out.push_str("<h2>Categories</h2>\n");
     out.push_str(&category_bars(report));
@@ -265,7 +275,13 @@ pub fn render(report: &Report) -> String {
             escape(c.category.name()),
             c.score.map_or_else(
                 || "not assessed".to_string(),
-                |s| format!("{s:.1}{}", if c.complete { "" } else { " (incomplete)" })
+                |s| format!(
+                    "{s:.1}{}{}",
+                    if c.complete { "" } else { " (incomplete)" },
+                    super::text::with_waived(c.waived, c.score_with_waived)
+                        .map(|w| format!(" ({})", escape(&w)))
+                        .unwrap_or_default()
+                )
             ),
             c.band.map_or("—", Band::name),
             c.pass,

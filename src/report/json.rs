@@ -10,9 +10,10 @@
 //!   "started_at": "RFC 3339", "finished_at": "RFC 3339", "duration_ms": 412, "requests_sent": 57,
 //!   "verdict": "NO-GO" | "CONDITIONAL GO" | "GO WITH OBSERVATIONS" | "GO", "verdict_reasons": ["…"],
 //!   "overall_score": 63.5 | null, "band": "Excellent" | "Good" | "Needs work" | "Poor" | null,
+//!   "overall_score_with_waived": 58.0 | null,
 //!   "categories": [ { "name": "Security", "score": 48.0 | null, "band": "Poor" | null,
 //!                     "assessed": true, "complete": true, "pass": 5, "warn": 2, "fail": 4,
-//!                     "error": 0, "skipped": 1 } ],
+//!                     "error": 0, "skipped": 1, "waived": 1, "score_with_waived": 40.0 | null } ],
 //!   "findings": [ { "check_id": "headers.hsts", "title": "…", "category": "Security",
 //!                   "severity": "critical|high|medium|low|info",
 //!                   "outcome": "pass|warn|fail|error|skipped", "score": 0.0, "summary": "…",
@@ -23,6 +24,9 @@
 //!   "scope": ["…"] }
 //! ```
 //! Every check that ran or was skipped appears once in `findings`, in catalogue order.
+//! `overall_score` and each category's `score` leave out the failed or warned findings an active
+//! waiver covers — they are what the verdict, `--min-score` and `[gate.categories]` use;
+//! `overall_score_with_waived` and `score_with_waived` count them (equal when nothing is waived).
 
 use serde::{Deserialize, Serialize};
 
@@ -54,8 +58,13 @@ pub struct JsonReport {
     pub verdict: String,
     /// Why.
     pub verdict_reasons: Vec<String>,
-    /// 0–100, or null when nothing was assessed.
+    /// 0–100, or null when nothing was assessed; waived findings left out (the score the
+    /// verdict and the gate use).
     pub overall_score: Option<f64>,
+    /// The overall score with the waived findings counted (added field; equal to
+    /// `overall_score` when no waiver applies).
+    #[serde(default)]
+    pub overall_score_with_waived: Option<f64>,
     /// Band of the overall score.
     pub band: Option<String>,
     /// The seven categories.
@@ -89,6 +98,12 @@ pub struct JsonCategory {
     pub error: usize,
     /// Skipped.
     pub skipped: usize,
+    /// Failed or warned findings a waiver leaves out of `score` (added field).
+    #[serde(default)]
+    pub waived: usize,
+    /// The category score with the waived findings counted (added field).
+    #[serde(default)]
+    pub score_with_waived: Option<f64>,
 }
 
 /// One finding.
@@ -145,6 +160,7 @@ impl From<&Report> for JsonReport {
             verdict: r.verdict.as_str().to_string(),
             verdict_reasons: r.verdict_reasons.clone(),
             overall_score: r.overall_score,
+            overall_score_with_waived: r.overall_score_with_waived,
             band: r.band.map(|b| b.name().to_string()),
             categories: r
                 .categories
@@ -160,6 +176,8 @@ impl From<&Report> for JsonReport {
                     fail: c.fail,
                     error: c.error,
                     skipped: c.skipped,
+                    waived: c.waived,
+                    score_with_waived: c.score_with_waived,
                 })
                 .collect(),
             findings: r

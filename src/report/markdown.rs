@@ -11,7 +11,7 @@
 use std::borrow::Cow;
 use std::fmt::{self, Write as _};
 
-use super::text::{one_line, visible};
+use super::text::{one_line, visible, with_waived};
 use crate::model::{Band, Category, Finding, Outcome, Report, Severity, Verdict};
 
 /// Renders `report` as GitHub-flavoured Markdown, in the order DESIGN.md gives for the report
@@ -51,9 +51,12 @@ fn write_report(out: &mut String, r: &Report) -> fmt::Result {
 fn summary(out: &mut String, r: &Report) -> fmt::Result {
     writeln!(out, "# Production readiness: {}", prose(&r.target))?;
     writeln!(out)?;
+    let second = with_waived(r.waived().len(), r.overall_score_with_waived)
+        .map(|s| format!(" ({s})"))
+        .unwrap_or_default();
     writeln!(
         out,
-        "**Verdict: {} {}** · **Overall score: {}**",
+        "**Verdict: {} {}** · **Overall score: {}**{second}",
         verdict_emoji(r.verdict),
         r.verdict,
         score_text(r.overall_score, r.band),
@@ -112,6 +115,9 @@ fn category_table(out: &mut String, r: &Report) -> fmt::Result {
         };
         if !c.complete {
             score.push_str("\\*");
+        }
+        if let Some(all) = with_waived(c.waived, c.score_with_waived) {
+            score.push_str(&format!(" ({all})"));
         }
         writeln!(
             out,

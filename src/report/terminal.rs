@@ -11,7 +11,7 @@ use std::fmt::{self, Write as _};
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{Cell, CellAlignment, Color, ContentArrangement, Table};
 
-use super::text::one_line;
+use super::text::{one_line, with_waived};
 use crate::model::{Band, Finding, Outcome, Report, Severity, Verdict};
 
 /// Table width when the output is not a terminal (or its width is unknown).
@@ -46,9 +46,12 @@ fn write_report(out: &mut String, r: &Report, color: bool) -> fmt::Result {
     writeln!(out)?;
 
     let (emoji, code) = verdict_style(r.verdict);
+    let second = with_waived(r.waived().len(), r.overall_score_with_waived)
+        .map(|s| format!(" · {s}"))
+        .unwrap_or_default();
     writeln!(
         out,
-        "{emoji} {}  {}",
+        "{emoji} {}  {}{second}",
         paint(&format!(" {} ", r.verdict), code, color),
         paint(&score_text(r.overall_score, r.band), "1", color),
     )?;
@@ -60,6 +63,20 @@ fn write_report(out: &mut String, r: &Report, color: bool) -> fmt::Result {
     writeln!(out, "{}", category_table(r, color))?;
     if r.categories.iter().any(|c| !c.complete) {
         writeln!(out, "* incomplete: some checks could not measure")?;
+    }
+    let waived: Vec<String> = r
+        .categories
+        .iter()
+        .filter_map(|c| {
+            with_waived(c.waived, c.score_with_waived).map(|s| format!("{} {s}", c.category))
+        })
+        .collect();
+    if !waived.is_empty() {
+        writeln!(
+            out,
+            "waived findings are left out of the scores: {}",
+            waived.join("; ")
+        )?;
     }
     writeln!(out)?;
 

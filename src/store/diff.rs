@@ -235,6 +235,7 @@ mod tests {
             verdict: verdict.into(),
             verdict_reasons: vec![],
             overall_score: Some(score),
+            overall_score_with_waived: Some(score),
             band: None,
             categories: vec![JsonCategory {
                 name: "Security".into(),
@@ -247,6 +248,8 @@ mod tests {
                 fail: 0,
                 error: 0,
                 skipped: 0,
+                waived: 0,
+                score_with_waived: Some(score),
             }],
             findings,
             scope: vec![],
