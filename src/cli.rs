@@ -1139,6 +1139,9 @@ fn explain(id: &str, probes: &[PathBuf]) -> Result<u8> {
             "passive"
         }
     );
+    if let Some(problem) = c.problem() {
+        println!("When it fails: {problem}");
+    }
     println!("\nRule: {}", c.rule());
     println!("\nFix: {}", c.remediation());
     let references = c.references();

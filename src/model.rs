@@ -193,8 +193,12 @@ impl fmt::Display for Category {
 pub struct Finding {
     /// Stable dotted id (`headers.hsts`).
     pub check_id: String,
-    /// Human title of the check.
+    /// Human title of the check (its goal).
     pub title: String,
+    /// The problem, stated as a fact, that heads the finding when it fails or warns (from the
+    /// check; absent for packs that state none, and for passing findings).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub problem: Option<String>,
     /// The scored section this finding counts in.
     pub category: Category,
     /// Effective severity (default, or overridden by config or by the judge).
@@ -222,6 +226,15 @@ impl Finding {
     /// failure out of the verdict and the gate (the finding is still reported).
     pub fn failed(&self) -> bool {
         self.outcome == Outcome::Fail && !self.is_waived()
+    }
+
+    /// What heads the finding in a report: the problem when it fails or warns (its summary
+    /// when the check states no problem), the title otherwise.
+    pub fn headline(&self) -> &str {
+        match self.outcome {
+            Outcome::Fail | Outcome::Warn => self.problem.as_deref().unwrap_or(&self.summary),
+            _ => &self.title,
+        }
     }
 
     /// True when an active (not expired) waiver covers this finding.

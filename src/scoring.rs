@@ -340,6 +340,7 @@ mod tests {
         Finding {
             check_id: id.to_string(),
             title: id.to_string(),
+            problem: None,
             category,
             severity,
             outcome,

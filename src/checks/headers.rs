@@ -63,6 +63,7 @@ const HSTS_WARN_SECS: u64 = 15_552_000;
 pub const HSTS: CheckMeta = CheckMeta {
     id: "headers.hsts",
     title: "HTTP Strict Transport Security",
+    problem: "HSTS is missing, too short or invalid",
     category: Category::Security,
     severity: Severity::High,
     active: false,
@@ -240,6 +241,7 @@ fn hsts_flags(p: HstsPolicy) -> String {
 pub const CSP: CheckMeta = CheckMeta {
     id: "headers.csp",
     title: "Content Security Policy",
+    problem: "The Content-Security-Policy is missing or lets injected scripts run",
     category: Category::Security,
     severity: Severity::High,
     active: false,
@@ -489,6 +491,7 @@ pub fn csp(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement, Unobserv
 pub const CONTENT_TYPE_OPTIONS: CheckMeta = CheckMeta {
     id: "headers.content_type_options",
     title: "X-Content-Type-Options",
+    problem: "X-Content-Type-Options: nosniff is missing",
     category: Category::Security,
     severity: Severity::Medium,
     active: false,
@@ -539,6 +542,7 @@ pub fn content_type_options(
 pub const FRAME_OPTIONS: CheckMeta = CheckMeta {
     id: "headers.frame_options",
     title: "Clickjacking protection (X-Frame-Options / frame-ancestors)",
+    problem: "Any site can frame the page (clickjacking)",
     category: Category::Security,
     severity: Severity::Medium,
     active: false,
@@ -636,6 +640,7 @@ pub fn frame_options(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement
 pub const REFERRER_POLICY: CheckMeta = CheckMeta {
     id: "headers.referrer_policy",
     title: "Referrer-Policy",
+    problem: "Referrer-Policy is missing or leaks full URLs",
     category: Category::Security,
     severity: Severity::Low,
     active: false,
@@ -697,6 +702,7 @@ pub fn referrer_policy(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgeme
 pub const PERMISSIONS_POLICY: CheckMeta = CheckMeta {
     id: "headers.permissions_policy",
     title: "Permissions-Policy",
+    problem: "Permissions-Policy is missing",
     category: Category::Security,
     severity: Severity::Low,
     active: false,
@@ -746,6 +752,7 @@ pub fn permissions_policy(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judg
 pub const CROSS_ORIGIN: CheckMeta = CheckMeta {
     id: "headers.cross_origin",
     title: "Cross-origin isolation headers (COOP/CORP)",
+    problem: "Cross-origin isolation headers (COOP/CORP) are missing",
     category: Category::Security,
     severity: Severity::Low,
     active: false,
@@ -834,6 +841,7 @@ pub fn cross_origin(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement,
 pub const DISCLOSURE: CheckMeta = CheckMeta {
     id: "headers.disclosure",
     title: "Software disclosure in headers",
+    problem: "Headers disclose the software stack",
     category: Category::Security,
     severity: Severity::Low,
     active: false,
@@ -903,6 +911,7 @@ pub fn disclosure(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement, U
 pub const DEPRECATED: CheckMeta = CheckMeta {
     id: "headers.deprecated",
     title: "Deprecated security headers",
+    problem: "Deprecated security headers are sent",
     category: Category::Security,
     severity: Severity::Low,
     active: false,

@@ -111,6 +111,7 @@ fn body_quote(ex: &HttpExchange) -> String {
 pub const ENDPOINTS: CheckMeta = CheckMeta {
     id: "health.endpoints",
     title: "Liveness and readiness endpoints",
+    problem: "A liveness or readiness endpoint is missing",
     category: Category::HealthChecks,
     severity: Severity::High,
     active: false,
@@ -251,6 +252,7 @@ pub fn endpoints(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement, Un
 pub const STATUS_CONSISTENCY: CheckMeta = CheckMeta {
     id: "health.status_consistency",
     title: "Health status code matches the body",
+    problem: "A health status code contradicts its body",
     category: Category::HealthChecks,
     severity: Severity::High,
     active: false,
@@ -395,6 +397,7 @@ pub fn status_consistency(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judg
 pub const SEPARATION: CheckMeta = CheckMeta {
     id: "health.separation",
     title: "Liveness and readiness are distinct",
+    problem: "Liveness and readiness are the same check",
     category: Category::HealthChecks,
     severity: Severity::Medium,
     active: false,
@@ -465,6 +468,7 @@ pub fn separation(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement, U
 pub const READINESS_DEPTH: CheckMeta = CheckMeta {
     id: "health.readiness_depth",
     title: "Readiness checks dependencies",
+    problem: "Readiness does not show that it checks dependencies",
     category: Category::HealthChecks,
     severity: Severity::Medium,
     active: false,
@@ -800,6 +804,7 @@ pub fn readiness_depth(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgeme
 pub const LATENCY: CheckMeta = CheckMeta {
     id: "health.latency",
     title: "Health endpoint latency",
+    problem: "Health endpoints are slow or time out",
     category: Category::HealthChecks,
     severity: Severity::Medium,
     active: false,

@@ -16,6 +16,7 @@ use crate::observations::{Observations, Unobserved};
 pub const BASELINE: CheckMeta = CheckMeta {
     id: "load.baseline",
     title: "Load baseline",
+    problem: "The load baseline failed or was too short to judge",
     category: Category::Scalability,
     severity: Severity::Medium,
     active: true,

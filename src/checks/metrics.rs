@@ -142,6 +142,7 @@ fn scrape_line(s: &Scrape) -> String {
 pub const ENDPOINT: CheckMeta = CheckMeta {
     id: "metrics.endpoint",
     title: "Metrics endpoint",
+    problem: "No metrics endpoint",
     category: Category::Observability,
     severity: Severity::Medium,
     active: false,
@@ -185,6 +186,7 @@ pub fn endpoint(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement, Uno
 pub const FORMAT: CheckMeta = CheckMeta {
     id: "metrics.format",
     title: "Metrics exposition format",
+    problem: "The metrics exposition is invalid",
     category: Category::Observability,
     severity: Severity::Medium,
     active: false,
@@ -400,6 +402,7 @@ fn duration_unit(f: &Family) -> &'static str {
 pub const RED: CheckMeta = CheckMeta {
     id: "metrics.red",
     title: "RED metrics (rate, errors, duration)",
+    problem: "RED metrics (rate, errors, duration) are missing or incomplete",
     category: Category::Observability,
     severity: Severity::High,
     active: false,
@@ -502,6 +505,7 @@ pub fn red(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement, Unobserv
 pub const RED_LIVE: CheckMeta = CheckMeta {
     id: "metrics.red_live",
     title: "RED metrics move with traffic",
+    problem: "Request metrics do not move with the traffic sent",
     category: Category::Observability,
     severity: Severity::High,
     active: false,
@@ -601,6 +605,7 @@ pub fn red_live(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement, Uno
 pub const PATH_CARDINALITY: CheckMeta = CheckMeta {
     id: "metrics.path_cardinality",
     title: "Raw paths as metric labels",
+    problem: "Raw request paths become metric labels",
     category: Category::Observability,
     severity: Severity::High,
     active: false,
@@ -670,6 +675,7 @@ pub fn path_cardinality(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgem
 pub const CARDINALITY: CheckMeta = CheckMeta {
     id: "metrics.cardinality",
     title: "Metric cardinality",
+    problem: "Metric cardinality is unbounded",
     category: Category::Observability,
     severity: Severity::Medium,
     active: false,
@@ -766,6 +772,7 @@ pub fn cardinality(obs: &Observations, cfg: &JudgeConfig) -> Result<Judgement, U
 pub const RUNTIME: CheckMeta = CheckMeta {
     id: "metrics.runtime",
     title: "Runtime metrics",
+    problem: "Runtime metrics are missing or show trouble",
     category: Category::Observability,
     severity: Severity::Low,
     active: false,
@@ -853,6 +860,7 @@ pub fn runtime(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement, Unob
 pub const EXPOSURE: CheckMeta = CheckMeta {
     id: "metrics.exposure",
     title: "Metrics on the public origin",
+    problem: "Metrics are public on the audited origin",
     category: Category::Observability,
     severity: Severity::Low,
     active: false,

@@ -97,6 +97,7 @@ pub fn latency_degraded(first_p95_ms: f64, step_p95_ms: f64) -> bool {
 pub const ENFORCED: CheckMeta = CheckMeta {
     id: "ratelimit.enforced",
     title: "Rate limit enforced",
+    problem: "No rate limit stops a burst",
     category: Category::Security,
     severity: Severity::High,
     active: true,
@@ -205,6 +206,7 @@ fn steps_line(b: &BurstObservation) -> String {
 pub const HEADERS: CheckMeta = CheckMeta {
     id: "ratelimit.headers",
     title: "Rate-limit headers",
+    problem: "Rate-limit headers are missing or malformed",
     category: Category::Security,
     severity: Severity::Low,
     active: false,
@@ -296,6 +298,7 @@ pub fn headers(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement, Unob
 pub const RETRY_AFTER: CheckMeta = CheckMeta {
     id: "ratelimit.retry_after",
     title: "429 says when to retry",
+    problem: "The 429 does not say when to retry",
     category: Category::Security,
     severity: Severity::Medium,
     active: true,
@@ -341,6 +344,7 @@ pub fn retry_after(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement, 
 pub const RECOVERY: CheckMeta = CheckMeta {
     id: "ratelimit.recovery",
     title: "Rate limit lifts after the wait",
+    problem: "The rate limit does not lift after the advertised wait",
     category: Category::Security,
     severity: Severity::Medium,
     active: true,
@@ -549,7 +553,7 @@ mod tests {
         let j = judge(&HEADERS, &o);
         assert_eq!(j.outcome, Outcome::Pass, "{}", j.summary);
         assert!(j.summary.contains("X-RateLimit-*"), "{}", j.summary);
-        assert!(!HEADERS.active, "judged in passive profiles too");
+        const { assert!(!HEADERS.active, "judged in passive profiles too") };
         let o = Observations {
             root: Probed::Observed(exchange(200, &[], "")),
             ..Observations::default()

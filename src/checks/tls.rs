@@ -35,6 +35,7 @@ fn same_host(a: &str, b: &str) -> bool {
 pub const HTTP_REDIRECT: CheckMeta = CheckMeta {
     id: "tls.http_redirect",
     title: "Plain HTTP redirects to HTTPS",
+    problem: "Plain HTTP serves content instead of redirecting to HTTPS",
     category: Category::Security,
     severity: Severity::High,
     active: false,
@@ -158,6 +159,7 @@ pub const CERT_WARN_DAYS: i64 = 30;
 pub const CERTIFICATE: CheckMeta = CheckMeta {
     id: "tls.certificate",
     title: "TLS certificate is trusted, matches the host and is not about to expire",
+    problem: "The TLS certificate is untrusted, mismatched or expiring",
     category: Category::Security,
     severity: Severity::Critical,
     active: false,
@@ -308,6 +310,7 @@ pub fn certificate(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement, 
 pub const PROTOCOLS: CheckMeta = CheckMeta {
     id: "tls.protocols",
     title: "Only TLS 1.2 and 1.3 are accepted",
+    problem: "Legacy TLS versions are accepted, or TLS 1.3 is not",
     category: Category::Security,
     severity: Severity::High,
     active: false,

@@ -29,6 +29,7 @@ fn finding(
     Finding {
         check_id: check_id.to_string(),
         title: title.to_string(),
+        problem: None,
         category,
         severity,
         outcome,
@@ -206,6 +207,20 @@ pub(crate) fn sample_report() -> Report {
             &["RFC 9457"],
         ),
     ];
+
+    // The problems that head failing findings; `operational.error_format` states none, like a
+    // pack without `problem`, so its summary heads it.
+    let mut findings = findings;
+    for f in &mut findings {
+        f.problem = match f.check_id.as_str() {
+            "tls.certificate" => Some("The TLS certificate has expired".to_string()),
+            "exposure.debug_endpoint" => Some("A debug endpoint is exposed".to_string()),
+            "health.readiness_depth" => {
+                Some("Readiness does not check its dependencies".to_string())
+            }
+            _ => None,
+        };
+    }
 
     Report {
         readyprobe_version: "0.1.0".to_string(),

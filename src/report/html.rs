@@ -168,7 +168,8 @@ fn finding_block(out: &mut String, f: &Finding) {
         id = escape(&f.check_id),
         sev = f.severity.as_str(),
         o = f.outcome.as_str(),
-        title = escape(&f.title),
+        // A failing finding is headed by its problem, not by the check's goal.
+        title = escape(f.headline()),
         summary = escape(&f.summary),
     );
     if let Some(w) = &f.waiver {
@@ -433,13 +434,20 @@ mod tests {
         r.findings[1]
             .evidence
             .push("<img src=x onerror=alert(1)> & \"q\"".into());
-        r.findings[1].title = "<b>t</b>".into();
+        r.findings[1].problem = Some("<b>t</b>".into());
         let html = render(&r);
         assert!(!html.contains("<script>alert"));
         assert!(!html.contains("<img src=x"));
         assert!(html.contains("&lt;img src=x onerror=alert(1)&gt; &amp; &quot;q&quot;"));
         assert!(html.contains("&lt;b&gt;t&lt;/b&gt;"));
         assert!(!html.contains(PLANTED_SECRET) && !html.contains("hunter2"));
+    }
+
+    #[test]
+    fn failing_findings_are_headed_by_their_problem() {
+        let html = render(&sample_report());
+        assert!(html.contains(r#"<span class="title">The TLS certificate has expired</span>"#));
+        assert!(!html.contains(r#"<span class="title">TLS certificate is valid</span>"#));
     }
 
     #[test]

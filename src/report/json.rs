@@ -14,7 +14,8 @@
 //!   "categories": [ { "name": "Security", "score": 48.0 | null, "band": "Poor" | null,
 //!                     "assessed": true, "complete": true, "pass": 5, "warn": 2, "fail": 4,
 //!                     "error": 0, "skipped": 1, "waived": 1, "score_with_waived": 40.0 | null } ],
-//!   "findings": [ { "check_id": "headers.hsts", "title": "…", "category": "Security",
+//!   "findings": [ { "check_id": "headers.hsts", "title": "…", "problem": "…" /* fail|warn only */,
+//!                   "category": "Security",
 //!                   "severity": "critical|high|medium|low|info",
 //!                   "outcome": "pass|warn|fail|error|skipped", "score": 0.0, "summary": "…",
 //!                   "evidence": ["GET https://…/ → 200, no Strict-Transport-Security header"],
@@ -111,8 +112,12 @@ pub struct JsonCategory {
 pub struct JsonFinding {
     /// Stable check id.
     pub check_id: String,
-    /// Title.
+    /// Title (the check's goal).
     pub title: String,
+    /// The problem, stated as a fact, heading a failing or warning finding (added field; absent
+    /// for other outcomes and for packs that state none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub problem: Option<String>,
     /// Category display name.
     pub category: String,
     /// `critical|high|medium|low|info`.
@@ -186,6 +191,7 @@ impl From<&Report> for JsonReport {
                 .map(|f| JsonFinding {
                     check_id: f.check_id.clone(),
                     title: f.title.clone(),
+                    problem: f.problem.clone(),
                     category: f.category.name().to_string(),
                     severity: f.severity.as_str().to_string(),
                     outcome: f.outcome.as_str().to_string(),
@@ -218,5 +224,31 @@ pub fn render(report: &Report) -> String {
             "{{\"schema_version\":{SCHEMA_VERSION},\"error\":{:?}}}\n",
             e.to_string()
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::fixture::sample_report;
+
+    #[test]
+    fn failing_findings_carry_their_problem_and_passing_ones_do_not() {
+        let json: serde_json::Value =
+            serde_json::from_str(&render(&sample_report())).expect("json");
+        let find = |id: &str| {
+            json["findings"]
+                .as_array()
+                .and_then(|a| a.iter().find(|f| f["check_id"] == id))
+                .cloned()
+                .unwrap_or_else(|| panic!("{id}"))
+        };
+        assert_eq!(
+            find("tls.certificate")["problem"],
+            "The TLS certificate has expired"
+        );
+        assert_eq!(find("tls.certificate")["title"], "TLS certificate is valid");
+        assert!(find("health.liveness").get("problem").is_none());
+        assert_eq!(json["overall_score_with_waived"], 52.4);
     }
 }

@@ -210,6 +210,7 @@ mod tests {
         JsonFinding {
             check_id: id.into(),
             title: id.into(),
+            problem: None,
             category: "Security".into(),
             severity: "high".into(),
             outcome: outcome.into(),

@@ -56,6 +56,9 @@ pub struct PackCheck {
     pub id: String,
     /// Short human title.
     pub title: String,
+    /// The problem a failing or warning finding is headed by (`problem = "…"`); without one the
+    /// finding is headed by its summary.
+    pub problem: Option<String>,
     /// The category it is scored in.
     pub category: Category,
     /// Default severity.
@@ -372,6 +375,7 @@ impl Builder<'_> {
             checks.push(PackCheck {
                 id,
                 title: rc.title,
+                problem: rc.problem.filter(|p| !p.trim().is_empty()),
                 category: rc.category.0,
                 severity: rc.severity.0,
                 rule,
@@ -538,6 +542,8 @@ struct RawPack {
 struct RawCheck {
     id: Spanned<String>,
     title: String,
+    #[serde(default)]
+    problem: Option<String>,
     category: CategoryField,
     severity: SeverityField,
     #[serde(default)]
