@@ -174,3 +174,116 @@ fn https_nginx_with_hsts_a_nonce_csp_and_a_redirect_passes_them() {
     assert_eq!(outcome, "warn", "{text}");
     assert_eq!(f["ratelimit.headers"]["severity"], "info");
 }
+
+/// Kills a peer process when the test ends, however it ends.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A real Prometheus server on a loopback port (its own `/metrics` counts only its scrapes);
+/// `None` (skip) when it is not installed outside CI.
+fn start_prometheus(dir: &std::path::Path) -> Option<(KillOnDrop, u16)> {
+    const PROMETHEUS: &str = "/usr/bin/prometheus";
+    if !std::path::Path::new(PROMETHEUS).is_file() {
+        if crate::util::in_ci() {
+            panic!("{PROMETHEUS} is missing; CI=true requires it (.ci/run installs prometheus)");
+        }
+        eprintln!("skipping: {PROMETHEUS} is not installed (under CI=true this fails)");
+        return None;
+    }
+    let config = dir.join("prometheus.yml");
+    std::fs::write(
+        &config,
+        "global:\n  scrape_interval: 1h\nscrape_configs: []\n",
+    )
+    .expect("yml");
+    let port = crate::util::closed_port();
+    let child = std::process::Command::new(PROMETHEUS)
+        .arg(format!("--config.file={}", config.display()))
+        .arg(format!(
+            "--storage.tsdb.path={}",
+            dir.join("tsdb").display()
+        ))
+        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start prometheus");
+    let guard = KillOnDrop(child);
+    let started = std::time::Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "prometheus did not listen on {port}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    Some((guard, port))
+}
+
+/// One plain `GET /metrics`, answer read to the end.
+fn scrape_once(port: u16) {
+    use std::io::{Read, Write};
+    let mut tcp = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    tcp.write_all(b"GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        .expect("write");
+    let mut answer = Vec::new();
+    tcp.read_to_end(&mut answer).expect("read");
+    assert!(
+        answer.starts_with(b"HTTP/1.1 200"),
+        "{}",
+        String::from_utf8_lossy(&answer[..answer.len().min(200)])
+    );
+}
+
+/// nginx serves the site and proxies `/metrics` to another service — a real Prometheus, whose
+/// `prometheus_http_requests_total{handler="/metrics"}` moves with every scrape. The shape is
+/// fine (`metrics.red` passes) but none of the requests readyprobe sent to the site is counted:
+/// `metrics.red_live` must fail, not pass on the scrapes.
+#[test]
+fn a_metrics_endpoint_proxied_from_another_service_fails_red_live() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let Some((_prometheus, prom_port)) = start_prometheus(dir.path()) else {
+        return;
+    };
+    let site = format!(
+        r#"
+        location = /metrics {{
+            proxy_pass http://127.0.0.1:{prom_port}/metrics;
+        }}
+        location / {{
+            default_type text/html;
+            return 200 "<!doctype html>\n<html><body>shop</body></html>\n";
+        }}
+"#
+    );
+    let Some(nginx) = Nginx::start(&[&site], &[]) else {
+        return;
+    };
+    // A service that has been running a while has been scraped before: its own counter exists.
+    scrape_once(prom_port);
+    let url = format!("http://127.0.0.1:{}/", nginx.port(0));
+    let (_, json, stderr) = audit(&url, "json", &[]);
+    let f = findings(&json);
+    let (outcome, text) = said(&f, "metrics.format");
+    assert_eq!(outcome, "pass", "{text}\n{stderr}\n{}", nginx.error_log());
+    assert_eq!(
+        said(&f, "metrics.red").0,
+        "pass",
+        "{}",
+        said(&f, "metrics.red").1
+    );
+    let (outcome, text) = said(&f, "metrics.red_live");
+    assert_eq!(outcome, "fail", "{text}");
+    assert!(text.contains("Only the scrapes of /metrics"), "{text}");
+    assert!(text.contains("prometheus_http_requests_total"), "{text}");
+    assert!(
+        text.contains("series counting scrapes of /metrics"),
+        "{text}"
+    );
+}
