@@ -287,3 +287,63 @@ fn a_metrics_endpoint_proxied_from_another_service_fails_red_live() {
         "{text}"
     );
 }
+
+/// An nginx that reflects any Origin with credentials on every path, with no `/api` of its own
+/// design and no `[access]` configuration: CORS is probed on the target itself and on the paths
+/// of its OpenAPI document (`docs.openapi` finds it), so the reflection is caught.
+#[test]
+fn origin_reflected_on_every_path_is_caught_without_configuration() {
+    let site = r#"
+        location = /openapi.json {
+            default_type application/json;
+            return 200 '{"openapi":"3.0.3","paths":{"/v1/orders":{"get":{}},"/v1/orders/{id}":{"get":{}}}}';
+        }
+        location / {
+            default_type application/json;
+            add_header Access-Control-Allow-Origin $http_origin always;
+            add_header Access-Control-Allow-Credentials true always;
+            add_header Vary Origin always;
+            return 200 '{"ok":true}';
+        }
+"#;
+    let Some(nginx) = Nginx::start(&[site], &[]) else {
+        return;
+    };
+    let url = format!("http://127.0.0.1:{}/", nginx.port(0));
+    let (code, json, stderr) = audit(&url, "json", &[]);
+    let f = findings(&json);
+    let (outcome, text) = said(&f, "cors.reflect_credentials");
+    assert_eq!(outcome, "fail", "{text}\n{stderr}\n{}", nginx.error_log());
+    assert!(
+        text.contains(&format!("GET {url} → 200 (Origin: https://evil.example")),
+        "{text}"
+    );
+    assert!(
+        text.contains("/v1/orders → 200 (Origin: https://evil.example"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("{id}"),
+        "templated paths are not probed: {text}"
+    );
+    assert_eq!(code, 1, "a critical failure is NO-GO");
+    // Bounded: the target, the discovered /api paths and the document's, six at most.
+    let report: serde_json::Value = serde_json::from_str(&json).expect("json");
+    let paths: std::collections::BTreeSet<String> = report["findings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|f| {
+            f["check_id"]
+                .as_str()
+                .is_some_and(|id| id.starts_with("cors."))
+        })
+        .flat_map(|f| f["evidence"].as_array().cloned().unwrap_or_default())
+        .filter_map(|e| {
+            e.as_str()
+                .and_then(|l| l.split_whitespace().nth(1))
+                .map(str::to_string)
+        })
+        .collect();
+    assert!(paths.len() <= 6, "{paths:?}");
+}
