@@ -222,13 +222,14 @@ pub fn verdict(
     if !reasons.is_empty() {
         return (Verdict::ConditionalGo, reasons);
     }
+    // Info findings are recorded, never gate: "no rate-limit headers" must not stop a GO.
     let lesser_fails = findings
         .iter()
-        .filter(|f| f.failed() && f.severity < Severity::High)
+        .filter(|f| f.failed() && f.severity < Severity::High && f.severity > Severity::Info)
         .count();
     let warns = findings
         .iter()
-        .filter(|f| f.outcome == Outcome::Warn && !waived_out(f))
+        .filter(|f| f.outcome == Outcome::Warn && f.severity > Severity::Info && !waived_out(f))
         .count();
     let errors = findings
         .iter()
@@ -487,6 +488,18 @@ mod tests {
         let s = score(&findings, &ScoringConfig::default());
         assert_eq!(s.verdict, Verdict::GoWithObservations);
         assert!(s.reasons.iter().any(|r| r.contains("Performance")));
+    }
+
+    #[test]
+    fn info_findings_are_recorded_but_never_stop_a_go() {
+        let s = score(
+            &[
+                f("x.ok", Category::Security, Severity::High, Outcome::Pass),
+                f("x.note", Category::Security, Severity::Info, Outcome::Warn),
+            ],
+            &ScoringConfig::default(),
+        );
+        assert_eq!(s.verdict, Verdict::Go, "{:?}", s.reasons);
     }
 
     #[test]

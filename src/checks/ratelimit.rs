@@ -14,7 +14,7 @@ use super::{CheckMeta, Judgement};
 use crate::config::JudgeConfig;
 use crate::model::{Category, Severity};
 use crate::observations::{Observations, Unobserved};
-use crate::probes::burst::{BurstObservation, BurstStop, HeaderFamily, RateLimitHeaders};
+use crate::probes::burst::{BurstObservation, BurstStop, RateLimitHeaders};
 use crate::probes::http::HttpExchange;
 
 fn statuses(b: &BurstObservation) -> String {
@@ -248,15 +248,15 @@ pub fn headers(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement, Unob
             "no response was received to look for rate-limit headers in".to_string(),
         ));
     }
-    let parsed: Vec<(&HttpExchange, RateLimitHeaders, HeaderFamily)> = seen
+    let parsed: Vec<(&HttpExchange, RateLimitHeaders)> = seen
         .iter()
-        .filter_map(|ex| {
-            let h = RateLimitHeaders::parse(ex);
-            h.family.map(|family| (*ex, h, family))
-        })
+        .map(|ex| (*ex, RateLimitHeaders::parse(ex)))
+        .filter(|(_, h)| h.family.is_some())
         .collect();
-    let clean = parsed.iter().find(|(_, h, _)| h.problems.is_empty());
-    if let Some((ex, h, family)) = clean.or_else(|| parsed.first()) {
+    let clean = parsed.iter().find(|(_, h)| h.problems.is_empty());
+    if let Some((ex, h)) = clean.or_else(|| parsed.first())
+        && let Some(family) = h.family
+    {
         let line = headers_line(ex);
         if !h.problems.is_empty() {
             return Ok(Judgement::warn(format!(
