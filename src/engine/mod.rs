@@ -2,12 +2,14 @@
 //!
 //! It owns everything probes must not decide for themselves: the one shared HTTP client, the
 //! per-target concurrency limit, the per-operation timeout, the global deadline and the request
-//! budget. The passive phase runs probes concurrently; the active phase (bursts, fault injection)
-//! runs afterwards, one step at a time, so it cannot skew latency measurements. A probe that fails
+//! budget, split by phase ([`budget`]) so no phase starves a later one. The passive phase runs
+//! probes concurrently; the active phase (bursts, fault injection) runs afterwards, one step at
+//! a time, so it cannot skew latency measurements. A probe that fails
 //! becomes data (`Probed::Failed`) and its checks `error` findings: the run always ends with a
 //! report.
 
 pub mod active;
+pub mod budget;
 pub mod dependencies;
 mod judge;
 mod passive;
@@ -81,8 +83,11 @@ pub async fn run(audit: &Audit) -> Result<RunOutput, EngineError> {
         target: target_info(&audit.target),
         ..Observations::default()
     };
-    passive::run(&cx, audit, &mut obs).await;
-    let active_note = active::run(&cx, audit, &mut obs).await;
+    let plan = budget::plan(&audit.config, crate::probes::fault::proxy_count(audit));
+    let passive_cx = cx.for_phase("passive probes", plan.passive_ceiling());
+    passive::run(&passive_cx, audit, &mut obs).await;
+    let passive_sent = cx.requests_sent();
+    let active_note = active::run(&cx, audit, &mut obs, &plan).await;
 
     let mut findings = judge(&obs, &audit.config, &audit.catalogue, &audit.redactor);
     crate::config::gate::apply_waivers(
@@ -94,6 +99,12 @@ pub async fn run(audit: &Audit) -> Result<RunOutput, EngineError> {
     let readiness = readiness(&findings, &obs).map(|r| scrub_readiness(r, &audit.redactor));
     let reachable = cx.any_answer();
     let mut scope = passive::scope_lines(audit, &obs);
+    scope.push(format!(
+        "{} Spent: {} by the passive probes, {} in all.",
+        plan.describe(),
+        passive_sent,
+        cx.requests_sent()
+    ));
     scope.push(active_note);
     if !reachable {
         scope.push(
@@ -112,6 +123,7 @@ pub async fn run(audit: &Audit) -> Result<RunOutput, EngineError> {
         findings,
         categories: scores.categories,
         overall_score: scores.overall,
+        overall_score_with_waived: scores.overall_with_waived,
         band: scores.band,
         verdict: scores.verdict,
         verdict_reasons: scores.reasons,
@@ -177,6 +189,7 @@ fn probe_cx(audit: &Audit, started: Instant) -> Result<ProbeCx, EngineError> {
         extra_headers: audit.headers.clone(),
         redactor: audit.redactor.clone(),
         answered: Arc::new(AtomicBool::new(false)),
+        share: None,
     })
 }
 
