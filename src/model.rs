@@ -205,8 +205,12 @@ impl fmt::Display for Category {
 pub struct Finding {
     /// Stable dotted id (`headers.hsts`).
     pub check_id: String,
-    /// Human title of the check.
+    /// Human title of the check (its goal).
     pub title: String,
+    /// The problem, stated as a fact, that heads the finding when it fails or warns (from the
+    /// check; absent for packs that state none, and for passing findings).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub problem: Option<String>,
     /// The scored section this finding counts in.
     pub category: Category,
     /// Effective severity (default, or overridden by config or by the judge).
@@ -234,6 +238,15 @@ impl Finding {
     /// failure out of the verdict and the gate (the finding is still reported).
     pub fn failed(&self) -> bool {
         self.outcome == Outcome::Fail && !self.is_waived()
+    }
+
+    /// What heads the finding in a report: the problem when it fails or warns (its summary
+    /// when the check states no problem), the title otherwise.
+    pub fn headline(&self) -> &str {
+        match self.outcome {
+            Outcome::Fail | Outcome::Warn => self.problem.as_deref().unwrap_or(&self.summary),
+            _ => &self.title,
+        }
     }
 
     /// True when an active (not expired) waiver covers this finding.
@@ -339,7 +352,8 @@ impl fmt::Display for Verdict {
 pub struct CategoryScore {
     /// Which category.
     pub category: Category,
-    /// 0–100, or `None` when no applicable check ran ("not assessed", never 100).
+    /// 0–100, or `None` when no applicable check ran ("not assessed", never 100); waived
+    /// findings left out.
     pub score: Option<f64>,
     /// The band of `score`, when assessed.
     pub band: Option<Band>,
@@ -355,6 +369,12 @@ pub struct CategoryScore {
     pub error: usize,
     /// Count of skipped checks.
     pub skipped: usize,
+    /// Count of failed or warned findings an active waiver leaves out of `score`.
+    #[serde(default)]
+    pub waived: usize,
+    /// The score with the waived findings counted (equal to `score` when none is waived).
+    #[serde(default)]
+    pub score_with_waived: Option<f64>,
 }
 
 impl CategoryScore {
@@ -385,8 +405,13 @@ pub struct Report {
     pub findings: Vec<Finding>,
     /// The seven categories, in report order.
     pub categories: Vec<CategoryScore>,
-    /// Weighted mean of assessed category scores (`None` if nothing was assessed).
+    /// Weighted mean of assessed category scores (`None` if nothing was assessed), waived
+    /// findings left out: the score the verdict and the gate use.
     pub overall_score: Option<f64>,
+    /// The overall score with the waived findings counted (equal to `overall_score` when no
+    /// waiver applies).
+    #[serde(default)]
+    pub overall_score_with_waived: Option<f64>,
     /// Band of the overall score.
     pub band: Option<Band>,
     /// The release decision.
@@ -479,6 +504,14 @@ impl Report {
         self.findings
             .iter()
             .filter(|f| f.outcome == Outcome::Pass)
+            .collect()
+    }
+
+    /// Failed or warned findings an active waiver leaves out of the scores and the verdict.
+    pub fn waived(&self) -> Vec<&Finding> {
+        self.findings
+            .iter()
+            .filter(|f| f.is_waived() && matches!(f.outcome, Outcome::Fail | Outcome::Warn))
             .collect()
     }
 

@@ -212,7 +212,8 @@ pub struct Observations {
     /// `GET /` with `Accept-Encoding: gzip, deflate, br`, redirects followed: feeds every header,
     /// cookie, compression and caching check.
     pub root: Probed<HttpExchange>,
-    /// `GET http://host/` without following redirects (only for https targets).
+    /// `GET http://host/` without following redirects (for an `http://` target: the target
+    /// itself, not followed).
     pub http_redirect: Probed<HttpExchange>,
     /// Each health endpoint candidate.
     pub health: Vec<HealthProbe>,
@@ -235,7 +236,8 @@ pub struct Observations {
     /// TLS handshake (chain, verdict, version) and the TLS 1.0/1.1 acceptance probes (https
     /// targets only).
     pub tls: Probed<crate::probes::tls::TlsObservation>,
-    /// CORS requests to the API paths (`[access] api_paths`, else discovered ones).
+    /// CORS requests to the API paths (`[access] api_paths`, else the target itself, the
+    /// discovered API paths and the OpenAPI document's).
     pub cors: Probed<Vec<crate::probes::access::CorsProbe>>,
     /// Protected routes requested without credentials (`[access] protected`).
     pub protected: Probed<Vec<crate::probes::access::ProtectedProbe>>,

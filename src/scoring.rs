@@ -4,6 +4,11 @@
 //! check's own weight); `error` counts as 0 and marks the category incomplete; `skipped` is left
 //! out; a category with nothing applicable is "not assessed", never 100. The overall score is the
 //! weighted mean of the assessed categories.
+//!
+//! Waivers: a failing or warning finding an active waiver covers is left out of the scores that
+//! decide — the category scores, the overall score, the verdict, `--min-score` and the category
+//! minimums — as DESIGN.md promises; the same scores with the waived findings counted are kept
+//! next to them (`score_with_waived`, `overall_score_with_waived`) so every report shows both.
 
 use crate::config::{GateConfig, ScoringConfig};
 use crate::model::{Band, Category, CategoryScore, Finding, Outcome, Report, Severity, Verdict};
@@ -21,6 +26,27 @@ pub struct Scores {
     pub verdict: Verdict,
     /// Why.
     pub reasons: Vec<String>,
+    /// The overall score with the waived findings counted (equal to `overall` when no waiver
+    /// took a finding out).
+    pub overall_with_waived: Option<f64>,
+}
+
+impl Scores {
+    /// Writes the scores and the verdict into a report.
+    pub fn apply_to(self, report: &mut Report) {
+        report.categories = self.categories;
+        report.overall_score = self.overall;
+        report.overall_score_with_waived = self.overall_with_waived;
+        report.band = self.band;
+        report.verdict = self.verdict;
+        report.verdict_reasons = self.reasons;
+    }
+}
+
+/// True when an active waiver takes this finding out of the scores that decide: it fails or
+/// warns, and the waiver has not expired.
+pub fn waived_out(f: &Finding) -> bool {
+    f.is_waived() && matches!(f.outcome, Outcome::Fail | Outcome::Warn)
 }
 
 fn round1(x: f64) -> f64 {
@@ -33,7 +59,32 @@ fn check_weight(finding: &Finding) -> f64 {
         .unwrap_or(1.0)
 }
 
-/// Scores one category.
+/// The weighted mean of the findings of `category` that count, 0–100, or `None` when none does.
+fn weighted_score(
+    category: Category,
+    findings: &[Finding],
+    cfg: &ScoringConfig,
+    count: impl Fn(&Finding) -> bool,
+) -> Option<f64> {
+    let (mut weighted, mut total, mut counted) = (0.0, 0.0, 0usize);
+    for f in findings
+        .iter()
+        .filter(|f| f.category == category && f.outcome != Outcome::Skipped && count(f))
+    {
+        let w = cfg.weights.of(f.severity) * check_weight(f);
+        let s = if f.outcome == Outcome::Error {
+            0.0
+        } else {
+            f.score.clamp(0.0, 1.0)
+        };
+        weighted += w * s;
+        total += w;
+        counted += 1;
+    }
+    (counted > 0 && total > 0.0).then(|| round1(weighted / total * 100.0))
+}
+
+/// Scores one category: its score leaves waived findings out; `score_with_waived` counts them.
 pub fn category_score(
     category: Category,
     findings: &[Finding],
@@ -49,8 +100,9 @@ pub fn category_score(
         fail: 0,
         error: 0,
         skipped: 0,
+        waived: 0,
+        score_with_waived: None,
     };
-    let (mut weighted, mut total, mut counted) = (0.0, 0.0, 0usize);
     for f in findings.iter().filter(|f| f.category == category) {
         match f.outcome {
             Outcome::Pass => out.pass += 1,
@@ -60,27 +112,37 @@ pub fn category_score(
                 out.error += 1;
                 out.complete = false;
             }
-            Outcome::Skipped => {
-                out.skipped += 1;
-                continue;
-            }
+            Outcome::Skipped => out.skipped += 1,
         }
-        let w = cfg.weights.of(f.severity) * check_weight(f);
-        let s = if f.outcome == Outcome::Error {
-            0.0
-        } else {
-            f.score.clamp(0.0, 1.0)
-        };
-        weighted += w * s;
-        total += w;
-        counted += 1;
+        if waived_out(f) {
+            out.waived += 1;
+        }
     }
-    if counted > 0 && total > 0.0 {
-        let score = round1(weighted / total * 100.0);
-        out.score = Some(score);
-        out.band = Some(Band::of(score));
-    }
+    out.score = weighted_score(category, findings, cfg, |f| !waived_out(f));
+    out.band = out.score.map(Band::of);
+    out.score_with_waived = weighted_score(category, findings, cfg, |_| true);
     out
+}
+
+/// The weighted mean of assessed category scores.
+fn overall_of(
+    scores: impl Iterator<Item = (Category, Option<f64>)>,
+    cfg: &ScoringConfig,
+) -> Option<f64> {
+    let (mut weighted, mut total) = (0.0, 0.0);
+    for (category, score) in scores {
+        if let Some(score) = score {
+            let w = cfg
+                .categories
+                .iter()
+                .find(|(k, _)| Category::parse(k) == Some(category))
+                .map(|(_, w)| *w)
+                .unwrap_or(1.0);
+            weighted += w * score;
+            total += w;
+        }
+    }
+    (total > 0.0).then(|| round1(weighted / total))
 }
 
 /// Scores every category, the overall score and the verdict.
@@ -89,29 +151,26 @@ pub fn score(findings: &[Finding], cfg: &ScoringConfig) -> Scores {
         .iter()
         .map(|c| category_score(*c, findings, cfg))
         .collect();
-    let (mut weighted, mut total) = (0.0, 0.0);
-    for c in &categories {
-        if let Some(score) = c.score {
-            let w = cfg
-                .categories
-                .iter()
-                .find(|(k, _)| Category::parse(k) == Some(c.category))
-                .map(|(_, w)| *w)
-                .unwrap_or(1.0);
-            weighted += w * score;
-            total += w;
-        }
-    }
-    let overall = (total > 0.0).then(|| round1(weighted / total));
+    let overall = overall_of(categories.iter().map(|c| (c.category, c.score)), cfg);
+    let overall_with_waived = overall_of(
+        categories.iter().map(|c| (c.category, c.score_with_waived)),
+        cfg,
+    );
     let (verdict, mut reasons) = verdict(findings, &categories, overall, cfg.verdict_min_score);
     let waived: Vec<&str> = findings
         .iter()
-        .filter(|f| f.is_waived() && matches!(f.outcome, Outcome::Fail | Outcome::Warn))
+        .filter(|f| waived_out(f))
         .map(|f| f.check_id.as_str())
         .collect();
     if !waived.is_empty() {
+        let scores = match (overall, overall_with_waived) {
+            (Some(counted), Some(all)) => {
+                format!("; the score is {counted:.1} without them, {all:.1} with them")
+            }
+            _ => String::new(),
+        };
         reasons.push(format!(
-            "{} waived finding(s) not counted: {}",
+            "{} waived finding(s) not counted: {}{scores}",
             waived.len(),
             waived.join(", ")
         ));
@@ -122,6 +181,7 @@ pub fn score(findings: &[Finding], cfg: &ScoringConfig) -> Scores {
         band: overall.map(Band::of),
         verdict,
         reasons,
+        overall_with_waived,
     }
 }
 
@@ -162,13 +222,14 @@ pub fn verdict(
     if !reasons.is_empty() {
         return (Verdict::ConditionalGo, reasons);
     }
+    // Info findings are recorded, never gate: "no rate-limit headers" must not stop a GO.
     let lesser_fails = findings
         .iter()
-        .filter(|f| f.failed() && f.severity < Severity::High)
+        .filter(|f| f.failed() && f.severity < Severity::High && f.severity > Severity::Info)
         .count();
     let warns = findings
         .iter()
-        .filter(|f| f.outcome == Outcome::Warn)
+        .filter(|f| f.outcome == Outcome::Warn && f.severity > Severity::Info && !waived_out(f))
         .count();
     let errors = findings
         .iter()
@@ -192,10 +253,12 @@ pub fn verdict(
         ));
     }
     if reasons.is_empty() {
-        (
-            Verdict::Go,
-            vec!["every applicable check passed".to_string()],
-        )
+        let all = if findings.iter().any(waived_out) {
+            "every applicable check passed, apart from the waived ones"
+        } else {
+            "every applicable check passed"
+        };
+        (Verdict::Go, vec![all.to_string()])
     } else {
         (Verdict::GoWithObservations, reasons)
     }
@@ -229,9 +292,12 @@ pub fn gate_failures(report: &Report, gate: &GateConfig) -> Vec<String> {
         match report.categories.iter().find(|c| c.category == category) {
             Some(c) => match c.score {
                 Some(score) if score < *min => out.push(format!(
-                    "gate.categories.{key} {min}: the {} score is {score:.1}",
-                    category.name()
+                    "gate.categories.{key} {min}: the {} score is {score:.1}{}",
+                    category.name(),
+                    waived_note(c.waived, c.score_with_waived)
                 )),
+                // Every finding it had is waived: the waiver accepted them, nothing is missing.
+                None if c.waived > 0 => {}
                 None => out.push(format!(
                     "gate.categories.{key} {min}: {} was not assessed",
                     category.name()
@@ -245,15 +311,26 @@ pub fn gate_failures(report: &Report, gate: &GateConfig) -> Vec<String> {
         }
     }
     if let Some(min) = gate.min_score {
+        let waived = report.findings.iter().filter(|f| waived_out(f)).count();
         match report.overall_score {
             Some(score) if score < min => out.push(format!(
-                "--min-score {min}: the overall score is {score:.1}"
+                "--min-score {min}: the overall score is {score:.1}{}",
+                waived_note(waived, report.overall_score_with_waived)
             )),
             None => out.push(format!("--min-score {min}: nothing could be assessed")),
             _ => {}
         }
     }
     out
+}
+
+/// ` (2 waived finding(s) left out; 61.5 with them)`, or nothing when no waiver applied.
+fn waived_note(waived: usize, with_waived: Option<f64>) -> String {
+    match (waived, with_waived) {
+        (0, _) => String::new(),
+        (n, Some(all)) => format!(" ({n} waived finding(s) left out; {all:.1} with them)"),
+        (n, None) => format!(" ({n} waived finding(s) left out)"),
+    }
 }
 
 #[cfg(test)]
@@ -264,6 +341,7 @@ mod tests {
         Finding {
             check_id: id.to_string(),
             title: id.to_string(),
+            problem: None,
             category,
             severity,
             outcome,
@@ -413,6 +491,18 @@ mod tests {
     }
 
     #[test]
+    fn info_findings_are_recorded_but_never_stop_a_go() {
+        let s = score(
+            &[
+                f("x.ok", Category::Security, Severity::High, Outcome::Pass),
+                f("x.note", Category::Security, Severity::Info, Outcome::Warn),
+            ],
+            &ScoringConfig::default(),
+        );
+        assert_eq!(s.verdict, Verdict::Go, "{:?}", s.reasons);
+    }
+
+    #[test]
     fn all_pass_is_go() {
         let s = score(
             &[f("x.ok", Category::Security, Severity::High, Outcome::Pass)],
@@ -420,6 +510,133 @@ mod tests {
         );
         assert_eq!(s.verdict, Verdict::Go);
         assert_eq!(s.band, Some(Band::Excellent));
+    }
+
+    fn report_of(findings: Vec<Finding>) -> Report {
+        Report {
+            readyprobe_version: "0".into(),
+            target: "https://app.example.com/".into(),
+            profile: "staging".into(),
+            started_at: String::new(),
+            finished_at: String::new(),
+            duration_ms: 0,
+            requests_sent: 0,
+            findings,
+            categories: Vec::new(),
+            overall_score: None,
+            overall_score_with_waived: None,
+            band: None,
+            verdict: Verdict::Go,
+            verdict_reasons: Vec::new(),
+            scope: Vec::new(),
+            readiness: None,
+            wait_ready: None,
+        }
+    }
+
+    fn waived(mut finding: Finding) -> Finding {
+        finding.waiver = Some(crate::model::Waiver {
+            reason: "accepted".into(),
+            expires: None,
+            expired: false,
+        });
+        finding
+    }
+
+    #[test]
+    fn waived_findings_leave_the_deciding_scores_and_both_numbers_are_kept() {
+        let findings = [
+            f("s.ok", Category::Security, Severity::High, Outcome::Pass),
+            waived(f(
+                "s.bad",
+                Category::Security,
+                Severity::High,
+                Outcome::Fail,
+            )),
+            f("p.ok", Category::Performance, Severity::High, Outcome::Pass),
+        ];
+        let s = score(&findings, &ScoringConfig::default());
+        let security = &s.categories[0];
+        assert_eq!(
+            security.score,
+            Some(100.0),
+            "the waived failure is left out"
+        );
+        assert_eq!(security.score_with_waived, Some(50.0));
+        assert_eq!((security.fail, security.waived), (1, 1));
+        assert_eq!(s.overall, Some(100.0));
+        assert_eq!(s.overall_with_waived, Some(75.0));
+        assert_eq!(s.verdict, Verdict::Go);
+        assert_eq!(
+            s.reasons[0],
+            "every applicable check passed, apart from the waived ones"
+        );
+        assert!(
+            s.reasons
+                .iter()
+                .any(|r| r.contains("s.bad") && r.contains("100.0 without them, 75.0 with them")),
+            "{:?}",
+            s.reasons
+        );
+    }
+
+    #[test]
+    fn waived_findings_lift_the_score_over_the_bar_and_the_gate() {
+        // Without the waivers: 1 pass of 3 → 33.3, below the bar of 50 (CONDITIONAL GO).
+        let findings = vec![
+            waived(f(
+                "x.m1",
+                Category::Security,
+                Severity::Medium,
+                Outcome::Fail,
+            )),
+            waived(f(
+                "x.m2",
+                Category::Security,
+                Severity::Medium,
+                Outcome::Fail,
+            )),
+            f("x.m3", Category::Security, Severity::Medium, Outcome::Pass),
+        ];
+        let s = score(&findings, &ScoringConfig::default());
+        assert_eq!(s.overall, Some(100.0));
+        assert_eq!(s.overall_with_waived, Some(33.3));
+        assert_ne!(s.verdict, Verdict::ConditionalGo, "{:?}", s.reasons);
+        let mut report = report_of(findings);
+        s.apply_to(&mut report);
+        let gate = GateConfig {
+            min_score: Some(80.0),
+            categories: [("security".to_string(), 90.0)].into_iter().collect(),
+            ..GateConfig::default()
+        };
+        assert!(
+            gate_failures(&report, &gate).is_empty(),
+            "{:?}",
+            gate_failures(&report, &gate)
+        );
+    }
+
+    #[test]
+    fn an_expired_waiver_counts_again() {
+        let mut expired = waived(f(
+            "x.m1",
+            Category::Security,
+            Severity::Medium,
+            Outcome::Fail,
+        ));
+        if let Some(w) = &mut expired.waiver {
+            w.expired = true;
+        }
+        let s = score(
+            &[
+                expired,
+                f("x.ok", Category::Security, Severity::Medium, Outcome::Pass),
+            ],
+            &ScoringConfig::default(),
+        );
+        assert_eq!(s.overall, Some(50.0));
+        assert_eq!(s.overall_with_waived, Some(50.0));
+        assert_eq!(s.categories[0].waived, 0);
     }
 
     #[test]

@@ -759,6 +759,8 @@ fn post_cx(audit: &Audit) -> Result<ProbeCx, EngineError> {
         extra_headers: audit.headers.clone(),
         redactor: audit.redactor.clone(),
         answered: Arc::new(AtomicBool::new(false)),
+        // The supervised steps run on their own counter, outside the audit's phases.
+        share: None,
     })
 }
 
@@ -784,11 +786,7 @@ fn rejudge(
     let scores = crate::scoring::score(&findings, &audit.config.scoring);
     let report = &mut out.report;
     report.findings = findings;
-    report.categories = scores.categories;
-    report.overall_score = scores.overall;
-    report.band = scores.band;
-    report.verdict = scores.verdict;
-    report.verdict_reasons = scores.reasons;
+    scores.apply_to(report);
     report.requests_sent += cx.requests_sent();
     report.duration_ms += post_started.elapsed().as_millis() as u64;
     report.finished_at = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();

@@ -61,6 +61,7 @@ fn cx(timeout: Duration) -> ProbeCx {
         extra_headers: Vec::new(),
         redactor: Redactor::new(),
         answered: Arc::new(AtomicBool::new(false)),
+        share: None,
     }
 }
 

@@ -978,3 +978,51 @@ startup_timeout = "3s"
     );
     ports.assert_free();
 }
+
+/// `[load] enabled = true` at its defaults (10 s, up to 2,000 requests) would spend the whole
+/// default budget of 1,000 before the fault injection that runs after it; the load baseline's
+/// share stops it short of what fault injection reserved, so the three `health.fault.*` checks
+/// are judged, not `error`.
+#[test]
+fn load_at_defaults_leaves_fault_injection_its_share_of_the_budget() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("load.toml");
+    std::fs::write(&path, "[load]\nenabled = true\n").expect("write config");
+    let out = readyprobe()
+        .args([
+            "audit",
+            "--demo",
+            "--demo-profile",
+            "hardened",
+            "--format",
+            "json",
+            "--config",
+        ])
+        .arg(&path)
+        .output()
+        .expect("run");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("stdout is not JSON ({e}); stderr: {stderr}"));
+    let f = findings(&report);
+    for id in [
+        "health.fault.readiness_flips",
+        "health.fault.liveness_stable",
+        "health.fault.recovery",
+    ] {
+        assert_eq!(outcome(&f, id), "pass", "{id}: {}", text(&f, id));
+    }
+    let load = text(&f, "load.baseline");
+    assert!(load.contains("stopped by budget"), "{load}");
+    assert!(
+        load.contains("load baseline share of the request budget is spent"),
+        "{load}"
+    );
+    assert!(report["requests_sent"].as_u64().unwrap_or(u64::MAX) <= 1000);
+    let scope = report["scope"].to_string();
+    assert!(
+        scope.contains("load baseline 200 (plus what earlier phases leave)"),
+        "{scope}"
+    );
+    assert!(scope.contains("dependency fault injection "), "{scope}");
+}

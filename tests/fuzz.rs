@@ -629,6 +629,7 @@ proptest! {
             findings,
             categories: scores.categories,
             overall_score: scores.overall,
+            overall_score_with_waived: scores.overall_with_waived,
             band: scores.band,
             verdict: scores.verdict,
             verdict_reasons: scores.reasons,

@@ -304,6 +304,7 @@ fn probe_cx() -> readyprobe::probes::ProbeCx {
         extra_headers: Vec::new(),
         redactor: readyprobe::redact::Redactor::new(),
         answered: Arc::new(AtomicBool::new(false)),
+        share: None,
     }
 }
 

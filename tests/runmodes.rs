@@ -155,6 +155,82 @@ expires = "2020-01-01"
     assert!(stdout(&md).contains("waived until 2999-12-31: CSP rollout tracked in JIRA-123"));
 }
 
+/// `--min-score` and the category minimums use the score with the waived findings left out, as
+/// the README promises, and every format shows both numbers.
+#[test]
+fn min_score_and_category_minimums_use_the_score_without_waived_findings() {
+    let dir = tempfile::tempdir().unwrap();
+    let gate = "[gate]\nmin_score = 95\n[gate.categories]\nscalability = 60\n";
+    let waived = dir.path().join("waived.toml");
+    std::fs::write(
+        &waived,
+        format!(
+            "{gate}[[waivers]]\ncheck = \"load.baseline\"\nreason = \"the demo caps its load on purpose\"\n"
+        ),
+    )
+    .unwrap();
+    let plain = dir.path().join("plain.toml");
+    std::fs::write(&plain, gate).unwrap();
+    let audit = |cfg: &Path, format: &str| {
+        readyprobe()
+            .args([
+                "audit",
+                "--demo",
+                "--demo-profile",
+                "hardened",
+                "--format",
+                format,
+            ])
+            .arg("--config")
+            .arg(cfg)
+            .output()
+            .unwrap()
+    };
+
+    // Without the waiver the too-short load baseline keeps the score under 95: the gate fails.
+    let out = audit(&plain, "json");
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("--min-score 95"), "{}", stderr(&out));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(json["overall_score"], json["overall_score_with_waived"]);
+
+    // With it the deciding score leaves the waived warning out and the gate passes.
+    let out = audit(&waived, "json");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let counted = json["overall_score"].as_f64().expect("score");
+    let all = json["overall_score_with_waived"]
+        .as_f64()
+        .expect("second score");
+    assert!(counted >= 95.0 && all < 95.0, "{counted} / {all}");
+    let scalability = json["categories"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "Scalability")
+        .cloned()
+        .unwrap();
+    assert_eq!(scalability["waived"], 1, "{scalability:#}");
+    assert!(scalability["score"].is_null(), "{scalability:#}");
+    assert_eq!(scalability["score_with_waived"], 50.0, "{scalability:#}");
+
+    // Each run measures afresh, so the other formats are checked for the wording, not the value.
+    let text = stdout(&audit(&waived, "terminal"));
+    let headline = text.lines().nth(2).unwrap_or_default();
+    assert!(
+        headline.contains(" with the waived finding counted"),
+        "{text}"
+    );
+    assert!(
+        text.contains("waived findings are left out of the scores: Scalability 50.0"),
+        "{text}"
+    );
+    let md = stdout(&audit(&waived, "md"));
+    assert!(md.contains(" with the waived finding counted)"), "{md}");
+    let html = stdout(&audit(&waived, "html"));
+    assert!(html.contains("with the waived finding counted"), "{html}");
+}
+
 #[test]
 fn waiver_for_an_unknown_check_exits_2_naming_the_field() {
     let dir = tempfile::tempdir().unwrap();

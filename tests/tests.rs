@@ -33,6 +33,11 @@
 //! - `metrics`: `metrics.*` against Debian's `prometheus-node-exporter` (zero parse errors), local
 //!   servers answering `/metrics` with HTML, oversized or raw-path-labelled expositions, and the
 //!   exposition parser's property tests (never panics; valid expositions round-trip).
+//! - `nginx_harness`: a real Debian nginx started on loopback ports with a config written to a
+//!   temporary directory (no daemon, one process, killed on drop) — the helper, not tests.
+//! - `nginx_checks`: checks judged against that nginx: plain HTTP only (`tls.http_redirect`,
+//!   `headers.hsts`), a CSP allowing inline script, `X-RateLimit-*` on `/` with no `[ratelimit]`,
+//!   and the hardened contrast over HTTPS.
 //! - `ratelimit`: the bounded rate-limit burst against local logins (limited, unlimited,
 //!   degrading), its caps counted on the server side, recovery after `Retry-After`.
 //! - `readiness`: `health.ready_now` against the real `readyprobe demo` process with its database
@@ -63,6 +68,8 @@ mod hostile;
 mod hostile_deps;
 mod kube;
 mod metrics;
+mod nginx_checks;
+mod nginx_harness;
 mod packs;
 mod ratelimit;
 mod readiness;

@@ -25,6 +25,7 @@ const RFC8725: &str = "RFC 8725 JWT Best Current Practices: https://www.rfc-edit
 pub const REQUIRED: CheckMeta = CheckMeta {
     id: "auth.required",
     title: "Protected routes require credentials",
+    problem: "Protected routes answer without credentials",
     category: Category::Security,
     severity: Severity::Critical,
     active: false,
@@ -90,6 +91,7 @@ pub fn required(obs: &Observations, _: &JudgeConfig) -> Result<Judgement, Unobse
 pub const JWKS: CheckMeta = CheckMeta {
     id: "auth.jwks",
     title: "JWKS publishes strong, identified public keys",
+    problem: "The JWKS publishes weak, private or unidentified keys",
     category: Category::Security,
     severity: Severity::High,
     active: false,
@@ -209,6 +211,7 @@ pub fn jwks(obs: &Observations, _: &JudgeConfig) -> Result<Judgement, Unobserved
 pub const JWT_FORGERY: CheckMeta = CheckMeta {
     id: "auth.jwt_forgery",
     title: "Forged JWTs are rejected",
+    problem: "Forged JWTs are accepted",
     category: Category::Security,
     severity: Severity::Critical,
     active: true,

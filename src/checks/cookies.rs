@@ -16,6 +16,7 @@ use crate::redact;
 pub const FLAGS: CheckMeta = CheckMeta {
     id: "cookies.flags",
     title: "Cookie flags (Secure, HttpOnly, SameSite)",
+    problem: "Cookies lack Secure, HttpOnly or SameSite",
     category: Category::Security,
     severity: Severity::High,
     active: false,

@@ -84,6 +84,7 @@ fn line(p: &CorsProbe, ex: &HttpExchange) -> String {
 pub const REFLECT_CREDENTIALS: CheckMeta = CheckMeta {
     id: "cors.reflect_credentials",
     title: "CORS does not reflect foreign origins with credentials",
+    problem: "CORS reflects foreign origins with credentials",
     category: Category::Security,
     severity: Severity::Critical,
     active: false,
@@ -138,6 +139,7 @@ pub fn reflect_credentials(obs: &Observations, _: &JudgeConfig) -> Result<Judgem
 pub const NULL_ORIGIN: CheckMeta = CheckMeta {
     id: "cors.null_origin",
     title: "CORS does not allow the null origin",
+    problem: "CORS allows the null origin",
     category: Category::Security,
     severity: Severity::High,
     active: false,
@@ -188,6 +190,7 @@ pub fn null_origin(obs: &Observations, _: &JudgeConfig) -> Result<Judgement, Uno
 pub const ORIGIN_BYPASS: CheckMeta = CheckMeta {
     id: "cors.origin_bypass",
     title: "CORS allow-list is not fooled by look-alike origins",
+    problem: "Look-alike origins get through the CORS allow-list",
     category: Category::Security,
     severity: Severity::High,
     active: false,
@@ -243,6 +246,7 @@ pub fn origin_bypass(obs: &Observations, _: &JudgeConfig) -> Result<Judgement, U
 pub const WILDCARD: CheckMeta = CheckMeta {
     id: "cors.wildcard",
     title: "No wildcard CORS on authenticated endpoints",
+    problem: "Wildcard CORS on authenticated endpoints",
     category: Category::Security,
     severity: Severity::Medium,
     active: false,
@@ -327,6 +331,7 @@ pub fn wildcard(obs: &Observations, _: &JudgeConfig) -> Result<Judgement, Unobse
 pub const VARY_ORIGIN: CheckMeta = CheckMeta {
     id: "cors.vary_origin",
     title: "Origin-dependent CORS responses send Vary: Origin",
+    problem: "Origin-dependent CORS responses lack Vary: Origin",
     category: Category::Security,
     severity: Severity::Medium,
     active: false,

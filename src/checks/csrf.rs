@@ -12,6 +12,7 @@ use crate::probes::access::MutationProbe;
 pub const FOREIGN_ORIGIN: CheckMeta = CheckMeta {
     id: "csrf.foreign_origin",
     title: "Cross-site mutations are refused",
+    problem: "Cross-site mutations are accepted",
     category: Category::Security,
     severity: Severity::High,
     active: true,

@@ -82,6 +82,7 @@ fn setting_line(settings: &std::collections::BTreeMap<String, PgSetting>, name: 
 pub const POSTGRES_REACHABLE: CheckMeta = CheckMeta {
     id: "db.postgres.reachable",
     title: "PostgreSQL reachable",
+    problem: "PostgreSQL is unreachable",
     category: Category::Reliability,
     severity: Severity::Critical,
     active: false,
@@ -115,6 +116,7 @@ pub fn postgres_reachable(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judg
 pub const POSTGRES_PITR: CheckMeta = CheckMeta {
     id: "db.postgres.pitr",
     title: "PostgreSQL point-in-time recovery (WAL archiving)",
+    problem: "PostgreSQL cannot be restored to a point in time",
     category: Category::Reliability,
     severity: Severity::High,
     active: false,
@@ -244,6 +246,7 @@ pub fn postgres_pitr(obs: &Observations, cfg: &JudgeConfig) -> Result<Judgement,
 pub const POSTGRES_SSL: CheckMeta = CheckMeta {
     id: "db.postgres.ssl",
     title: "PostgreSQL TLS",
+    problem: "PostgreSQL connections are not encrypted",
     category: Category::Reliability,
     severity: Severity::High,
     active: false,
@@ -298,6 +301,7 @@ pub fn postgres_ssl(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement,
 pub const POSTGRES_SUPERUSER: CheckMeta = CheckMeta {
     id: "db.postgres.superuser",
     title: "PostgreSQL login role is not a superuser",
+    problem: "The PostgreSQL login role is a superuser",
     category: Category::Reliability,
     severity: Severity::High,
     active: false,
@@ -343,6 +347,7 @@ pub fn postgres_superuser(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judg
 pub const POSTGRES_TIMEOUTS: CheckMeta = CheckMeta {
     id: "db.postgres.timeouts",
     title: "PostgreSQL statement and idle-in-transaction timeouts",
+    problem: "PostgreSQL has no statement or idle-in-transaction timeout",
     category: Category::Reliability,
     severity: Severity::Low,
     active: false,
@@ -383,6 +388,7 @@ pub fn postgres_timeouts(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judge
 pub const POSTGRES_CONN_HEADROOM: CheckMeta = CheckMeta {
     id: "db.postgres.conn_headroom",
     title: "PostgreSQL connection headroom",
+    problem: "PostgreSQL is running out of connections",
     category: Category::Scalability,
     severity: Severity::High,
     active: false,
@@ -468,6 +474,7 @@ fn sessions_seen(
 pub const POSTGRES_IDLE_IN_TX: CheckMeta = CheckMeta {
     id: "db.postgres.idle_in_tx",
     title: "PostgreSQL idle-in-transaction sessions",
+    problem: "PostgreSQL sessions sit idle in open transactions",
     category: Category::Scalability,
     severity: Severity::Medium,
     active: false,
@@ -537,6 +544,7 @@ pub fn postgres_idle_in_tx(obs: &Observations, cfg: &JudgeConfig) -> Result<Judg
 pub const POSTGRES_LONG_QUERIES: CheckMeta = CheckMeta {
     id: "db.postgres.long_queries",
     title: "PostgreSQL long-running queries",
+    problem: "PostgreSQL queries run for minutes",
     category: Category::Scalability,
     severity: Severity::Medium,
     active: false,
@@ -595,6 +603,7 @@ pub fn postgres_long_queries(
 pub const POSTGRES_STATEMENTS: CheckMeta = CheckMeta {
     id: "db.postgres.statements",
     title: "PostgreSQL statement statistics (pg_stat_statements)",
+    problem: "PostgreSQL statement statistics are missing or show slow statements",
     category: Category::Performance,
     severity: Severity::Low,
     active: false,
@@ -661,6 +670,7 @@ pub fn postgres_statements(obs: &Observations, cfg: &JudgeConfig) -> Result<Judg
 pub const POSTGRES_SEQ_SCANS: CheckMeta = CheckMeta {
     id: "db.postgres.seq_scans",
     title: "PostgreSQL sequential scans on large tables",
+    problem: "Large PostgreSQL tables are read by sequential scans",
     category: Category::Performance,
     severity: Severity::Low,
     active: false,
@@ -721,6 +731,7 @@ fn var<'a>(vars: &'a std::collections::BTreeMap<String, String>, name: &str) -> 
 pub const MYSQL_REACHABLE: CheckMeta = CheckMeta {
     id: "db.mysql.reachable",
     title: "MySQL/MariaDB reachable",
+    problem: "MySQL/MariaDB is unreachable",
     category: Category::Reliability,
     severity: Severity::Critical,
     active: false,
@@ -756,6 +767,7 @@ pub fn mysql_reachable(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgeme
 pub const MYSQL_SSL: CheckMeta = CheckMeta {
     id: "db.mysql.ssl",
     title: "MySQL/MariaDB TLS",
+    problem: "MySQL/MariaDB connections are not encrypted",
     category: Category::Reliability,
     severity: Severity::High,
     active: false,
@@ -823,6 +835,7 @@ pub fn mysql_ssl(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement, Un
 pub const MYSQL_PITR: CheckMeta = CheckMeta {
     id: "db.mysql.pitr",
     title: "MySQL/MariaDB point-in-time recovery (binary log)",
+    problem: "MySQL/MariaDB cannot be restored to a point in time",
     category: Category::Reliability,
     severity: Severity::High,
     active: false,
@@ -873,6 +886,7 @@ pub fn mysql_pitr(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement, U
 pub const MYSQL_SUPERUSER: CheckMeta = CheckMeta {
     id: "db.mysql.superuser",
     title: "MySQL/MariaDB login user is not all-powerful",
+    problem: "The MySQL/MariaDB login user is all-powerful",
     category: Category::Reliability,
     severity: Severity::High,
     active: false,
@@ -933,6 +947,7 @@ pub fn mysql_superuser(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgeme
 pub const MYSQL_CONN_HEADROOM: CheckMeta = CheckMeta {
     id: "db.mysql.conn_headroom",
     title: "MySQL/MariaDB connection headroom",
+    problem: "MySQL/MariaDB is running out of connections",
     category: Category::Scalability,
     severity: Severity::High,
     active: false,

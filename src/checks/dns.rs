@@ -14,6 +14,7 @@ use crate::observations::{Observations, Probed, Unobserved};
 pub const RECORDS: CheckMeta = CheckMeta {
     id: "dns.records",
     title: "DNS records of the target (A/AAAA, CAA)",
+    problem: "The target's DNS has a single address or no CAA record",
     category: Category::Reliability,
     severity: Severity::Low,
     active: false,

@@ -16,7 +16,8 @@ use crate::probes::http::HttpExchange;
 /// `errors.leak`: error responses reveal no internals and malformed input gets a 4xx.
 pub const LEAK: CheckMeta = CheckMeta {
     id: "errors.leak",
-    title: "Error responses leak internals",
+    title: "Error responses do not leak internals",
+    problem: "Error responses leak internals",
     category: Category::Security,
     severity: Severity::Medium,
     active: false,

@@ -77,6 +77,7 @@ fn statuses(polls: &[Poll]) -> String {
 pub const READINESS_FLIPS: CheckMeta = CheckMeta {
     id: "health.fault.readiness_flips",
     title: "Readiness fails when a dependency is cut",
+    problem: "Readiness stays up when a dependency is cut",
     category: Category::HealthChecks,
     severity: Severity::High,
     active: true,
@@ -152,6 +153,7 @@ pub fn readiness_flips(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgeme
 pub const LIVENESS_STABLE: CheckMeta = CheckMeta {
     id: "health.fault.liveness_stable",
     title: "Liveness stays up when a dependency is cut",
+    problem: "Liveness fails when a dependency is cut",
     category: Category::HealthChecks,
     severity: Severity::High,
     active: true,
@@ -218,6 +220,7 @@ pub fn liveness_stable(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgeme
 pub const RECOVERY: CheckMeta = CheckMeta {
     id: "health.fault.recovery",
     title: "Readiness recovers after a dependency returns",
+    problem: "Readiness does not recover after the dependency returns",
     category: Category::HealthChecks,
     severity: Severity::Medium,
     active: true,

@@ -63,6 +63,7 @@ const HSTS_WARN_SECS: u64 = 15_552_000;
 pub const HSTS: CheckMeta = CheckMeta {
     id: "headers.hsts",
     title: "HTTP Strict Transport Security",
+    problem: "HSTS is missing, too short or invalid",
     category: Category::Security,
     severity: Severity::High,
     active: false,
@@ -240,13 +241,16 @@ fn hsts_flags(p: HstsPolicy) -> String {
 pub const CSP: CheckMeta = CheckMeta {
     id: "headers.csp",
     title: "Content Security Policy",
+    problem: "The Content-Security-Policy is missing or lets injected scripts run",
     category: Category::Security,
     severity: Severity::High,
     active: false,
     weight: 1.0,
-    rule: "Content-Security-Policy (parsed) — fail: missing or report-only; warn: \
-           unsafe-inline/unsafe-eval/wildcard/http: sources in script-src; pass otherwise; bonus \
-           noted for default-src 'none', frame-ancestors, object-src 'none'",
+    rule: "Content-Security-Policy (parsed) — fail: missing or report-only; fail: \
+           'unsafe-inline' in script-src (or default-src when script-src is absent) without a \
+           nonce, hash or 'strict-dynamic'; warn: unsafe-eval/wildcard/http: sources in \
+           script-src; pass otherwise; bonus noted for default-src 'none', frame-ancestors, \
+           object-src 'none'",
     remediation: "Send an enforced `Content-Security-Policy` that restricts scripts without \
                   'unsafe-inline' or 'unsafe-eval', e.g. `Content-Security-Policy: default-src \
                   'self'; script-src 'self' 'nonce-{random}' 'strict-dynamic'; object-src 'none'; \
@@ -331,8 +335,8 @@ struct ScriptRisk {
     permissive: Vec<String>,
 }
 
-/// The weaknesses of a script directive's sources: 'unsafe-inline' without a nonce or hash
-/// (browsers ignore it when one is present), 'unsafe-eval', and sources that allow any host or
+/// The weaknesses of a script directive's sources: 'unsafe-inline' without a nonce, hash or
+/// 'strict-dynamic' (browsers ignore it when one is present), 'unsafe-eval', and sources that allow any host or
 /// plain HTTP (`*`, `http:`, `https:`, `data:`, `http://…`) unless 'strict-dynamic' with a nonce
 /// or hash makes browsers ignore them.
 fn script_risk(sources: &[String]) -> ScriptRisk {
@@ -355,7 +359,7 @@ fn script_risk(sources: &[String]) -> ScriptRisk {
             .collect()
     };
     ScriptRisk {
-        unsafe_inline: has("'unsafe-inline'") && !nonce_or_hash,
+        unsafe_inline: has("'unsafe-inline'") && !nonce_or_hash && !has("'strict-dynamic'"),
         unsafe_eval: has("'unsafe-eval'"),
         permissive,
     }
@@ -462,6 +466,14 @@ pub fn csp(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement, Unobserv
             "An enforced Content-Security-Policy restricts scripts through {governing} without \
              unsafe sources{bonus}{note}."
         ))
+    } else if weak.iter().any(|w| w == "'unsafe-inline'") {
+        // Inline script is what an XSS injects: allowing it leaves the policy without teeth.
+        Judgement::fail(format!(
+            "The Content-Security-Policy allows {} in {governing} without a nonce, hash or \
+             'strict-dynamic', so any injected inline script runs: it gives no XSS \
+             protection{bonus}{note}.",
+            weak.join(", ")
+        ))
     } else {
         Judgement::warn(format!(
             "The Content-Security-Policy allows {} in {governing}, which defeats much of its XSS \
@@ -479,6 +491,7 @@ pub fn csp(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement, Unobserv
 pub const CONTENT_TYPE_OPTIONS: CheckMeta = CheckMeta {
     id: "headers.content_type_options",
     title: "X-Content-Type-Options",
+    problem: "X-Content-Type-Options: nosniff is missing",
     category: Category::Security,
     severity: Severity::Medium,
     active: false,
@@ -529,6 +542,7 @@ pub fn content_type_options(
 pub const FRAME_OPTIONS: CheckMeta = CheckMeta {
     id: "headers.frame_options",
     title: "Clickjacking protection (X-Frame-Options / frame-ancestors)",
+    problem: "Any site can frame the page (clickjacking)",
     category: Category::Security,
     severity: Severity::Medium,
     active: false,
@@ -626,6 +640,7 @@ pub fn frame_options(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement
 pub const REFERRER_POLICY: CheckMeta = CheckMeta {
     id: "headers.referrer_policy",
     title: "Referrer-Policy",
+    problem: "Referrer-Policy is missing or leaks full URLs",
     category: Category::Security,
     severity: Severity::Low,
     active: false,
@@ -687,6 +702,7 @@ pub fn referrer_policy(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgeme
 pub const PERMISSIONS_POLICY: CheckMeta = CheckMeta {
     id: "headers.permissions_policy",
     title: "Permissions-Policy",
+    problem: "Permissions-Policy is missing",
     category: Category::Security,
     severity: Severity::Low,
     active: false,
@@ -736,6 +752,7 @@ pub fn permissions_policy(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judg
 pub const CROSS_ORIGIN: CheckMeta = CheckMeta {
     id: "headers.cross_origin",
     title: "Cross-origin isolation headers (COOP/CORP)",
+    problem: "Cross-origin isolation headers (COOP/CORP) are missing",
     category: Category::Security,
     severity: Severity::Low,
     active: false,
@@ -824,6 +841,7 @@ pub fn cross_origin(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement,
 pub const DISCLOSURE: CheckMeta = CheckMeta {
     id: "headers.disclosure",
     title: "Software disclosure in headers",
+    problem: "Headers disclose the software stack",
     category: Category::Security,
     severity: Severity::Low,
     active: false,
@@ -893,6 +911,7 @@ pub fn disclosure(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement, U
 pub const DEPRECATED: CheckMeta = CheckMeta {
     id: "headers.deprecated",
     title: "Deprecated security headers",
+    problem: "Deprecated security headers are sent",
     category: Category::Security,
     severity: Severity::Low,
     active: false,
@@ -1156,18 +1175,49 @@ mod tests {
     }
 
     #[test]
-    fn csp_unsafe_inline_in_script_src_warns() {
+    fn csp_unsafe_inline_in_script_src_fails() {
         let j = csp_with(&[(
             "content-security-policy",
             "default-src 'self'; script-src 'self' 'unsafe-inline' 'unsafe-eval'",
         )]);
-        assert_eq!(j.outcome, Outcome::Warn);
+        assert_eq!(j.outcome, Outcome::Fail);
         assert!(
             j.summary.contains("'unsafe-inline', 'unsafe-eval'"),
             "{}",
             j.summary
         );
         assert!(j.summary.contains("script-src"), "{}", j.summary);
+    }
+
+    #[test]
+    fn csp_unsafe_inline_in_default_src_without_script_src_fails() {
+        let j = csp_with(&[(
+            "Content-Security-Policy",
+            "default-src 'self' 'unsafe-inline'; object-src 'none'",
+        )]);
+        assert_eq!(j.outcome, Outcome::Fail, "{}", j.summary);
+        assert!(
+            j.summary.contains("default-src (no script-src)"),
+            "{}",
+            j.summary
+        );
+    }
+
+    #[test]
+    fn csp_unsafe_inline_with_hash_or_strict_dynamic_passes() {
+        for policy in [
+            "script-src 'self' 'unsafe-inline' 'sha256-abc='",
+            "script-src 'unsafe-inline' 'strict-dynamic'",
+        ] {
+            let j = csp_with(&[("Content-Security-Policy", policy)]);
+            assert_eq!(j.outcome, Outcome::Pass, "{policy}: {}", j.summary);
+        }
+    }
+
+    #[test]
+    fn csp_unsafe_eval_alone_only_warns() {
+        let j = csp_with(&[("Content-Security-Policy", "script-src 'self' 'unsafe-eval'")]);
+        assert_eq!(j.outcome, Outcome::Warn, "{}", j.summary);
     }
 
     #[test]

@@ -118,6 +118,7 @@ fn body_quote(ex: &HttpExchange) -> String {
 pub const ENDPOINTS: CheckMeta = CheckMeta {
     id: "health.endpoints",
     title: "Liveness and readiness endpoints",
+    problem: "A liveness or readiness endpoint is missing",
     category: Category::HealthChecks,
     severity: Severity::High,
     active: false,
@@ -258,6 +259,7 @@ pub fn endpoints(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement, Un
 pub const READY_NOW: CheckMeta = CheckMeta {
     id: "health.ready_now",
     title: "Readiness endpoint says ready now",
+    problem: "The deployment says it is not ready",
     category: Category::HealthChecks,
     severity: Severity::Critical,
     active: false,
@@ -656,6 +658,7 @@ const READINESS_COMPONENTS_MAX: usize = 50;
 pub const STATUS_CONSISTENCY: CheckMeta = CheckMeta {
     id: "health.status_consistency",
     title: "Health status code matches the body",
+    problem: "A health status code contradicts its body",
     category: Category::HealthChecks,
     severity: Severity::High,
     active: false,
@@ -751,6 +754,7 @@ pub fn status_consistency(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judg
 pub const SEPARATION: CheckMeta = CheckMeta {
     id: "health.separation",
     title: "Liveness and readiness are distinct",
+    problem: "Liveness and readiness are the same check",
     category: Category::HealthChecks,
     severity: Severity::Medium,
     active: false,
@@ -821,6 +825,7 @@ pub fn separation(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement, U
 pub const READINESS_DEPTH: CheckMeta = CheckMeta {
     id: "health.readiness_depth",
     title: "Readiness checks dependencies",
+    problem: "Readiness does not show that it checks dependencies",
     category: Category::HealthChecks,
     severity: Severity::Medium,
     active: false,
@@ -1098,6 +1103,7 @@ pub fn readiness_depth(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgeme
 pub const LATENCY: CheckMeta = CheckMeta {
     id: "health.latency",
     title: "Health endpoint latency",
+    problem: "Health endpoints are slow or time out",
     category: Category::HealthChecks,
     severity: Severity::Medium,
     active: false,
@@ -1198,6 +1204,7 @@ pub fn latency(obs: &Observations, cfg: &JudgeConfig) -> Result<Judgement, Unobs
 pub const INFO_LEAK: CheckMeta = CheckMeta {
     id: "health.info_leak",
     title: "Health and info endpoints keep internals private",
+    problem: "Health or info endpoints leak internals",
     category: Category::HealthChecks,
     severity: Severity::Medium,
     active: false,

@@ -11,6 +11,7 @@ use crate::observations::{Observations, Unobserved};
 pub const KEY_REQUIRED: CheckMeta = CheckMeta {
     id: "idempotency.key_required",
     title: "Mutations require their idempotency key",
+    problem: "Mutations are accepted without their idempotency key",
     category: Category::Reliability,
     severity: Severity::Medium,
     active: true,

@@ -133,6 +133,7 @@ fn url_path(url: &str) -> Option<String> {
 pub const PROBES_DECLARED: CheckMeta = CheckMeta {
     id: "k8s.probes_declared",
     title: "Kubernetes probes declared",
+    problem: "Kubernetes probes are missing",
     category: Category::HealthChecks,
     severity: Severity::High,
     active: false,
@@ -255,6 +256,7 @@ pub fn probes_declared(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgeme
 pub const PROBE_PATHS_LIVE: CheckMeta = CheckMeta {
     id: "k8s.probe_paths_live",
     title: "Kubernetes probe paths answer live",
+    problem: "A declared probe path does not answer as the kubelet needs",
     category: Category::HealthChecks,
     severity: Severity::Critical,
     active: false,
@@ -418,6 +420,7 @@ pub fn probe_paths_live(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgem
 pub const LIVENESS_NOT_READINESS: CheckMeta = CheckMeta {
     id: "k8s.liveness_not_readiness",
     title: "Kubernetes liveness independent of dependencies",
+    problem: "Liveness depends on a dependency or equals readiness",
     category: Category::Reliability,
     severity: Severity::High,
     active: false,
@@ -558,6 +561,7 @@ pub fn liveness_not_readiness(
 pub const PROBE_TIMEOUTS: CheckMeta = CheckMeta {
     id: "k8s.probe_timeouts",
     title: "Kubernetes probe timings fit the measured service",
+    problem: "Probe timings do not fit the measured service",
     category: Category::Reliability,
     severity: Severity::High,
     active: false,
@@ -778,6 +782,7 @@ pub fn probe_timeouts(obs: &Observations, cfg: &JudgeConfig) -> Result<Judgement
 pub const TERMINATION_GRACE: CheckMeta = CheckMeta {
     id: "k8s.termination_grace",
     title: "Kubernetes termination grace fits the measured shutdown",
+    problem: "Termination grace does not fit the measured shutdown",
     category: Category::Reliability,
     severity: Severity::High,
     active: false,
@@ -950,6 +955,7 @@ fn quote_i64(setting: &Setting<i64>, name: &str, default: i64) -> String {
 pub const RESOURCES: CheckMeta = CheckMeta {
     id: "k8s.resources",
     title: "Kubernetes resource requests and limits",
+    problem: "Resource requests or limits are missing",
     category: Category::Scalability,
     severity: Severity::Medium,
     active: false,
@@ -1010,6 +1016,7 @@ pub fn resources(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement, Un
 pub const REPLICAS_PDB: CheckMeta = CheckMeta {
     id: "k8s.replicas_pdb",
     title: "Kubernetes replicas and disruption budget",
+    problem: "One disruption can take every replica down",
     category: Category::Reliability,
     severity: Severity::High,
     active: false,
@@ -1146,6 +1153,7 @@ pub fn replicas_pdb(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement,
 pub const IMAGE_PINNED: CheckMeta = CheckMeta {
     id: "k8s.image_pinned",
     title: "Kubernetes images pinned",
+    problem: "Images are not pinned",
     category: Category::Operational,
     severity: Severity::Medium,
     active: false,

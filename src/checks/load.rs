@@ -1,6 +1,11 @@
 //! Load judge: what a bounded closed-loop baseline sustained, and whether it stayed error-free.
 //! It reports numbers (sustained rps, p50/p95/p99, error rate) more than it grades them: a
 //! baseline is something to compare future runs against.
+//!
+//! A rate is only "sustained" when the load lasted: a loop that hit its request cap (or the
+//! run's budget or deadline) after a few milliseconds measured a burst, not a sustained rate, so
+//! a run shorter than [`MIN_SUSTAINED_MS`] or than [`MIN_SHARE_OF_PLAN`] of `load.duration` is
+//! "too short to judge" (a warning), never a pass.
 
 use super::{CheckMeta, Judgement};
 use crate::config::JudgeConfig;
@@ -11,18 +16,27 @@ use crate::observations::{Observations, Unobserved};
 pub const BASELINE: CheckMeta = CheckMeta {
     id: "load.baseline",
     title: "Load baseline",
+    problem: "The load baseline failed or was too short to judge",
     category: Category::Scalability,
     severity: Severity::Medium,
     active: true,
     weight: 1.0,
     rule: "bounded closed-loop load (concurrency C, duration T, request cap) on configured \
-           endpoints — report sustained rps, p50/p95/p99, error rate; fail: errors > 1%",
+           endpoints, from its own share of the request budget — report sustained rps, \
+           p50/p95/p99, error rate; fail: errors > 1%; warn \"too short to judge\": ran < 1 s \
+           or < 80% of T (request cap, budget or deadline hit first)",
     remediation: "Find what fails under concurrency (connection pool size, worker count, \
                   timeouts to dependencies, locks) and fix it before real traffic finds it; \
                   keep the baseline numbers to compare later runs against.",
     references: &["https://sre.google/sre-book/handling-overload/"],
     judge: baseline,
 };
+
+/// The shortest run whose rate counts as sustained, in milliseconds.
+pub const MIN_SUSTAINED_MS: f64 = 1000.0;
+
+/// The share of the planned duration (`load.duration`) a run must last to count as sustained.
+pub const MIN_SHARE_OF_PLAN: f64 = 0.8;
 
 /// Judges `load.baseline`.
 pub fn baseline(obs: &Observations, cfg: &JudgeConfig) -> Result<Judgement, Unobserved> {
@@ -74,6 +88,33 @@ pub fn baseline(obs: &Observations, cfg: &JudgeConfig) -> Result<Judgement, Unob
             cfg.load_error_rate_fail * 100.0
         ))
         .evidence_all(evidence));
+    }
+    let planned = l.planned_ms as f64;
+    if l.elapsed_ms < MIN_SUSTAINED_MS || l.elapsed_ms < MIN_SHARE_OF_PLAN * planned {
+        let stopped = if l.stopped_by.is_empty() {
+            "it stopped early".to_string()
+        } else {
+            format!("it was stopped by the {}", l.stopped_by)
+        };
+        return Ok(Judgement::warn(format!(
+            "Too short to judge: the load ran {:.2} s of the planned {:.1} s ({stopped} after {} \
+             requests), so {:.0} rps is a burst, not a sustained rate.",
+            l.elapsed_ms / 1000.0,
+            planned / 1000.0,
+            l.sent,
+            l.rps()
+        ))
+        .evidence_all(evidence)
+        .evidence(format!(
+            "a sustained rate needs at least {:.0} s and {:.0}% of load.duration",
+            MIN_SUSTAINED_MS / 1000.0,
+            MIN_SHARE_OF_PLAN * 100.0
+        ))
+        .remediation(
+            "Give the baseline room to last its whole duration: raise load.max_requests (or \
+             run.max_requests, whose share the baseline spends) or shorten load.duration, and \
+             keep load.duration at 1 s or more.",
+        ));
     }
     Ok(Judgement::pass(format!(
         "Sustained {:.0} rps with {} workers, p95 {:.1} ms, {:.2}% errors.",
@@ -127,6 +168,53 @@ mod tests {
     fn more_than_one_percent_errors_fails() {
         assert_eq!(judge(&BASELINE, &obs(500, 10)).outcome, Outcome::Fail);
         assert_eq!(judge(&BASELINE, &obs(1000, 5)).outcome, Outcome::Pass);
+    }
+
+    fn obs_ran(elapsed_ms: f64, planned_ms: u64, stopped_by: &str) -> Observations {
+        let mut o = obs(300, 0);
+        if let Probed::Observed(l) = &mut o.load {
+            l.elapsed_ms = elapsed_ms;
+            l.planned_ms = planned_ms;
+            l.stopped_by = stopped_by.into();
+        }
+        o
+    }
+
+    #[test]
+    fn a_run_cut_by_its_request_cap_in_milliseconds_is_too_short_to_judge() {
+        let j = judge(&BASELINE, &obs_ran(117.0, 1000, "request cap"));
+        assert_eq!(j.outcome, Outcome::Warn);
+        assert!(j.summary.starts_with("Too short to judge"), "{}", j.summary);
+        assert!(j.summary.contains("request cap"), "{}", j.summary);
+        assert!(!j.summary.contains("Sustained"), "{}", j.summary);
+    }
+
+    #[test]
+    fn a_run_under_one_second_or_under_80_percent_of_its_plan_warns() {
+        // Under 1 s although it lasted its whole (too short) plan.
+        assert_eq!(
+            judge(&BASELINE, &obs_ran(500.0, 500, "duration")).outcome,
+            Outcome::Warn
+        );
+        // Over 1 s but under 80% of a 10 s plan (the budget ran out).
+        assert_eq!(
+            judge(&BASELINE, &obs_ran(7_000.0, 10_000, "budget")).outcome,
+            Outcome::Warn
+        );
+        // 80% of the plan and over 1 s: judged.
+        assert_eq!(
+            judge(&BASELINE, &obs_ran(8_000.0, 10_000, "request cap")).outcome,
+            Outcome::Pass
+        );
+    }
+
+    #[test]
+    fn errors_in_a_short_run_still_fail() {
+        let mut o = obs(100, 10);
+        if let Probed::Observed(l) = &mut o.load {
+            l.elapsed_ms = 50.0;
+        }
+        assert_eq!(judge(&BASELINE, &o).outcome, Outcome::Fail);
     }
 
     #[test]

@@ -41,6 +41,7 @@ fn sent_line(l: &LogObservation) -> String {
 pub const REDACTION: CheckMeta = CheckMeta {
     id: "logging.redaction",
     title: "Secrets are redacted from logs",
+    problem: "Secrets reach the logs",
     category: Category::Observability,
     severity: Severity::High,
     active: false,
@@ -98,6 +99,7 @@ pub fn redaction(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement, Un
 pub const STRUCTURED: CheckMeta = CheckMeta {
     id: "logging.structured",
     title: "Structured (JSON) logs",
+    problem: "Logs are not structured JSON",
     category: Category::Observability,
     severity: Severity::Medium,
     active: false,
@@ -140,6 +142,7 @@ pub fn structured(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement, U
 pub const REQUEST_ID: CheckMeta = CheckMeta {
     id: "logging.request_id",
     title: "Request id in the logs",
+    problem: "Request ids do not reach the logs",
     category: Category::Observability,
     severity: Severity::Medium,
     active: false,

@@ -8,6 +8,12 @@
 //! (`http_server_request_duration_seconds` with `http_response_status_code`) — and judges units
 //! (seconds, not milliseconds), types (histograms aggregate across instances, summaries do not)
 //! and status labels.
+//!
+//! Every judge that reads the exposition first asks [`parsed`]: a document `metrics.format`
+//! rejected (invalid, truncated at the body cap, an HTML page) is not judged in fragments — those
+//! checks are `error` with the reason, never a pass. `metrics.red_live` counts only the traffic
+//! readyprobe sent: series that count the scrapes themselves (a handler/path label equal to the
+//! metrics path) and scrape-handler families (`promhttp_metric_handler_*`) do not count.
 
 use super::{CheckMeta, Judgement};
 use crate::config::JudgeConfig;
@@ -48,6 +54,70 @@ fn live_of(obs: &Observations) -> Result<(&Scrape, &LiveProbe), Unobserved> {
     Ok((first, m.live.get()?))
 }
 
+/// The exposition of a scrape, or why it cannot be judged: a body cut at the size cap, an HTML
+/// page or a document with parse errors is what `metrics.format` fails, and the checks that read
+/// the exposition must not judge its fragments (an `error` finding with the reason).
+pub fn parsed<'a>(s: &'a Scrape, which: &str) -> Result<&'a Exposition, Unobserved> {
+    let e = &s.exposition;
+    let why = if s.exchange.body_truncated {
+        format!("it was cut at the {}-byte body cap", s.exchange.body_len)
+    } else if s.exchange.is_html_document() {
+        "it is an HTML page, not a Prometheus exposition".to_string()
+    } else if !e.is_valid() {
+        format!(
+            "it has {} parse error(s), first: {}",
+            e.error_count,
+            e.errors
+                .first()
+                .map(ToString::to_string)
+                .unwrap_or_default()
+        )
+    } else {
+        return Ok(e);
+    };
+    Err(Unobserved::Failed(format!(
+        "the {which} scrape ({}) cannot be judged: {why} (see metrics.format)",
+        s.exchange.request_line()
+    )))
+}
+
+/// Label names that carry the request's route or path.
+const PATH_LABELS: &[&str] = &[
+    "handler",
+    "path",
+    "route",
+    "uri",
+    "url",
+    "endpoint",
+    "http_route",
+    "http_target",
+    "url_path",
+    "request_path",
+    "http_path",
+];
+
+/// True when a label value names the metrics path itself (`/metrics`, `metrics`, or a prefixed
+/// `/app/metrics`): the series counts the scrapes, not the traffic.
+fn is_metrics_path(value: &str, metrics_path: &str) -> bool {
+    let norm = |v: &str| {
+        v.split('?')
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .trim_matches('/')
+            .to_ascii_lowercase()
+    };
+    let (v, p) = (norm(value), norm(metrics_path));
+    !p.is_empty() && (v == p || v.ends_with(&format!("/{p}")))
+}
+
+/// True for a sample that counts scrapes of `metrics_path`.
+fn counts_scrapes(labels: &[(String, String)], metrics_path: &str) -> bool {
+    labels
+        .iter()
+        .any(|(n, v)| PATH_LABELS.contains(&n.as_str()) && is_metrics_path(v, metrics_path))
+}
+
 fn scrape_line(s: &Scrape) -> String {
     let ct = s
         .exchange
@@ -72,6 +142,7 @@ fn scrape_line(s: &Scrape) -> String {
 pub const ENDPOINT: CheckMeta = CheckMeta {
     id: "metrics.endpoint",
     title: "Metrics endpoint",
+    problem: "No metrics endpoint",
     category: Category::Observability,
     severity: Severity::Medium,
     active: false,
@@ -92,6 +163,12 @@ pub const ENDPOINT: CheckMeta = CheckMeta {
 pub fn endpoint(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement, Unobserved> {
     let m = obs.metrics.get()?;
     match (&m.first, &m.path) {
+        // A catch-all route answering 200 with the app's page is not a metrics endpoint.
+        (Some(s), Some(path)) if s.exchange.is_html_document() => Ok(Judgement::fail(format!(
+            "{path} answers with an HTML page (a catch-all route), not with metrics."
+        ))
+        .evidence(scrape_line(s))
+        .evidence_all(m.tried.iter().cloned())),
         (Some(s), Some(path)) => {
             Ok(Judgement::pass(format!("Metrics are served at {path}.")).evidence(scrape_line(s)))
         }
@@ -109,6 +186,7 @@ pub fn endpoint(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement, Uno
 pub const FORMAT: CheckMeta = CheckMeta {
     id: "metrics.format",
     title: "Metrics exposition format",
+    problem: "The metrics exposition is invalid",
     category: Category::Observability,
     severity: Severity::Medium,
     active: false,
@@ -219,7 +297,9 @@ impl<'a> Red<'a> {
         for f in &e.families {
             let name = f.name.to_ascii_lowercase();
             let about_requests = name.contains("request") && !name.contains("client");
-            if !about_requests || f.samples.is_empty() {
+            // The Go client's own scrape counter counts scrapes of /metrics, not traffic.
+            let scrape_handler = name.starts_with("promhttp_");
+            if !about_requests || scrape_handler || f.samples.is_empty() {
                 continue;
             }
             match f.kind {
@@ -249,25 +329,54 @@ impl<'a> Red<'a> {
 
     /// The sum of the request count: counters' samples, else the durations' `_count`.
     pub fn request_total(&self) -> Option<(String, f64)> {
-        if let Some(c) = self.counters.first() {
-            let total: f64 = c
-                .samples
-                .iter()
-                .filter(|s| !s.name.ends_with("_created"))
-                .map(|s| s.value)
-                .sum();
-            return Some((c.name.clone(), total));
-        }
-        let d = self.durations.first()?;
-        let count = format!("{}_count", d.name);
-        let total: f64 = d
-            .samples
-            .iter()
-            .filter(|s| s.name == count)
-            .map(|s| s.value)
-            .sum();
-        Some((count, total))
+        self.traffic_total(None).map(|t| (t.name, t.total))
     }
+
+    /// The request count like [`Red::request_total`], leaving out the series that count scrapes
+    /// of `metrics_path` (a handler/path label equal to it), when one is given.
+    pub fn traffic_total(&self, metrics_path: Option<&str>) -> Option<Traffic> {
+        let (name, samples): (String, Vec<&crate::exposition::Sample>) =
+            if let Some(c) = self.counters.first() {
+                let samples = c
+                    .samples
+                    .iter()
+                    .filter(|s| !s.name.ends_with("_created"))
+                    .collect();
+                (c.name.clone(), samples)
+            } else {
+                let d = self.durations.first()?;
+                let count = format!("{}_count", d.name);
+                let samples = d.samples.iter().filter(|s| s.name == count).collect();
+                (count, samples)
+            };
+        let mut out = Traffic {
+            name,
+            ..Traffic::default()
+        };
+        for s in samples {
+            match metrics_path {
+                Some(path) if counts_scrapes(&s.labels, path) => {
+                    out.scrape_series += 1;
+                    out.scrapes += s.value;
+                }
+                _ => out.total += s.value,
+            }
+        }
+        Some(out)
+    }
+}
+
+/// A request count split into traffic and scrapes of the metrics endpoint.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Traffic {
+    /// The family (or `_count` series) summed.
+    pub name: String,
+    /// Summed over the series that do not count scrapes.
+    pub total: f64,
+    /// Summed over the series that count scrapes of the metrics path.
+    pub scrapes: f64,
+    /// How many series count scrapes.
+    pub scrape_series: usize,
 }
 
 /// The unit a duration family is in, from its name or `# UNIT`.
@@ -293,6 +402,7 @@ fn duration_unit(f: &Family) -> &'static str {
 pub const RED: CheckMeta = CheckMeta {
     id: "metrics.red",
     title: "RED metrics (rate, errors, duration)",
+    problem: "RED metrics (rate, errors, duration) are missing or incomplete",
     category: Category::Observability,
     severity: Severity::High,
     active: false,
@@ -318,7 +428,7 @@ pub const RED: CheckMeta = CheckMeta {
 /// Judges `metrics.red`.
 pub fn red(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement, Unobserved> {
     let (_, s) = scrape_of(obs)?;
-    let r = Red::find(&s.exposition);
+    let r = Red::find(parsed(s, "first")?);
     if r.is_empty() {
         return Ok(Judgement::fail(
             "No HTTP request counter or duration metric was found in the exposition.",
@@ -395,52 +505,93 @@ pub fn red(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement, Unobserv
 pub const RED_LIVE: CheckMeta = CheckMeta {
     id: "metrics.red_live",
     title: "RED metrics move with traffic",
+    problem: "Request metrics do not move with the traffic sent",
     category: Category::Observability,
     severity: Severity::High,
     active: false,
     weight: 1.0,
-    rule: "scrape, send N requests, re-scrape — fail: counters do not move; warn: counters went \
-           down (a restart between scrapes)",
+    rule: "scrape, send N requests, re-scrape — fail: request counters do not move by the \
+           requests sent (series that count the scrapes themselves, a handler/path label equal \
+           to the metrics path, do not count); warn: counters went down (a restart between \
+           scrapes)",
     remediation: "Make sure the request metrics are recorded by middleware that sees every \
                   request (not a stale registry, a different process, or a cache in front of \
-                  /metrics).",
+                  /metrics); a /metrics proxied from another service counts that service's \
+                  scrapes, not this one's traffic.",
     references: &["https://prometheus.io/docs/practices/instrumentation/"],
     judge: red_live,
 };
 
-/// Judges `metrics.red_live`.
+/// Judges `metrics.red_live`: the traffic counters (scrape series left out) must move by at
+/// least the number of requests that were answered between the scrapes.
 pub fn red_live(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement, Unobserved> {
     let (first, live) = live_of(obs)?;
-    let before = Red::find(&first.exposition);
-    let after = Red::find(&live.after.exposition);
-    let (Some((name, a)), Some((_, b))) = (before.request_total(), after.request_total()) else {
+    let metrics_path = obs
+        .metrics
+        .observed()
+        .and_then(|m| m.path.clone())
+        .unwrap_or_else(|| "/metrics".to_string());
+    let before = Red::find(parsed(first, "first")?);
+    let after = Red::find(parsed(&live.after, "second")?);
+    let (Some(a), Some(b)) = (
+        before.traffic_total(Some(&metrics_path)),
+        after.traffic_total(Some(&metrics_path)),
+    ) else {
         return Ok(Judgement::skipped(
             "There is no request counter to watch (see metrics.red).",
         ));
     };
+    let answered = live.answered();
     let sent = format!("sent between the scrapes: {}", live.requests.join("; "));
-    let moved = format!(
-        "{name} summed over its series: {} before, {} after",
-        crate::exposition::format_value(a),
-        crate::exposition::format_value(b)
-    );
-    if b > a {
+    let fmt = crate::exposition::format_value;
+    let moved = if b.scrape_series > 0 || a.scrape_series > 0 {
+        format!(
+            "{} summed over its series, without the {} series counting scrapes of {metrics_path}: \
+             {} before, {} after (the scrape series moved {} → {})",
+            a.name,
+            b.scrape_series.max(a.scrape_series),
+            fmt(a.total),
+            fmt(b.total),
+            fmt(a.scrapes),
+            fmt(b.scrapes)
+        )
+    } else {
+        format!(
+            "{} summed over its series: {} before, {} after",
+            a.name,
+            fmt(a.total),
+            fmt(b.total)
+        )
+    };
+    let delta = b.total - a.total;
+    if delta >= f64::from(answered) && delta > 0.0 {
         Ok(Judgement::pass(format!(
-            "The request count moved from {a} to {b} after {} requests.",
-            live.requests.len()
+            "The request count moved from {} to {} after {answered} answered request(s).",
+            fmt(a.total),
+            fmt(b.total)
         ))
         .evidence(moved)
         .evidence(sent))
-    } else if b < a {
+    } else if delta < 0.0 {
         Ok(Judgement::warn(
             "The request count went down between the scrapes: the process restarted or the counter was reset.",
         )
         .evidence(moved)
         .evidence(sent))
+    } else if b.scrapes > a.scrapes {
+        Ok(Judgement::fail(format!(
+            "Only the scrapes of {metrics_path} moved the request count; the {answered} \
+             request(s) readyprobe sent were not counted (+{} of {answered}): these metrics do \
+             not describe the audited service's traffic.",
+            fmt(delta)
+        ))
+        .evidence(moved)
+        .evidence(sent))
     } else {
         Ok(Judgement::fail(format!(
-            "The request count did not move after {} requests: the metrics do not reflect traffic.",
-            live.requests.len()
+            "The request count moved by {} after {answered} answered request(s): the metrics do \
+             not reflect the traffic readyprobe sent.",
+            fmt(delta)
         ))
         .evidence(moved)
         .evidence(sent))
@@ -454,6 +605,7 @@ pub fn red_live(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement, Uno
 pub const PATH_CARDINALITY: CheckMeta = CheckMeta {
     id: "metrics.path_cardinality",
     title: "Raw paths as metric labels",
+    problem: "Raw request paths become metric labels",
     category: Category::Observability,
     severity: Severity::High,
     active: false,
@@ -473,7 +625,7 @@ pub const PATH_CARDINALITY: CheckMeta = CheckMeta {
 /// Judges `metrics.path_cardinality`.
 pub fn path_cardinality(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement, Unobserved> {
     let (_, live) = live_of(obs)?;
-    let e = &live.after.exposition;
+    let e = parsed(&live.after, "second")?;
     let hits: Vec<String> = e
         .families
         .iter()
@@ -523,6 +675,7 @@ pub fn path_cardinality(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgem
 pub const CARDINALITY: CheckMeta = CheckMeta {
     id: "metrics.cardinality",
     title: "Metric cardinality",
+    problem: "Metric cardinality is unbounded",
     category: Category::Observability,
     severity: Severity::Medium,
     active: false,
@@ -550,7 +703,7 @@ pub fn id_like(v: &str) -> bool {
 /// Judges `metrics.cardinality`.
 pub fn cardinality(obs: &Observations, cfg: &JudgeConfig) -> Result<Judgement, Unobserved> {
     let (_, s) = scrape_of(obs)?;
-    let e = &s.exposition;
+    let e = parsed(s, "first")?;
     let mut sizes: Vec<(&str, usize)> = e
         .families
         .iter()
@@ -619,6 +772,7 @@ pub fn cardinality(obs: &Observations, cfg: &JudgeConfig) -> Result<Judgement, U
 pub const RUNTIME: CheckMeta = CheckMeta {
     id: "metrics.runtime",
     title: "Runtime metrics",
+    problem: "Runtime metrics are missing or show trouble",
     category: Category::Observability,
     severity: Severity::Low,
     active: false,
@@ -640,7 +794,7 @@ fn gauge(e: &Exposition, name: &str) -> Option<f64> {
 /// Judges `metrics.runtime`.
 pub fn runtime(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement, Unobserved> {
     let (m, s) = scrape_of(obs)?;
-    let e = &s.exposition;
+    let e = parsed(s, "first")?;
     let found: Vec<&str> = RUNTIME_PREFIXES
         .iter()
         .copied()
@@ -677,10 +831,12 @@ pub fn runtime(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement, Unob
         }
     }
     let start_before = gauge(e, "process_start_time_seconds");
+    // A second scrape that failed to parse says nothing about a restart.
     let start_after = m
         .live
         .observed()
-        .and_then(|l| gauge(&l.after.exposition, "process_start_time_seconds"));
+        .and_then(|l| parsed(&l.after, "second").ok())
+        .and_then(|after| gauge(after, "process_start_time_seconds"));
     if let (Some(a), Some(b)) = (start_before, start_after) {
         evidence.push(format!("process_start_time_seconds {a} then {b}"));
         if a != b {
@@ -704,6 +860,7 @@ pub fn runtime(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement, Unob
 pub const EXPOSURE: CheckMeta = CheckMeta {
     id: "metrics.exposure",
     title: "Metrics on the public origin",
+    problem: "Metrics are public on the audited origin",
     category: Category::Observability,
     severity: Severity::Low,
     active: false,
@@ -724,6 +881,11 @@ pub fn exposure(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement, Uno
                 .evidence_all(m.tried.iter().cloned()),
         );
     };
+    if s.exchange.is_html_document() {
+        return Ok(Judgement::skipped(
+            "The metrics path answers an HTML page, not metrics (see metrics.endpoint).",
+        ));
+    }
     let with_credentials =
         s.exchange.request_headers.iter().any(|(n, _)| {
             n.eq_ignore_ascii_case("authorization") || n.eq_ignore_ascii_case("cookie")
@@ -783,6 +945,7 @@ http_request_duration_seconds_count{route=\"/\"} 5\n\
                         ],
                         unique_path: format!("/__readyprobe_{token}"),
                         token: token.into(),
+                        answered: None,
                         after: scrape(a, ct),
                     }),
                     None => Probed::Skipped("no".into()),
@@ -919,6 +1082,129 @@ http_server_request_duration_seconds_sum{http_route=\"/\",http_response_status_c
             run(&RED_LIVE, &obs(HARDENED, Some(&reset), "t")).outcome,
             crate::model::Outcome::Warn
         );
+    }
+
+    /// A Go service behind the metrics path: `promhttp_*` counts scrapes, `http_requests_total`
+    /// has a handler label, and only the scrape series (handler="/metrics") move.
+    const SCRAPES_ONLY: &str = "# TYPE http_requests_total counter\n\
+http_requests_total{handler=\"/metrics\",code=\"200\"} 7\n\
+http_requests_total{handler=\"/orders\",code=\"200\"} 3\n\
+# TYPE promhttp_metric_handler_requests_total counter\n\
+promhttp_metric_handler_requests_total{code=\"200\"} 7\n";
+
+    #[test]
+    fn red_live_scrapes_of_the_metrics_path_do_not_count() {
+        let after = SCRAPES_ONLY
+            .replace(
+                "\"/metrics\",code=\"200\"} 7",
+                "\"/metrics\",code=\"200\"} 8",
+            )
+            .replace("code=\"200\"} 7\n", "code=\"200\"} 8\n");
+        let j = run(&RED_LIVE, &obs(SCRAPES_ONLY, Some(&after), "t"));
+        assert_eq!(j.outcome, crate::model::Outcome::Fail, "{}", j.summary);
+        assert!(
+            j.summary.contains("Only the scrapes of /metrics"),
+            "{}",
+            j.summary
+        );
+        assert!(
+            j.evidence[0]
+                .contains("without the 1 series counting scrapes of /metrics: 3 before, 3 after"),
+            "{:?}",
+            j.evidence
+        );
+    }
+
+    #[test]
+    fn red_live_ignores_the_go_scrape_counter_family() {
+        // Only promhttp_* exists: no traffic counter at all.
+        let body = "# TYPE promhttp_metric_handler_requests_total counter\n\
+promhttp_metric_handler_requests_total{code=\"200\"} 7\n";
+        let after = body.replace("} 7", "} 8");
+        assert_eq!(
+            run(&RED_LIVE, &obs(body, Some(&after), "t")).outcome,
+            crate::model::Outcome::Skipped
+        );
+        assert_eq!(
+            run(&RED, &obs(body, None, "t")).outcome,
+            crate::model::Outcome::Fail
+        );
+    }
+
+    #[test]
+    fn red_live_needs_a_move_of_at_least_the_requests_answered() {
+        // An unlabelled counter of another service moves by its one scrape only: 2 were sent.
+        let body = "# TYPE http_requests_total counter\nhttp_requests_total 10\n";
+        let j = run(&RED_LIVE, &obs(body, Some(&body.replace("10", "11")), "t"));
+        assert_eq!(j.outcome, crate::model::Outcome::Fail, "{}", j.summary);
+        assert!(j.summary.contains("moved by 1 after 2"), "{}", j.summary);
+        let j = run(&RED_LIVE, &obs(body, Some(&body.replace("10", "13")), "t"));
+        assert_eq!(j.outcome, crate::model::Outcome::Pass, "{}", j.summary);
+    }
+
+    #[test]
+    fn metrics_path_matching_is_by_path_not_substring() {
+        assert!(is_metrics_path("/metrics", "/metrics"));
+        assert!(is_metrics_path("metrics", "/metrics"));
+        assert!(is_metrics_path("/app/metrics", "/metrics"));
+        assert!(is_metrics_path(
+            "/actuator/prometheus",
+            "/actuator/prometheus"
+        ));
+        assert!(!is_metrics_path("/api/metrics-report", "/metrics"));
+        assert!(!is_metrics_path("/", "/metrics"));
+    }
+
+    /// An exposition with a duplicate series: metrics.format fails it.
+    const INVALID: &str = "# TYPE http_requests_total counter\n\
+http_requests_total{method=\"GET\",route=\"/\",status=\"200\"} 5\n\
+http_requests_total{method=\"GET\",route=\"/\",status=\"200\"} 6\n\
+# TYPE process_start_time_seconds gauge\nprocess_start_time_seconds 1700000000\n";
+
+    #[test]
+    fn checks_reading_a_rejected_exposition_are_errors_with_the_reason() {
+        let o = obs(INVALID, Some(INVALID), "t");
+        assert_eq!(run(&FORMAT, &o).outcome, crate::model::Outcome::Fail);
+        for meta in [&RED, &RED_LIVE, &PATH_CARDINALITY, &CARDINALITY, &RUNTIME] {
+            match (meta.judge)(&o, &JudgeConfig::default()) {
+                Err(Unobserved::Failed(reason)) => {
+                    assert!(reason.contains("cannot be judged"), "{}: {reason}", meta.id);
+                    assert!(
+                        reason.contains("see metrics.format"),
+                        "{}: {reason}",
+                        meta.id
+                    );
+                }
+                other => panic!("{} judged a rejected exposition: {other:?}", meta.id),
+            }
+        }
+    }
+
+    #[test]
+    fn a_truncated_or_html_exposition_is_not_judged_in_fragments() {
+        let mut o = obs(HARDENED, Some(HARDENED), "t");
+        if let Probed::Observed(m) = &mut o.metrics
+            && let Some(s) = &mut m.first
+        {
+            s.exchange.body_truncated = true;
+        }
+        assert!(matches!(
+            red(&o, &JudgeConfig::default()),
+            Err(Unobserved::Failed(r)) if r.contains("body cap")
+        ));
+        let page = "<!DOCTYPE html>\n<html><body>app</body></html>\n";
+        let mut o = obs(page, None, "t");
+        if let Probed::Observed(m) = &mut o.metrics
+            && let Some(s) = &mut m.first
+        {
+            *s = scrape(page, "text/html; charset=utf-8");
+        }
+        assert_eq!(run(&ENDPOINT, &o).outcome, crate::model::Outcome::Fail);
+        assert_eq!(run(&EXPOSURE, &o).outcome, crate::model::Outcome::Skipped);
+        assert!(matches!(
+            cardinality(&o, &JudgeConfig::default()),
+            Err(Unobserved::Failed(r)) if r.contains("HTML page")
+        ));
     }
 
     #[test]

@@ -76,8 +76,11 @@ pub type JudgeFn = fn(&Observations, &JudgeConfig) -> Result<Judgement, Unobserv
 pub struct CheckMeta {
     /// Stable dotted id (`headers.hsts`); renaming one is a breaking change.
     pub id: &'static str,
-    /// Short human title.
+    /// Short human title, phrased as the goal ("CORS does not reflect foreign origins…").
     pub title: &'static str,
+    /// The problem a failing or warning finding is headed by, stated as a fact ("CORS reflects
+    /// foreign origins with credentials"): reports name what is wrong, not the goal.
+    pub problem: &'static str,
     /// The category it is scored in.
     pub category: Category,
     /// Default severity (config may override; a judge may escalate one finding).
@@ -231,6 +234,15 @@ impl Entry<'_> {
         match self {
             Entry::Builtin(c) => c.title,
             Entry::Pack(p) => &p.title,
+        }
+    }
+
+    /// The problem a failing or warning finding is headed by, when the check states one (a pack
+    /// may not: its findings are then headed by their summary).
+    pub fn problem(&self) -> Option<&str> {
+        match self {
+            Entry::Builtin(c) => Some(c.problem),
+            Entry::Pack(p) => p.problem.as_deref(),
         }
     }
 
@@ -518,6 +530,31 @@ mod tests {
                 !check.remediation.is_empty(),
                 "{} has no remediation",
                 check.id
+            );
+        }
+    }
+
+    #[test]
+    fn every_check_states_its_problem_apart_from_its_goal() {
+        for check in CHECKS {
+            assert!(
+                !check.problem.is_empty(),
+                "{} has no problem title",
+                check.id
+            );
+            assert_ne!(check.problem, check.title, "{}", check.id);
+            assert!(
+                !check.problem.ends_with('.'),
+                "{}: a title, not a sentence",
+                check.id
+            );
+        }
+        let catalogue = Catalogue::load(&[]).expect("load");
+        for pack in catalogue.packs() {
+            assert!(
+                pack.problem.is_some(),
+                "built-in pack {} has no problem",
+                pack.id
             );
         }
     }

@@ -25,6 +25,7 @@ const TWELVE_FACTOR_CONFIG: &str = "https://12factor.net/config";
 pub const GRACEFUL_SHUTDOWN: CheckMeta = CheckMeta {
     id: "ops.graceful_shutdown",
     title: "Graceful shutdown on SIGTERM",
+    problem: "Shutdown on SIGTERM is not graceful",
     category: Category::Operational,
     severity: Severity::High,
     active: true,
@@ -202,6 +203,7 @@ fn short_reason(error: &str) -> String {
 pub const FAIL_FAST_CONFIG: CheckMeta = CheckMeta {
     id: "ops.fail_fast_config",
     title: "Fails fast on invalid configuration",
+    problem: "The service starts despite invalid configuration",
     category: Category::Operational,
     severity: Severity::Medium,
     active: true,
@@ -282,6 +284,7 @@ pub fn fail_fast_config(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgem
 pub const ERROR_FORMAT: CheckMeta = CheckMeta {
     id: "ops.error_format",
     title: "Errors use problem details (RFC 9457)",
+    problem: "Errors are not problem details (RFC 9457)",
     category: Category::Operational,
     severity: Severity::Info,
     active: false,

@@ -17,6 +17,7 @@ use crate::probes::http::HttpExchange;
 pub const COMPRESSION: CheckMeta = CheckMeta {
     id: "perf.compression",
     title: "Response compression",
+    problem: "Text responses are sent uncompressed",
     category: Category::Performance,
     severity: Severity::Low,
     active: false,
@@ -154,6 +155,7 @@ pub fn compression(obs: &Observations, cfg: &JudgeConfig) -> Result<Judgement, U
 pub const CACHING: CheckMeta = CheckMeta {
     id: "perf.caching",
     title: "Caching headers",
+    problem: "Responses carry no caching headers",
     category: Category::Performance,
     severity: Severity::Low,
     active: false,
@@ -221,6 +223,7 @@ pub fn caching(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement, Unob
 pub const LATENCY: CheckMeta = CheckMeta {
     id: "perf.latency",
     title: "Endpoint latency",
+    problem: "Key endpoints are slow",
     category: Category::Performance,
     severity: Severity::High,
     active: false,
@@ -308,6 +311,7 @@ pub fn latency(obs: &Observations, cfg: &JudgeConfig) -> Result<Judgement, Unobs
 pub const HTTP2: CheckMeta = CheckMeta {
     id: "perf.http2",
     title: "HTTP/2",
+    problem: "HTTP/2 is not offered",
     category: Category::Performance,
     severity: Severity::Low,
     active: false,
@@ -350,6 +354,7 @@ pub fn http2(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement, Unobse
 pub const PAGINATION_DEPTH: CheckMeta = CheckMeta {
     id: "perf.pagination_depth",
     title: "Deep pagination cost",
+    problem: "Deep pages get slower (offset pagination)",
     category: Category::Performance,
     severity: Severity::Medium,
     active: false,

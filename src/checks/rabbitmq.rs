@@ -31,6 +31,7 @@ fn management(obs: &Observations) -> Result<&RabbitManagementView, Unobserved> {
 pub const REACHABLE: CheckMeta = CheckMeta {
     id: "rabbitmq.reachable",
     title: "RabbitMQ reachable",
+    problem: "RabbitMQ is unreachable",
     category: Category::Reliability,
     severity: Severity::Critical,
     active: false,
@@ -95,6 +96,7 @@ pub fn reachable(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement, Un
 pub const DEFAULT_CREDENTIALS: CheckMeta = CheckMeta {
     id: "rabbitmq.default_credentials",
     title: "RabbitMQ default guest:guest credentials",
+    problem: "RabbitMQ accepts guest:guest",
     category: Category::Reliability,
     severity: Severity::Critical,
     active: false,
@@ -234,6 +236,7 @@ fn policies(
 pub const DLX: CheckMeta = CheckMeta {
     id: "rabbitmq.dlx",
     title: "RabbitMQ queues have a dead-letter exchange",
+    problem: "RabbitMQ queues have no dead-letter exchange",
     category: Category::Reliability,
     severity: Severity::High,
     active: false,
@@ -330,6 +333,7 @@ pub fn dlx(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement, Unobserv
 pub const DLX_TARGET: CheckMeta = CheckMeta {
     id: "rabbitmq.dlx_target",
     title: "RabbitMQ dead-letter exchanges exist",
+    problem: "A RabbitMQ dead-letter exchange does not exist",
     category: Category::Reliability,
     severity: Severity::High,
     active: false,
@@ -423,6 +427,7 @@ pub fn dlx_target(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement, U
 pub const CONFIRMS: CheckMeta = CheckMeta {
     id: "rabbitmq.confirms",
     title: "RabbitMQ publisher confirms",
+    problem: "RabbitMQ publishers do not use confirms",
     category: Category::Reliability,
     severity: Severity::Medium,
     active: false,
@@ -472,6 +477,7 @@ pub fn confirms(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement, Uno
 pub const ALARMS: CheckMeta = CheckMeta {
     id: "rabbitmq.alarms",
     title: "RabbitMQ alarms and virtual hosts",
+    problem: "A RabbitMQ alarm is raised",
     category: Category::Reliability,
     severity: Severity::High,
     active: false,
@@ -579,6 +585,7 @@ pub fn alarms(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement, Unobs
 pub const PREFETCH: CheckMeta = CheckMeta {
     id: "rabbitmq.prefetch",
     title: "RabbitMQ consumer prefetch",
+    problem: "RabbitMQ consumers have unbounded or huge prefetch",
     category: Category::Scalability,
     severity: Severity::Medium,
     active: false,
@@ -634,6 +641,7 @@ pub fn prefetch(obs: &Observations, cfg: &JudgeConfig) -> Result<Judgement, Unob
 pub const BACKLOG: CheckMeta = CheckMeta {
     id: "rabbitmq.backlog",
     title: "RabbitMQ queue backlog",
+    problem: "RabbitMQ queues are backing up",
     category: Category::Scalability,
     severity: Severity::Medium,
     active: false,

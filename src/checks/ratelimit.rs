@@ -2,8 +2,10 @@
 //! answer a bounded burst with `429` before it degrades, does it say so in headers clients can
 //! act on, and does it let clients back in after the advertised wait.
 //!
-//! They read the [`BurstObservation`] of the active burst (see `probes::burst` for the ramp and
-//! its caps). `ratelimit.enforced` is stricter than "warn when no limit": an endpoint is only
+//! The active ones read the [`BurstObservation`] of the burst (see `probes::burst` for the ramp
+//! and its caps); `ratelimit.headers` is passive: it reads every response the audit received
+//! (the root, health endpoints, error pages, packs…) and the burst's when one ran, so a site that
+//! advertises its quota on `/` passes without any `[ratelimit]` section. `ratelimit.enforced` is stricter than "warn when no limit": an endpoint is only
 //! named in `[ratelimit] endpoint` because it must be limited, so accepting the whole capped
 //! burst without one `429` fails; only a burst cut short (deadline, budget) before its caps is a
 //! warning.
@@ -76,19 +78,35 @@ fn headers_line(ex: &HttpExchange) -> String {
 // ---------------------------------------------------------------------------------------------
 // ratelimit.enforced
 
+/// Latency only counts as degradation above this p95, whatever the ratio: on loopback a
+/// sub-millisecond endpoint "triples" on scheduler jitter alone.
+pub const DEGRADED_P95_FLOOR_MS: f64 = 250.0;
+
+/// How many times the first step's p95 a later step's must exceed to count as degradation.
+pub const DEGRADED_P95_RATIO: f64 = 3.0;
+
+/// True when a step's p95 shows the endpoint degrading: above both [`DEGRADED_P95_RATIO`] × the
+/// first step's p95 and [`DEGRADED_P95_FLOOR_MS`]. The burst stops on it; the judge re-checks it.
+pub fn latency_degraded(first_p95_ms: f64, step_p95_ms: f64) -> bool {
+    first_p95_ms > 0.0
+        && step_p95_ms > DEGRADED_P95_RATIO * first_p95_ms
+        && step_p95_ms > DEGRADED_P95_FLOOR_MS
+}
+
 /// `ratelimit.enforced`: the configured endpoint answers a bounded burst with 429.
 pub const ENFORCED: CheckMeta = CheckMeta {
     id: "ratelimit.enforced",
     title: "Rate limit enforced",
+    problem: "No rate limit stops a burst",
     category: Category::Security,
     severity: Severity::High,
     active: true,
     weight: 1.0,
     rule: "bounded open-loop ramp on the configured endpoint (default caps: 300 requests, 50 \
-           rps, 8 concurrent, 60 s; stop at first 429; abort on >1% 5xx/timeouts or p95 \
-           tripling) — pass: 429 within caps; fail: the whole capped burst accepted without a \
-           429, or degraded (5xx/timeouts/latency) before any 429; warn: cut short (deadline, \
-           budget) before the caps with no 429",
+           rps, 8 concurrent, 60 s; stop at first 429; abort when degraded: > 1% 5xx/timeouts, \
+           or p95 above both 3× the first step's and an absolute 250 ms) — pass: 429 within \
+           caps; fail: the whole capped burst accepted without a 429, or degraded before any \
+           429; warn: cut short (deadline, budget) before the caps with no 429",
     remediation: "Rate-limit the endpoint per client (IP, account, API key) at the edge or in \
                   the application — e.g. 10 login attempts per minute — and answer excess \
                   requests with `429 Too Many Requests`, `Retry-After` and `RateLimit`/\
@@ -122,8 +140,27 @@ pub fn enforced(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement, Uno
         )));
     }
     let line = burst_line(b);
-    let judgement = match b.stopped_by {
-        BurstStop::Errors | BurstStop::LatencyTripled => Judgement::fail(format!(
+    // A recording made under an older, jitter-prone rule is re-judged by today's.
+    let latency_shown = b.steps.first().is_some_and(|first| {
+        b.steps
+            .iter()
+            .skip(1)
+            .any(|s| latency_degraded(first.p95_ms, s.p95_ms))
+    });
+    let stop = match b.stopped_by {
+        BurstStop::LatencyTripled if !latency_shown => BurstStop::Budget,
+        other => other,
+    };
+    let judgement = match stop {
+        BurstStop::LatencyTripled => Judgement::fail(format!(
+            "The endpoint degraded before any rate limit applied ({}) after {} requests.",
+            b.stopped_by.describe(),
+            b.sent
+        ))
+        .evidence(line)
+        .evidence(steps_line(b))
+        .evidence_all(b.first_failure.clone()),
+        BurstStop::Errors => Judgement::fail(format!(
             "The endpoint degraded before any rate limit applied ({}) after {} requests.",
             b.stopped_by.describe(),
             b.sent
@@ -149,6 +186,19 @@ pub fn enforced(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement, Uno
     Ok(judgement)
 }
 
+/// `p95 per step: 10 rps 0.8 ms, 20 rps 0.9 ms, …`.
+fn steps_line(b: &BurstObservation) -> String {
+    let steps: Vec<String> = b
+        .steps
+        .iter()
+        .map(|s| format!("{} rps {:.1} ms", s.rps, s.p95_ms))
+        .collect();
+    format!(
+        "p95 per step: {} (degraded means above {DEGRADED_P95_RATIO}× the first step and {DEGRADED_P95_FLOOR_MS} ms)",
+        steps.join(", ")
+    )
+}
+
 // ---------------------------------------------------------------------------------------------
 // ratelimit.headers
 
@@ -156,12 +206,15 @@ pub fn enforced(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement, Uno
 pub const HEADERS: CheckMeta = CheckMeta {
     id: "ratelimit.headers",
     title: "Rate-limit headers",
+    problem: "Rate-limit headers are missing or malformed",
     category: Category::Security,
     severity: Severity::Low,
-    active: true,
+    active: false,
     weight: 1.0,
     rule: "RateLimit / RateLimit-Policy (structured), RateLimit-Limit/-Remaining/-Reset, \
-           combined RateLimit: limit=…, X-RateLimit-* — pass: a valid family; info: none",
+           combined RateLimit: limit=…, X-RateLimit-* — judged passively on every response \
+           already received, and on the burst when one runs — pass: a valid family; warn: \
+           malformed; info: none",
     remediation: "Advertise the quota so clients can pace themselves: `RateLimit-Policy: \
                   \"login\";q=10;w=60` and `RateLimit: \"login\";r=3;t=42` (IETF \
                   draft-ietf-httpapi-ratelimit-headers), or at least `X-RateLimit-Limit/\
@@ -170,46 +223,72 @@ pub const HEADERS: CheckMeta = CheckMeta {
     judge: headers,
 };
 
-/// Judges `ratelimit.headers` on the 429 and on the first answer of the burst.
+/// Every response this run received, the burst's 429 and first answer first (they are the most
+/// telling), then the passive ones.
+fn responses(obs: &Observations) -> Vec<&HttpExchange> {
+    let mut out: Vec<&HttpExchange> = Vec::new();
+    if let Some(b) = obs.ratelimit.observed() {
+        out.extend(b.first_429.as_ref().map(|f| &f.exchange));
+        out.extend(b.first_response.iter());
+        out.extend(b.recovery.observed().map(|r| &r.exchange));
+    }
+    out.extend(obs.all_exchanges());
+    out.extend(obs.tracing.observed().map(|t| &t.exchange));
+    out
+}
+
+/// Judges `ratelimit.headers` on every response seen: the first one carrying a readable family
+/// passes; a family that is present but partly unreadable warns; none anywhere is noted at info.
 pub fn headers(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement, Unobserved> {
-    let b = obs.ratelimit.get()?;
-    let exchanges: Vec<&HttpExchange> = b
-        .first_429
-        .as_ref()
-        .map(|f| &f.exchange)
-        .into_iter()
-        .chain(b.first_response.iter())
+    let seen = responses(obs);
+    if seen.is_empty() {
+        // Nothing answered at all: the root's failure says why.
+        obs.root_get()?;
+        return Err(Unobserved::Failed(
+            "no response was received to look for rate-limit headers in".to_string(),
+        ));
+    }
+    let parsed: Vec<(&HttpExchange, RateLimitHeaders)> = seen
+        .iter()
+        .map(|ex| (*ex, RateLimitHeaders::parse(ex)))
+        .filter(|(_, h)| h.family.is_some())
         .collect();
-    if exchanges.is_empty() {
-        return Err(Unobserved::Failed("the burst got no answer".to_string()));
-    }
-    for ex in &exchanges {
-        let h = RateLimitHeaders::parse(ex);
-        if let Some(family) = h.family {
-            let mut j = Judgement::pass(format!(
-                "Limits are advertised with {} headers (limit {}, remaining {}, reset {}).",
+    let clean = parsed.iter().find(|(_, h)| h.problems.is_empty());
+    if let Some((ex, h)) = clean.or_else(|| parsed.first())
+        && let Some(family) = h.family
+    {
+        let line = headers_line(ex);
+        if !h.problems.is_empty() {
+            return Ok(Judgement::warn(format!(
+                "{} headers are present but partly unreadable: {}.",
                 family.describe(),
-                h.limit.map_or("?".into(), |v| v.to_string()),
-                h.remaining.map_or("?".into(), |v| v.to_string()),
-                h.reset_secs.map_or("?".into(), |v| format!("{v} s"))
+                h.problems.join("; ")
             ))
-            .evidence(headers_line(ex));
-            if !h.problems.is_empty() {
-                j = Judgement::warn(format!(
-                    "{} headers are present but partly unreadable: {}.",
-                    family.describe(),
-                    h.problems.join("; ")
-                ))
-                .evidence(headers_line(ex));
-            }
-            return Ok(j);
+            .evidence(line));
         }
+        return Ok(Judgement::pass(format!(
+            "Limits are advertised with {} headers (limit {}, remaining {}, reset {}).",
+            family.describe(),
+            h.limit.map_or("?".into(), |v| v.to_string()),
+            h.remaining.map_or("?".into(), |v| v.to_string()),
+            h.reset_secs.map_or("?".into(), |v| format!("{v} s"))
+        ))
+        .evidence(line));
     }
-    Ok(
-        Judgement::warn("No rate-limit headers tell clients their quota.")
-            .severity(Severity::Info)
-            .evidence_all(exchanges.iter().map(|ex| headers_line(ex))),
-    )
+    let shown: Vec<String> = seen.iter().take(3).map(|ex| headers_line(ex)).collect();
+    let mut j = Judgement::warn(format!(
+        "No rate-limit headers tell clients their quota: none of the {} responses received carried one.",
+        seen.len()
+    ))
+    .severity(Severity::Info)
+    .evidence_all(shown);
+    if seen.len() > 3 {
+        j = j.evidence(format!(
+            "… and {} more responses without them",
+            seen.len() - 3
+        ));
+    }
+    Ok(j)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -219,6 +298,7 @@ pub fn headers(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement, Unob
 pub const RETRY_AFTER: CheckMeta = CheckMeta {
     id: "ratelimit.retry_after",
     title: "429 says when to retry",
+    problem: "The 429 does not say when to retry",
     category: Category::Security,
     severity: Severity::Medium,
     active: true,
@@ -264,6 +344,7 @@ pub fn retry_after(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement, 
 pub const RECOVERY: CheckMeta = CheckMeta {
     id: "ratelimit.recovery",
     title: "Rate limit lifts after the wait",
+    problem: "The rate limit does not lift after the advertised wait",
     category: Category::Security,
     severity: Severity::Medium,
     active: true,
@@ -423,6 +504,72 @@ mod tests {
         assert!(matches!(
             enforced(&o, &JudgeConfig::default()),
             Err(Unobserved::Skipped(_))
+        ));
+    }
+
+    #[test]
+    fn sub_millisecond_jitter_is_not_degradation() {
+        // 0.2 ms → 0.9 ms is "more than tripled" but far below 250 ms.
+        assert!(!latency_degraded(0.2, 0.9));
+        assert!(!latency_degraded(100.0, 260.0), "above 250 ms but not 3×");
+        assert!(latency_degraded(50.0, 300.0));
+        assert!(!latency_degraded(0.0, 900.0), "no baseline, no ratio");
+    }
+
+    #[test]
+    fn a_recorded_latency_stop_under_the_floor_is_only_cut_short() {
+        let o = burst(&[(401, 20)], BurstStop::LatencyTripled, None);
+        // The fixture's steps are 1.0 ms each: no degradation by today's rule.
+        assert_eq!(judge(&ENFORCED, &o).outcome, Outcome::Warn);
+        let mut o = burst(&[(401, 20)], BurstStop::LatencyTripled, None);
+        if let Probed::Observed(b) = &mut o.ratelimit {
+            b.steps[1].p95_ms = 400.0;
+            b.steps[0].p95_ms = 20.0;
+        }
+        let j = judge(&ENFORCED, &o);
+        assert_eq!(j.outcome, Outcome::Fail);
+        assert!(
+            j.evidence.iter().any(|e| e.contains("50 rps 400.0 ms")),
+            "{:?}",
+            j.evidence
+        );
+    }
+
+    #[test]
+    fn headers_are_judged_passively_on_the_root_without_a_burst() {
+        let o = Observations {
+            root: Probed::Observed(exchange(
+                200,
+                &[
+                    ("X-RateLimit-Limit", "100"),
+                    ("X-RateLimit-Remaining", "99"),
+                    ("X-RateLimit-Reset", "60"),
+                ],
+                "",
+            )),
+            ratelimit: Probed::Skipped("no [ratelimit] endpoint configured".into()),
+            ..Observations::default()
+        };
+        let j = judge(&HEADERS, &o);
+        assert_eq!(j.outcome, Outcome::Pass, "{}", j.summary);
+        assert!(j.summary.contains("X-RateLimit-*"), "{}", j.summary);
+        const { assert!(!HEADERS.active, "judged in passive profiles too") };
+        let o = Observations {
+            root: Probed::Observed(exchange(200, &[], "")),
+            ..Observations::default()
+        };
+        let j = judge(&HEADERS, &o);
+        assert_eq!(
+            (j.outcome, j.severity),
+            (Outcome::Warn, Some(Severity::Info))
+        );
+        let o = Observations {
+            root: Probed::Failed("GET https://app.example.com/: cannot connect".into()),
+            ..Observations::default()
+        };
+        assert!(matches!(
+            headers(&o, &JudgeConfig::default()),
+            Err(Unobserved::Failed(_))
         ));
     }
 

@@ -30,6 +30,7 @@ fn role_line(r: &RedisObservation) -> String {
 pub const REACHABLE: CheckMeta = CheckMeta {
     id: "redis.reachable",
     title: "Redis reachable",
+    problem: "Redis is unreachable",
     category: Category::Reliability,
     severity: Severity::Critical,
     active: false,
@@ -80,6 +81,7 @@ pub fn reachable(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement, Un
 pub const AUTH: CheckMeta = CheckMeta {
     id: "redis.auth",
     title: "Redis requires authentication",
+    problem: "Redis answers without authentication",
     category: Category::Reliability,
     severity: Severity::Critical,
     active: false,
@@ -181,6 +183,7 @@ fn strip_userinfo(url: &str) -> String {
 pub const PROTECTED_MODE: CheckMeta = CheckMeta {
     id: "redis.protected_mode",
     title: "Redis protected mode",
+    problem: "Redis protected mode is off",
     category: Category::Reliability,
     severity: Severity::Medium,
     active: false,
@@ -219,6 +222,7 @@ pub fn protected_mode(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgemen
 pub const PERSISTENCE: CheckMeta = CheckMeta {
     id: "redis.persistence",
     title: "Redis persistence (by declared role)",
+    problem: "Redis persistence is off or failing",
     category: Category::Reliability,
     severity: Severity::High,
     active: false,
@@ -319,6 +323,7 @@ pub fn persistence(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement, 
 pub const MEMORY: CheckMeta = CheckMeta {
     id: "redis.memory",
     title: "Redis memory limit and eviction (by declared role)",
+    problem: "Redis memory limit or eviction policy does not fit its role",
     category: Category::Scalability,
     severity: Severity::Medium,
     active: false,
@@ -392,6 +397,7 @@ pub fn memory(obs: &Observations, cfg: &JudgeConfig) -> Result<Judgement, Unobse
 pub const CLIENTS: CheckMeta = CheckMeta {
     id: "redis.clients",
     title: "Redis client headroom",
+    problem: "Redis is running out of client connections",
     category: Category::Scalability,
     severity: Severity::Medium,
     active: false,

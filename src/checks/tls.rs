@@ -35,11 +35,14 @@ fn same_host(a: &str, b: &str) -> bool {
 pub const HTTP_REDIRECT: CheckMeta = CheckMeta {
     id: "tls.http_redirect",
     title: "Plain HTTP redirects to HTTPS",
+    problem: "Plain HTTP serves content instead of redirecting to HTTPS",
     category: Category::Security,
     severity: Severity::High,
     active: false,
     weight: 1.0,
-    rule: "GET http:// — pass: redirect to https on the same host; fail: serves content over http",
+    rule: "GET http:// — pass: redirect to https on the same host; fail: serves content over \
+           http — including a target given as http:// that serves content (the site offers no \
+           HTTPS); pass: nothing listens for plain HTTP",
     remediation: "Answer every plain-HTTP request with `301 Moved Permanently` (or 308) and \
                   `Location: https://<same host><same path>`, e.g. nginx `return 301 \
                   https://$host$request_uri;` — or do not listen on port 80 at all.",
@@ -53,9 +56,14 @@ pub const HTTP_REDIRECT: CheckMeta = CheckMeta {
 
 /// Judges `tls.http_redirect`: see [`HTTP_REDIRECT`] for the rule. A probe that could not
 /// connect means plain HTTP is not served at all, which passes; any other failure is an error.
+/// For a target given as `http://` the probe is the target itself, not followed: content there
+/// means the site is served over plain HTTP, which fails.
 pub fn http_redirect(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement, Unobserved> {
+    let plain_target = !obs.target.is_https();
     let ex = match &obs.http_redirect {
         Probed::Observed(ex) => ex,
+        // The audited URL itself is http://: nothing answering there is unreachable, not safe.
+        Probed::Failed(reason) if plain_target => return Err(Unobserved::Failed(reason.clone())),
         Probed::Failed(reason) if reason.to_ascii_lowercase().contains("cannot connect") => {
             return Ok(Judgement::pass(
                 "Plain HTTP is not served: nothing accepts connections for http:// on this host.",
@@ -68,6 +76,22 @@ pub fn http_redirect(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement
     let evidence = header_line(ex, "Location");
     let judgement = match ex.status {
         300..=399 => judge_location(ex, &obs.target.host),
+        200..=299 if plain_target => {
+            let reached_https = obs
+                .root
+                .observed()
+                .is_some_and(|root| root.final_url.starts_with("https://"));
+            let offers = if reached_https {
+                "although HTTPS is served elsewhere on the site"
+            } else {
+                "and no HTTPS was offered: the whole site is plain HTTP"
+            };
+            Judgement::fail(format!(
+                "The site is served over plain HTTP: the target {} answers {} with content {offers}.",
+                clip(&ex.final_url, 120),
+                ex.status
+            ))
+        }
         200..=299 => Judgement::fail(format!(
             "Content is served over plain HTTP ({} answers {}) instead of a redirect to HTTPS.",
             clip(&ex.final_url, 120),
@@ -135,6 +159,7 @@ pub const CERT_WARN_DAYS: i64 = 30;
 pub const CERTIFICATE: CheckMeta = CheckMeta {
     id: "tls.certificate",
     title: "TLS certificate is trusted, matches the host and is not about to expire",
+    problem: "The TLS certificate is untrusted, mismatched or expiring",
     category: Category::Security,
     severity: Severity::Critical,
     active: false,
@@ -285,6 +310,7 @@ pub fn certificate(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement, 
 pub const PROTOCOLS: CheckMeta = CheckMeta {
     id: "tls.protocols",
     title: "Only TLS 1.2 and 1.3 are accepted",
+    problem: "Legacy TLS versions are accepted, or TLS 1.3 is not",
     category: Category::Security,
     severity: Severity::High,
     active: false,
@@ -817,14 +843,64 @@ mod tests {
     }
 
     #[test]
-    fn http_redirect_on_plain_http_target_is_skipped() {
-        let why = "the target is addressed over plain http";
+    fn http_redirect_not_probed_is_skipped() {
+        let why = "not probed in this run";
         assert_eq!(
             try_judge(
                 &HTTP_REDIRECT,
                 &obs_with_http(Probed::Skipped(why.to_string()))
             ),
             Err(Unobserved::Skipped(why.to_string()))
+        );
+    }
+
+    fn plain_target(answer: Probed<HttpExchange>) -> Observations {
+        Observations {
+            target: crate::checks::fixtures::http_target(),
+            root: answer.clone(),
+            http_redirect: answer,
+            ..Observations::default()
+        }
+    }
+
+    #[test]
+    fn plain_http_target_serving_content_fails_as_no_https() {
+        let ex = exchange_at("http://app.example.com/", 200, &[], "<html>shop</html>");
+        let j = judge(&HTTP_REDIRECT, &plain_target(Probed::Observed(ex)));
+        assert_eq!(j.outcome, Outcome::Fail);
+        assert!(
+            j.summary.contains("served over plain HTTP"),
+            "{}",
+            j.summary
+        );
+        assert!(j.summary.contains("no HTTPS was offered"), "{}", j.summary);
+        assert_eq!(
+            j.evidence,
+            vec!["GET http://app.example.com/ → 200, no Location header"]
+        );
+    }
+
+    #[test]
+    fn plain_http_target_redirecting_to_https_passes() {
+        let ex = exchange_at(
+            "http://app.example.com/",
+            301,
+            &[("Location", "https://app.example.com/")],
+            "",
+        );
+        let j = judge(&HTTP_REDIRECT, &plain_target(Probed::Observed(ex)));
+        assert_eq!(j.outcome, Outcome::Pass, "{}", j.summary);
+    }
+
+    #[test]
+    fn plain_http_target_unreachable_is_an_error_not_a_pass() {
+        let reason = "GET http://app.example.com/: cannot connect: connection refused";
+        assert_eq!(
+            try_judge(
+                &HTTP_REDIRECT,
+                &plain_target(Probed::Failed(reason.to_string()))
+            ),
+            Err(Unobserved::Failed(reason.to_string()))
         );
     }
 }

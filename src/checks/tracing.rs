@@ -24,6 +24,7 @@ const ID_HEADERS: &[&str] = &[
 pub const REQUEST_ID: CheckMeta = CheckMeta {
     id: "tracing.request_id",
     title: "Request id / trace context",
+    problem: "Responses carry no request id or trace context",
     category: Category::Observability,
     severity: Severity::Medium,
     active: false,

@@ -13,7 +13,9 @@ use super::ConfigError;
 #[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct AccessConfig {
-    /// API paths probed for CORS (default: discovered among [`AccessConfig::DISCOVERED`]).
+    /// API paths probed for CORS. Default: the target itself, those of
+    /// [`AccessConfig::DISCOVERED`] that exist and the concrete paths of the OpenAPI document
+    /// `docs.openapi` found, at most [`crate::probes::access::MAX_CORS_PATHS`] in all.
     pub api_paths: Vec<String>,
     /// Routes that must answer 401/403 without credentials.
     pub protected: Vec<String>,

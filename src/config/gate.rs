@@ -112,6 +112,7 @@ mod tests {
         Finding {
             check_id: id.to_string(),
             title: id.to_string(),
+            problem: None,
             category: Category::Security,
             severity: Severity::Critical,
             outcome: Outcome::Fail,

@@ -231,7 +231,7 @@ async fn list_orders(
         return database_error(&state, &err);
     }
     if let Some(page) = super::telemetry::page_param(query.as_deref()) {
-        return super::telemetry::archive_page(DemoProfile::Flawed, page);
+        return super::telemetry::archive_page(DemoProfile::Flawed, page).await;
     }
     json_response(StatusCode::OK, &serde_json::Value::Array(state.orders()))
 }

@@ -586,7 +586,7 @@ async fn list_orders(
         return database_unavailable();
     }
     if let Some(page) = super::telemetry::page_param(query.as_deref()) {
-        return super::telemetry::archive_page(DemoProfile::Hardened, page);
+        return super::telemetry::archive_page(DemoProfile::Hardened, page).await;
     }
     json_response(StatusCode::OK, JSON, &Value::Array(state.orders()))
 }

@@ -41,6 +41,10 @@ pub(crate) const LOGIN_WINDOW: Duration = Duration::from_secs(2);
 pub(crate) const PAGE_SIZE: usize = 20;
 /// Orders in the archive `GET /api/orders?page=N` pages through.
 const ARCHIVE_SIZE: usize = 60_000;
+/// What each skipped row costs the flawed profile's OFFSET query, as a database scanning past
+/// it would: page 200 waits 20 ms more than page 1. Building the rows alone costs too little to
+/// stand out from request overhead on a loaded machine; a wait does, whatever the load.
+const OFFSET_ROW_COST: Duration = Duration::from_micros(5);
 /// Histogram bucket bounds, seconds (the Prometheus client defaults).
 const BUCKETS: [f64; 11] = [
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
@@ -484,10 +488,15 @@ pub(crate) fn page_param(query: Option<&str>) -> Option<usize> {
 }
 
 /// `GET /api/orders?page=N` from the archive. Flawed: every row up to the offset is fetched and
-/// built, then skipped (OFFSET pagination); hardened: the page is sliced out directly.
-pub(crate) fn archive_page(profile: DemoProfile, page: usize) -> Response {
+/// built, then skipped (OFFSET pagination, each skipped row costing [`OFFSET_ROW_COST`]);
+/// hardened: the page is sliced out directly.
+pub(crate) async fn archive_page(profile: DemoProfile, page: usize) -> Response {
     let archive = &*ARCHIVE;
     let offset = (page - 1).saturating_mul(PAGE_SIZE);
+    if profile == DemoProfile::Flawed {
+        let skipped = offset.min(archive.len()) as u32;
+        tokio::time::sleep(OFFSET_ROW_COST * skipped).await;
+    }
     let orders: Vec<Value> = match profile {
         DemoProfile::Flawed => archive
             .iter()
@@ -563,12 +572,13 @@ mod tests {
         assert_eq!(page_param(Some("page=0")), None);
         assert_eq!(page_param(None), None);
         let body = |p| async move {
-            let r = archive_page(p, 500);
+            let r = archive_page(p, 500).await;
             axum::body::to_bytes(r.into_body(), 1 << 20)
                 .await
                 .expect("body")
         };
         let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
             .build()
             .expect("rt");
         assert_eq!(

@@ -1,6 +1,7 @@
 //! The active phase: probes that disturb the target (bursts, load, fault injection) run here,
 //! after the passive phase and one at a time, so they neither skew latency measurements nor pile
-//! up on the target. Each step is bounded by the run's deadline.
+//! up on the target. Each step is bounded by the run's deadline and by its share of the request
+//! budget ([`super::budget`]): no step can spend what a later one reserved.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -8,6 +9,7 @@ use std::pin::Pin;
 use tokio::time::Instant;
 
 use super::Audit;
+use super::budget::BudgetPlan;
 use crate::observations::Observations;
 use crate::probes::ProbeCx;
 
@@ -18,31 +20,45 @@ pub type ActiveStep = for<'a> fn(
     &'a mut Observations,
 ) -> Pin<Box<dyn Future<Output = ()> + Send + 'a>>;
 
-/// The active steps in the order they run. Each family of active checks adds its step here.
+/// The JWT forgery step's name.
+pub const FORGERY: &str = "JWT forgery";
+/// The CSRF step's name.
+pub const CSRF: &str = "CSRF mutations";
+/// The idempotency step's name.
+pub const IDEMPOTENCY: &str = "idempotency mutations";
+/// The rate-limit burst step's name.
+pub const BURST: &str = "rate-limit burst";
+/// The load baseline step's name.
+pub const LOAD: &str = "load baseline";
+/// The fault injection step's name.
+pub const FAULT: &str = "dependency fault injection";
+
+/// The active steps in the order they run. Each family of active checks adds its step here and
+/// its need to `budget::needs`.
 pub const STEPS: &[(&str, ActiveStep)] = &[
-    ("JWT forgery", |cx, audit, obs| {
+    (FORGERY, |cx, audit, obs| {
         Box::pin(crate::probes::access::forge(cx, audit, obs))
     }),
-    ("CSRF mutations", |cx, audit, obs| {
+    (CSRF, |cx, audit, obs| {
         Box::pin(crate::probes::access::csrf(cx, audit, obs))
     }),
-    ("idempotency mutations", |cx, audit, obs| {
+    (IDEMPOTENCY, |cx, audit, obs| {
         Box::pin(crate::probes::access::idempotency(cx, audit, obs))
     }),
-    ("rate-limit burst", |cx, audit, obs| {
+    (BURST, |cx, audit, obs| {
         Box::pin(crate::probes::burst::run(cx, audit, obs))
     }),
-    ("load baseline", |cx, audit, obs| {
+    (LOAD, |cx, audit, obs| {
         Box::pin(crate::probes::load::baseline(cx, audit, obs))
     }),
-    ("dependency fault injection", |cx, audit, obs| {
+    (FAULT, |cx, audit, obs| {
         Box::pin(crate::probes::fault::inject(cx, audit, obs))
     }),
 ];
 
-/// Runs the active steps serially when the profile allows them; returns a scope line saying what
-/// ran.
-pub async fn run(cx: &ProbeCx, audit: &Audit, obs: &mut Observations) -> String {
+/// Runs the active steps serially when the profile allows them, each under its share of the
+/// budget; returns a scope line saying what ran and what it sent.
+pub async fn run(cx: &ProbeCx, audit: &Audit, obs: &mut Observations, plan: &BudgetPlan) -> String {
     let profile = audit.config.profile;
     if !profile.allows_active() {
         return format!(
@@ -50,7 +66,7 @@ pub async fn run(cx: &ProbeCx, audit: &Audit, obs: &mut Observations) -> String 
             profile.as_str()
         );
     }
-    let ran = run_steps(STEPS, cx, audit, obs).await;
+    let ran = run_steps(STEPS, cx, audit, obs, plan).await;
     if ran.is_empty() {
         "Active probes: none configured for this target.".to_string()
     } else {
@@ -58,30 +74,38 @@ pub async fn run(cx: &ProbeCx, audit: &Audit, obs: &mut Observations) -> String 
     }
 }
 
-/// Runs steps in order, stopping at the deadline; returns the names of the steps that sent at
-/// least one request.
+/// Runs steps in order, stopping at the deadline, each with the ceiling the plan gives it;
+/// returns, for each step that sent at least one request, its name and what it sent.
 pub async fn run_steps(
     steps: &[(&str, ActiveStep)],
     cx: &ProbeCx,
     audit: &Audit,
     obs: &mut Observations,
+    plan: &BudgetPlan,
 ) -> Vec<String> {
     let mut ran = Vec::new();
     for (name, step) in steps {
         if Instant::now() >= cx.deadline {
             break;
         }
+        let ceiling = plan
+            .steps
+            .iter()
+            .position(|s| s.name == *name)
+            .map_or(plan.total, |i| plan.step_ceiling(i));
+        let step_cx = cx.for_phase(name, ceiling);
         let before = cx.requests_sent();
         // The step's own probes honour the deadline; this bounds anything they forget.
         // Named for the terminal ticker; a step cut by the deadline is dropped, and unlisted.
-        let step = crate::progress::track(name, step(cx, audit, obs));
+        let step = crate::progress::track(name, step(&step_cx, audit, obs));
         let finished = tokio::time::timeout_at(cx.deadline, step).await.is_ok();
         // A step with nothing configured sends nothing: it did not run in any useful sense.
-        if cx.requests_sent() > before {
+        let sent = cx.requests_sent() - before;
+        if sent > 0 {
             ran.push(if finished {
-                (*name).to_string()
+                format!("{name} ({sent} requests)")
             } else {
-                format!("{name} (cut short by the deadline)")
+                format!("{name} ({sent} requests, cut short by the deadline)")
             });
         }
     }

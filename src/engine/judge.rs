@@ -67,6 +67,7 @@ pub fn finding(check: &Entry<'_>, result: Result<Judgement, Unobserved>) -> Find
     let base = Finding {
         check_id: check.id().to_string(),
         title: check.title().to_string(),
+        problem: None,
         category: check.category(),
         severity: check.severity(),
         outcome: Outcome::Skipped,
@@ -79,6 +80,10 @@ pub fn finding(check: &Entry<'_>, result: Result<Judgement, Unobserved>) -> Find
     };
     match result {
         Ok(judgement) => Finding {
+            // Only a finding that fails or warns is headed by the problem.
+            problem: matches!(judgement.outcome, Outcome::Fail | Outcome::Warn)
+                .then(|| check.problem().map(str::to_string))
+                .flatten(),
             outcome: judgement.outcome,
             score: judgement
                 .score
@@ -105,6 +110,9 @@ pub fn finding(check: &Entry<'_>, result: Result<Judgement, Unobserved>) -> Find
 
 fn scrub(finding: &mut Finding, redactor: &Redactor) {
     finding.summary = redactor.scrub(&finding.summary);
+    if let Some(problem) = &mut finding.problem {
+        *problem = redactor.scrub(problem);
+    }
     finding.remediation = redactor.scrub(&finding.remediation);
     for line in &mut finding.evidence {
         *line = redactor.scrub(line);

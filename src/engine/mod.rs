@@ -2,12 +2,14 @@
 //!
 //! It owns everything probes must not decide for themselves: the one shared HTTP client, the
 //! per-target concurrency limit, the per-operation timeout, the global deadline and the request
-//! budget. The passive phase runs probes concurrently; the active phase (bursts, fault injection)
-//! runs afterwards, one step at a time, so it cannot skew latency measurements. A probe that fails
+//! budget, split by phase ([`budget`]) so no phase starves a later one. The passive phase runs
+//! probes concurrently; the active phase (bursts, fault injection) runs afterwards, one step at
+//! a time, so it cannot skew latency measurements. A probe that fails
 //! becomes data (`Probed::Failed`) and its checks `error` findings: the run always ends with a
 //! report.
 
 pub mod active;
+pub mod budget;
 pub mod dependencies;
 mod judge;
 mod passive;
@@ -95,6 +97,8 @@ pub async fn run(audit: &Audit) -> Result<RunOutput, EngineError> {
     };
     obs.kubernetes = kubernetes(audit);
     let dependency_only = audit.is_dependency_only();
+    let plan = budget::plan(&audit.config, crate::probes::fault::proxy_count(audit));
+    let passive_sent;
     let active_note = if dependency_only {
         obs.kube_probes = Probed::Skipped(judge::NO_HTTP_TARGET.to_string());
         obs.fault = Probed::Skipped(judge::NO_HTTP_TARGET.to_string());
@@ -102,10 +106,13 @@ pub async fn run(audit: &Audit) -> Result<RunOutput, EngineError> {
         crate::progress::track("dependencies", dependencies::observe(&cx, audit))
             .await
             .store(&mut obs);
+        passive_sent = cx.requests_sent();
         "Active probes: none (a dependency-only audit has no HTTP target to disturb).".to_string()
     } else {
-        passive::run(&cx, audit, &mut obs).await;
-        active::run(&cx, audit, &mut obs).await
+        let passive_cx = cx.for_phase("passive probes", plan.passive_ceiling());
+        passive::run(&passive_cx, audit, &mut obs).await;
+        passive_sent = cx.requests_sent();
+        active::run(&cx, audit, &mut obs, &plan).await
     };
 
     let mut findings = judge(&obs, &audit.config, &audit.catalogue, &audit.redactor);
@@ -124,7 +131,14 @@ pub async fn run(audit: &Audit) -> Result<RunOutput, EngineError> {
     let mut scope = if dependency_only {
         dependencies::scope_lines(audit)
     } else {
-        passive::scope_lines(audit, &obs)
+        let mut lines = passive::scope_lines(audit, &obs);
+        lines.push(format!(
+            "{} Spent: {} by the passive probes, {} in all.",
+            plan.describe(),
+            passive_sent,
+            cx.requests_sent()
+        ));
+        lines
     };
     scope.push(active_note);
     if let Some(m) = obs.kubernetes.observed() {
@@ -161,6 +175,7 @@ pub async fn run(audit: &Audit) -> Result<RunOutput, EngineError> {
         findings,
         categories: scores.categories,
         overall_score: scores.overall,
+        overall_score_with_waived: scores.overall_with_waived,
         band: scores.band,
         verdict: scores.verdict,
         verdict_reasons: scores.reasons,
@@ -226,6 +241,7 @@ fn probe_cx(audit: &Audit, started: Instant) -> Result<ProbeCx, EngineError> {
         extra_headers: audit.headers.clone(),
         redactor: audit.redactor.clone(),
         answered: Arc::new(AtomicBool::new(false)),
+        share: None,
     })
 }
 

@@ -140,10 +140,12 @@ async fn root(cx: &ProbeCx, target: &Url) -> Probed<HttpExchange> {
     observed(http::send(cx, &spec).await)
 }
 
-/// `GET http://host/` without following, for https targets only.
+/// `GET http://host/` without following. For a target given as `http://` that is the target
+/// itself (what plain HTTP does there is the question); for an https target it is the same host
+/// over http, or `run.http_url`.
 async fn http_redirect(cx: &ProbeCx, audit: &Audit) -> Probed<HttpExchange> {
     if audit.target.scheme() != "https" {
-        return Probed::Skipped("the target is addressed over plain http".to_string());
+        return observed(http::send(cx, &RequestSpec::get(audit.target.clone()).no_follow()).await);
     }
     let url = match &audit.config.run.http_url {
         Some(raw) => match Url::parse(raw) {

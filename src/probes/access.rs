@@ -190,16 +190,143 @@ fn cors_spec(url: Url, variant: OriginVariant, origin: &str) -> RequestSpec {
     spec
 }
 
-/// The passive access probes: CORS, protected routes, JWKS. Stores into `obs`.
+/// The passive access probes: CORS, protected routes, JWKS. Stores into `obs`. Runs after the
+/// packs, so CORS can probe the paths of an OpenAPI document `docs.openapi` found.
 pub async fn observe(cx: &ProbeCx, audit: &Audit, obs: &mut Observations) {
-    let (cors, protected, jwks) =
-        tokio::join!(cors(cx, audit), protected(cx, audit), jwks(cx, audit));
+    let documented = obs
+        .packs
+        .get("docs.openapi")
+        .map(|exchanges| documented_paths(exchanges))
+        .unwrap_or_default();
+    let (cors, protected, jwks) = tokio::join!(
+        cors(cx, audit, &documented),
+        protected(cx, audit),
+        jwks(cx, audit)
+    );
     obs.cors = cors;
     obs.protected = protected;
     obs.jwks = jwks;
 }
 
-async fn cors(cx: &ProbeCx, audit: &Audit) -> Probed<Vec<CorsProbe>> {
+/// The most paths CORS probes without configuration: the target itself, then discovered and
+/// documented API paths. Each path costs one request per origin variant (seven).
+pub const MAX_CORS_PATHS: usize = 6;
+
+/// The paths of the first OpenAPI/Swagger document among the `docs.openapi` answers.
+fn documented_paths(exchanges: &[Probed<HttpExchange>]) -> Vec<String> {
+    exchanges
+        .iter()
+        .filter_map(Probed::observed)
+        .filter(|ex| ex.is_success())
+        .map(|ex| openapi_paths(&ex.body))
+        .find(|paths| !paths.is_empty())
+        .unwrap_or_default()
+}
+
+/// The concrete paths an OpenAPI 3 or Swagger 2 document (JSON or YAML) declares, prefixed
+/// with its base path (`servers[0].url`'s path, or `basePath`), those with a GET operation
+/// first. Templated paths (`/orders/{id}`) are left out: there is no value to put in them.
+/// Pure; the YAML reader is a line scanner for the `paths:` block, enough to list its keys.
+pub fn openapi_paths(body: &str) -> Vec<String> {
+    let (base, entries) = match serde_json::from_str::<Value>(body) {
+        Ok(doc) => {
+            let base = doc
+                .get("basePath")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+                .or_else(|| {
+                    doc.pointer("/servers/0/url")
+                        .and_then(Value::as_str)
+                        .map(server_path)
+                })
+                .unwrap_or_default();
+            let entries: Vec<(String, bool)> = doc
+                .get("paths")
+                .and_then(Value::as_object)
+                .map(|paths| {
+                    paths
+                        .iter()
+                        .map(|(path, item)| (path.clone(), item.get("get").is_some()))
+                        .collect()
+                })
+                .unwrap_or_default();
+            (base, entries)
+        }
+        Err(_) => yaml_paths(body),
+    };
+    let base = base.trim_end_matches('/').to_string();
+    let mut concrete: Vec<(String, bool)> = entries
+        .into_iter()
+        .filter(|(p, _)| p.starts_with('/') && !p.contains('{') && !p.contains(char::is_whitespace))
+        .map(|(p, get)| (format!("{base}{p}"), get))
+        .collect();
+    // Stable: GET-able first, document order otherwise.
+    concrete.sort_by_key(|(_, get)| !get);
+    concrete.into_iter().map(|(p, _)| p).collect()
+}
+
+/// The path part of a `servers[].url` (absolute or relative).
+fn server_path(url: &str) -> String {
+    match Url::parse(url) {
+        Ok(u) => u.path().to_string(),
+        Err(_) if url.starts_with('/') => url.to_string(),
+        Err(_) => String::new(),
+    }
+}
+
+/// `(basePath, [(path, has GET)])` from a YAML document's top-level `basePath:`, `servers:` and
+/// `paths:` block.
+fn yaml_paths(body: &str) -> (String, Vec<(String, bool)>) {
+    let unquote = |s: &str| s.trim().trim_matches(|c| c == '"' || c == '\'').to_string();
+    let mut base = String::new();
+    let mut entries: Vec<(String, bool)> = Vec::new();
+    let mut in_paths = false;
+    let mut in_servers = false;
+    let mut key_indent: Option<usize> = None;
+    for raw in body.lines() {
+        let line = raw.trim_end();
+        let content = line.trim_start();
+        if content.is_empty() || content.starts_with('#') {
+            continue;
+        }
+        let indent = line.len() - content.len();
+        if indent == 0 {
+            in_paths = content == "paths:";
+            in_servers = content == "servers:";
+            key_indent = None;
+            if let Some(v) = content.strip_prefix("basePath:") {
+                base = unquote(v);
+            }
+            continue;
+        }
+        if in_servers && base.is_empty() {
+            if let Some(v) = content
+                .strip_prefix("- url:")
+                .or_else(|| content.strip_prefix("url:"))
+            {
+                base = server_path(&unquote(v));
+            }
+            continue;
+        }
+        if !in_paths {
+            continue;
+        }
+        let indent_of_keys = *key_indent.get_or_insert(indent);
+        if indent == indent_of_keys {
+            if let Some(key) = content.strip_suffix(':') {
+                entries.push((unquote(key), false));
+            }
+        } else if indent > indent_of_keys
+            && content.starts_with("get:")
+            && let Some(last) = entries.last_mut()
+        {
+            last.1 = true;
+        }
+    }
+    (base, entries)
+}
+
+async fn cors(cx: &ProbeCx, audit: &Audit, documented: &[String]) -> Probed<Vec<CorsProbe>> {
     let cfg = &audit.config.access;
     let target = &audit.target;
     let paths: Vec<String> = if cfg.api_paths.is_empty() {
@@ -208,23 +335,26 @@ async fn cors(cx: &ProbeCx, audit: &Audit) -> Probed<Vec<CorsProbe>> {
             (path.to_string(), http::send(cx, &spec).await)
         });
         let answers = futures_util::future::join_all(candidates).await;
-        let found: Vec<String> = answers
+        if let Some(Err(err)) = answers.iter().map(|(_, r)| r).find(|r| r.is_err())
+            && answers.iter().all(|(_, r)| r.is_err())
+        {
+            return Probed::Failed(err.to_string());
+        }
+        let found = answers
             .iter()
             .filter(|(_, r)| matches!(r, Ok(ex) if !matches!(ex.status, 404 | 410)))
-            .map(|(p, _)| p.clone())
-            .collect();
-        if found.is_empty() {
-            if let Some(Err(err)) = answers.iter().map(|(_, r)| r).find(|r| r.is_err())
-                && answers.iter().all(|(_, r)| r.is_err())
-            {
-                return Probed::Failed(err.to_string());
+            .map(|(p, _)| p.clone());
+        // The target itself first: a server that reflects any origin does so on every path.
+        let mut paths: Vec<String> = vec!["/".to_string()];
+        for path in found.chain(documented.iter().cloned()) {
+            if paths.len() >= MAX_CORS_PATHS {
+                break;
             }
-            return Probed::Skipped(format!(
-                "no API path configured (access.api_paths) and none of {} exists",
-                AccessConfig::DISCOVERED.join(", ")
-            ));
+            if !paths.contains(&path) {
+                paths.push(path);
+            }
         }
-        found
+        paths
     } else {
         cfg.api_paths.clone()
     };
@@ -627,6 +757,52 @@ mod tests {
             Some("https://evilapp.example.com")
         );
         assert_eq!(get(OriginVariant::Scheme), Some("http://app.example.com"));
+    }
+
+    #[test]
+    fn openapi_paths_from_json_keep_concrete_paths_with_the_base() {
+        let doc = json!({
+            "openapi": "3.0.3",
+            "servers": [{"url": "https://api.example.com/v1"}],
+            "paths": {
+                "/orders": {"get": {}, "post": {}},
+                "/orders/{id}": {"get": {}},
+                "/login": {"post": {}},
+                "/health": {"get": {}}
+            }
+        });
+        assert_eq!(
+            openapi_paths(&doc.to_string()),
+            vec!["/v1/health", "/v1/orders", "/v1/login"]
+        );
+        let swagger =
+            json!({"swagger": "2.0", "basePath": "/api/", "paths": {"/pets": {"get": {}}}});
+        assert_eq!(openapi_paths(&swagger.to_string()), vec!["/api/pets"]);
+        assert!(openapi_paths("<html>not a document</html>").is_empty());
+        assert!(openapi_paths("{\"paths\": [1, 2]}").is_empty());
+    }
+
+    #[test]
+    fn openapi_paths_from_yaml_read_the_paths_block() {
+        let doc = r#"openapi: 3.0.0
+info:
+  title: shop
+servers:
+  - url: /api
+paths:
+  /orders:
+    post:
+      summary: create
+    get:
+      summary: list
+  '/orders/{id}':
+    get: {}
+  "/login":
+    post: {}
+components:
+  schemas: {}
+"#;
+        assert_eq!(openapi_paths(doc), vec!["/api/orders", "/api/login"]);
     }
 
     #[test]

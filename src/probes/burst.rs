@@ -4,9 +4,10 @@
 //! The ramp starts at `start_rps` and doubles every `step` up to `max_rps`; requests are sent on
 //! schedule whatever the answers (open loop), with at most `concurrency` in flight. It stops at
 //! the first `429` (it has seen enough), at any hard cap (requests, duration, the run's deadline
-//! or request budget), and aborts when more than 1% of answers are 5xx or timeouts or when a
-//! step's p95 latency reaches three times the first step's — the target is degrading, and a
-//! prober must not push it over. Defaults and ceilings: 300 requests, 50 rps, 8 in flight, 60 s
+//! or its share of the request budget), and aborts when more than 1% of answers are 5xx or
+//! timeouts or when a step's p95 latency rises above both three times the first step's and
+//! 250 ms ([`crate::checks::ratelimit::latency_degraded`]) — the target is degrading, and a
+//! prober must not push it over; loopback jitter on a sub-millisecond endpoint is not that. Defaults and ceilings: 300 requests, 50 rps, 8 in flight, 60 s
 //! ([`crate::config::RateLimitConfig`]).
 //!
 //! After a 429, `ratelimit.recovery` waits `min(Retry-After or the advertised reset,
@@ -75,7 +76,7 @@ pub enum BurstStop {
     Budget,
     /// More than 1% of answers were 5xx or timeouts.
     Errors,
-    /// A step's p95 latency reached three times the first step's.
+    /// A step's p95 latency rose above both three times the first step's and 250 ms.
     LatencyTripled,
 }
 
@@ -89,7 +90,9 @@ impl BurstStop {
             BurstStop::Deadline => "the run's deadline cut the burst short",
             BurstStop::Budget => "the run's request budget cut the burst short",
             BurstStop::Errors => "aborted: more than 1% of answers were 5xx or timeouts",
-            BurstStop::LatencyTripled => "aborted: p95 latency tripled",
+            BurstStop::LatencyTripled => {
+                "aborted: p95 latency rose above 3× the first step's and 250 ms"
+            }
         }
     }
 }
@@ -262,8 +265,7 @@ async fn burst(cx: &ProbeCx, audit: &Audit) -> Probed<BurstObservation> {
                     if finished > 0
                         && step_latencies[0].len() >= 3
                         && step_latencies[finished].len() >= 3
-                        && base > 0.0
-                        && last >= 3.0 * base
+                        && crate::checks::ratelimit::latency_degraded(base, last)
                     {
                         stop = Some(BurstStop::LatencyTripled);
                         break;

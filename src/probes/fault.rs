@@ -232,6 +232,21 @@ impl Drop for RestoreOnDrop<'_> {
     }
 }
 
+/// How many proxies the fault step will cut: the ones this process runs (the demo's, or the
+/// `[[fault.proxy]]` a supervised run started) and the remote ones. The budget plan reserves
+/// polls for each.
+pub fn proxy_count(audit: &Audit) -> usize {
+    let local = PROXIES.try_with(|p| p.len()).unwrap_or_default();
+    let remote = audit
+        .config
+        .fault
+        .proxy
+        .iter()
+        .filter(|p| matches!(p.place(), Some(ProxyPlace::Remote { .. })))
+        .count();
+    local + remote
+}
+
 /// The proxies to cut: the ones this process runs, then the remote ones in config order.
 fn cuttables(cx: &ProbeCx, audit: &Audit) -> Result<Vec<Cuttable>, String> {
     let mut out: Vec<Cuttable> = PROXIES

@@ -58,8 +58,19 @@ pub struct LiveProbe {
     pub unique_path: String,
     /// The random token inside it, looked for among label values.
     pub token: String,
+    /// How many of those requests were answered (absent in older recordings: all of them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answered: Option<u32>,
     /// The second scrape.
     pub after: Scrape,
+}
+
+impl LiveProbe {
+    /// Requests between the scrapes that got an answer.
+    pub fn answered(&self) -> u32 {
+        self.answered
+            .unwrap_or_else(|| u32::try_from(self.requests.len()).unwrap_or(u32::MAX))
+    }
 }
 
 /// Everything the metrics checks read.
@@ -217,6 +228,7 @@ async fn live(cx: &ProbeCx, audit: &Audit, path: &str) -> Probed<LiveProbe> {
     let token = random_token();
     let unique_path = format!("/__readyprobe_{token}");
     let mut requests = Vec::new();
+    let mut answered = 0u32;
     let n = audit.config.metrics.live_requests.max(1);
     for i in 0..n {
         let target = if i + 1 == n {
@@ -226,7 +238,10 @@ async fn live(cx: &ProbeCx, audit: &Audit, path: &str) -> Probed<LiveProbe> {
         };
         let spec = RequestSpec::get(join_path(&audit.target, target)).no_follow();
         match http::send(cx, &spec).await {
-            Ok(ex) => requests.push(ex.request_line()),
+            Ok(ex) => {
+                answered += 1;
+                requests.push(ex.request_line());
+            }
             Err(err) => requests.push(format!("GET {target}: {err}")),
         }
     }
@@ -235,6 +250,7 @@ async fn live(cx: &ProbeCx, audit: &Audit, path: &str) -> Probed<LiveProbe> {
             requests,
             unique_path,
             token,
+            answered: Some(answered),
             after,
         }),
         Err(err) => Probed::Failed(format!("second scrape: {err}")),

@@ -44,13 +44,16 @@ pub enum ProbeError {
         /// What was being probed.
         subject: String,
     },
-    /// The run's request budget (`--max-requests`) is spent.
-    #[error("{subject}: not sent, the request budget of {limit} is spent")]
+    /// The run's request budget (`--max-requests`), or this phase's share of it, is spent.
+    #[error("{subject}: not sent, {}", budget_reason(*limit, share.as_ref()))]
     Budget {
         /// What was being probed.
         subject: String,
-        /// The budget.
+        /// The run's whole budget.
         limit: u64,
+        /// The phase whose share ran out and the count it may reach, when a share (not the whole
+        /// budget) stopped the request.
+        share: Option<(String, u64)>,
     },
     /// Could not connect (refused, unreachable, DNS failure).
     #[error("{subject}: cannot connect: {reason}")]
@@ -76,6 +79,17 @@ pub enum ProbeError {
         /// What was wrong.
         reason: String,
     },
+}
+
+/// Why a request was not sent for lack of budget.
+fn budget_reason(limit: u64, share: Option<&(String, u64)>) -> String {
+    match share {
+        Some((phase, ceiling)) if *ceiling < limit => format!(
+            "the {phase} share of the request budget is spent ({ceiling} of {limit} requests; \
+             the rest is kept for the phases after it)"
+        ),
+        _ => format!("the request budget of {limit} is spent"),
+    }
 }
 
 impl ProbeError {
@@ -110,20 +124,55 @@ pub struct ProbeCx {
     /// Set once anything answered at all (a response, or a TLS/protocol error from a live peer):
     /// false at the end of a run means the target could not be reached.
     pub answered: Arc<AtomicBool>,
+    /// The phase this context runs (passive probes, one active step) and the request count the
+    /// run may reach during it: the budget less what later phases keep (`engine::budget`).
+    /// `None`: the whole budget.
+    pub share: Option<Share>,
+}
+
+/// One phase's share of the request budget, as the count of requests the run may have sent by
+/// the end of that phase.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Share {
+    /// The phase, in words (`passive probes`, `load baseline`).
+    pub phase: String,
+    /// The most requests the run may have sent once this phase is done.
+    pub ceiling: u64,
 }
 
 impl ProbeCx {
-    /// Counts one request against the budget, or refuses it when the budget is spent.
+    /// Counts one request against the budget, or refuses it when the budget — or this phase's
+    /// share of it — is spent.
     pub fn spend_request(&self, subject: &str) -> Result<(), ProbeError> {
+        let ceiling = self
+            .share
+            .as_ref()
+            .map_or(self.max_requests, |s| s.ceiling.min(self.max_requests));
         let sent = self.requests.fetch_add(1, Ordering::SeqCst);
-        if sent >= self.max_requests {
+        if sent >= ceiling {
             self.requests.fetch_sub(1, Ordering::SeqCst);
             return Err(ProbeError::Budget {
                 subject: subject.to_string(),
                 limit: self.max_requests,
+                share: self
+                    .share
+                    .as_ref()
+                    .map(|s| (s.phase.clone(), s.ceiling.min(self.max_requests))),
             });
         }
         Ok(())
+    }
+
+    /// The same context for one phase, limited to `ceiling` requests sent in the whole run by
+    /// the end of it (counting what earlier phases sent).
+    pub fn for_phase(&self, phase: &str, ceiling: u64) -> ProbeCx {
+        ProbeCx {
+            share: Some(Share {
+                phase: phase.to_string(),
+                ceiling,
+            }),
+            ..self.clone()
+        }
     }
 
     /// Records that a peer answered (used for the "unreachable" exit code).

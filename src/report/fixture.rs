@@ -29,6 +29,7 @@ fn finding(
     Finding {
         check_id: check_id.to_string(),
         title: title.to_string(),
+        problem: None,
         category,
         severity,
         outcome,
@@ -59,6 +60,8 @@ fn category(
         fail,
         error,
         skipped,
+        waived: 0,
+        score_with_waived: score,
     }
 }
 
@@ -205,6 +208,20 @@ pub(crate) fn sample_report() -> Report {
         ),
     ];
 
+    // The problems that head failing findings; `operational.error_format` states none, like a
+    // pack without `problem`, so its summary heads it.
+    let mut findings = findings;
+    for f in &mut findings {
+        f.problem = match f.check_id.as_str() {
+            "tls.certificate" => Some("The TLS certificate has expired".to_string()),
+            "exposure.debug_endpoint" => Some("A debug endpoint is exposed".to_string()),
+            "health.readiness_depth" => {
+                Some("Readiness does not check its dependencies".to_string())
+            }
+            _ => None,
+        };
+    }
+
     Report {
         readyprobe_version: "0.1.0".to_string(),
         target: "https://staging.example.com".to_string(),
@@ -254,6 +271,7 @@ pub(crate) fn sample_report() -> Report {
             ),
         ],
         overall_score: Some(52.4),
+        overall_score_with_waived: Some(52.4),
         band: Some(Band::NeedsWork),
         verdict: Verdict::NoGo,
         verdict_reasons: vec![

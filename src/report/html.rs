@@ -168,7 +168,8 @@ fn finding_block(out: &mut String, f: &Finding) {
         id = escape(&f.check_id),
         sev = f.severity.as_str(),
         o = f.outcome.as_str(),
-        title = escape(&f.title),
+        // A failing finding is headed by its problem, not by the check's goal.
+        title = escape(f.headline()),
         summary = escape(&f.summary),
     );
     if let Some(w) = &f.waiver {
@@ -251,7 +252,17 @@ pub fn render(report: &Report) -> String {
     for reason in &report.verdict_reasons {
         let _ = write!(out, "<li>{}</li>", escape(reason));
     }
-    out.push_str("</ul></div></section>\n");
+    out.push_str("</ul>");
+    if let Some(all) =
+        super::text::with_waived(report.waived().len(), report.overall_score_with_waived)
+    {
+        let _ = write!(
+            out,
+            r#"<p class="waived">Overall score with waived findings left out; {}.</p>"#,
+            escape(&all)
+        );
+    }
+    out.push_str("</div></section>\n");
 
     out.push_str("<h2>Categories</h2>\n");
     out.push_str(&category_bars(report));
@@ -265,7 +276,13 @@ pub fn render(report: &Report) -> String {
             escape(c.category.name()),
             c.score.map_or_else(
                 || "not assessed".to_string(),
-                |s| format!("{s:.1}{}", if c.complete { "" } else { " (incomplete)" })
+                |s| format!(
+                    "{s:.1}{}{}",
+                    if c.complete { "" } else { " (incomplete)" },
+                    super::text::with_waived(c.waived, c.score_with_waived)
+                        .map(|w| format!(" ({})", escape(&w)))
+                        .unwrap_or_default()
+                )
             ),
             c.band.map_or("—", Band::name),
             c.pass,
@@ -417,13 +434,20 @@ mod tests {
         r.findings[1]
             .evidence
             .push("<img src=x onerror=alert(1)> & \"q\"".into());
-        r.findings[1].title = "<b>t</b>".into();
+        r.findings[1].problem = Some("<b>t</b>".into());
         let html = render(&r);
         assert!(!html.contains("<script>alert"));
         assert!(!html.contains("<img src=x"));
         assert!(html.contains("&lt;img src=x onerror=alert(1)&gt; &amp; &quot;q&quot;"));
         assert!(html.contains("&lt;b&gt;t&lt;/b&gt;"));
         assert!(!html.contains(PLANTED_SECRET) && !html.contains("hunter2"));
+    }
+
+    #[test]
+    fn failing_findings_are_headed_by_their_problem() {
+        let html = render(&sample_report());
+        assert!(html.contains(r#"<span class="title">The TLS certificate has expired</span>"#));
+        assert!(!html.contains(r#"<span class="title">TLS certificate is valid</span>"#));
     }
 
     #[test]

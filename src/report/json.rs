@@ -10,10 +10,12 @@
 //!   "started_at": "RFC 3339", "finished_at": "RFC 3339", "duration_ms": 412, "requests_sent": 57,
 //!   "verdict": "NO-GO" | "CONDITIONAL GO" | "GO WITH OBSERVATIONS" | "GO", "verdict_reasons": ["…"],
 //!   "overall_score": 63.5 | null, "band": "Excellent" | "Good" | "Needs work" | "Poor" | null,
+//!   "overall_score_with_waived": 58.0 | null,
 //!   "categories": [ { "name": "Security", "score": 48.0 | null, "band": "Poor" | null,
 //!                     "assessed": true, "complete": true, "pass": 5, "warn": 2, "fail": 4,
-//!                     "error": 0, "skipped": 1 } ],
-//!   "findings": [ { "check_id": "headers.hsts", "title": "…", "category": "Security",
+//!                     "error": 0, "skipped": 1, "waived": 1, "score_with_waived": 40.0 | null } ],
+//!   "findings": [ { "check_id": "headers.hsts", "title": "…", "problem": "…" /* fail|warn only */,
+//!                   "category": "Security",
 //!                   "severity": "critical|high|medium|low|info",
 //!                   "outcome": "pass|warn|fail|error|skipped", "score": 0.0, "summary": "…",
 //!                   "evidence": ["GET https://…/ → 200, no Strict-Transport-Security header"],
@@ -31,6 +33,9 @@
 //!     /* added field: only with --wait-ready */ }
 //! ```
 //! Every check that ran or was skipped appears once in `findings`, in catalogue order.
+//! `overall_score` and each category's `score` leave out the failed or warned findings an active
+//! waiver covers — they are what the verdict, `--min-score` and `[gate.categories]` use;
+//! `overall_score_with_waived` and `score_with_waived` count them (equal when nothing is waived).
 
 use serde::{Deserialize, Serialize};
 
@@ -62,8 +67,13 @@ pub struct JsonReport {
     pub verdict: String,
     /// Why.
     pub verdict_reasons: Vec<String>,
-    /// 0–100, or null when nothing was assessed.
+    /// 0–100, or null when nothing was assessed; waived findings left out (the score the
+    /// verdict and the gate use).
     pub overall_score: Option<f64>,
+    /// The overall score with the waived findings counted (added field; equal to
+    /// `overall_score` when no waiver applies).
+    #[serde(default)]
+    pub overall_score_with_waived: Option<f64>,
     /// Band of the overall score.
     pub band: Option<String>,
     /// The seven categories.
@@ -143,6 +153,12 @@ pub struct JsonCategory {
     pub error: usize,
     /// Skipped.
     pub skipped: usize,
+    /// Failed or warned findings a waiver leaves out of `score` (added field).
+    #[serde(default)]
+    pub waived: usize,
+    /// The category score with the waived findings counted (added field).
+    #[serde(default)]
+    pub score_with_waived: Option<f64>,
 }
 
 /// One finding.
@@ -150,8 +166,12 @@ pub struct JsonCategory {
 pub struct JsonFinding {
     /// Stable check id.
     pub check_id: String,
-    /// Title.
+    /// Title (the check's goal).
     pub title: String,
+    /// The problem, stated as a fact, heading a failing or warning finding (added field; absent
+    /// for other outcomes and for packs that state none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub problem: Option<String>,
     /// Category display name.
     pub category: String,
     /// `critical|high|medium|low|info`.
@@ -199,6 +219,7 @@ impl From<&Report> for JsonReport {
             verdict: r.verdict.as_str().to_string(),
             verdict_reasons: r.verdict_reasons.clone(),
             overall_score: r.overall_score,
+            overall_score_with_waived: r.overall_score_with_waived,
             band: r.band.map(|b| b.name().to_string()),
             categories: r
                 .categories
@@ -214,6 +235,8 @@ impl From<&Report> for JsonReport {
                     fail: c.fail,
                     error: c.error,
                     skipped: c.skipped,
+                    waived: c.waived,
+                    score_with_waived: c.score_with_waived,
                 })
                 .collect(),
             findings: r
@@ -222,6 +245,7 @@ impl From<&Report> for JsonReport {
                 .map(|f| JsonFinding {
                     check_id: f.check_id.clone(),
                     title: f.title.clone(),
+                    problem: f.problem.clone(),
                     category: f.category.name().to_string(),
                     severity: f.severity.as_str().to_string(),
                     outcome: f.outcome.as_str().to_string(),
@@ -275,5 +299,31 @@ pub fn render(report: &Report) -> String {
             "{{\"schema_version\":{SCHEMA_VERSION},\"error\":{:?}}}\n",
             e.to_string()
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::fixture::sample_report;
+
+    #[test]
+    fn failing_findings_carry_their_problem_and_passing_ones_do_not() {
+        let json: serde_json::Value =
+            serde_json::from_str(&render(&sample_report())).expect("json");
+        let find = |id: &str| {
+            json["findings"]
+                .as_array()
+                .and_then(|a| a.iter().find(|f| f["check_id"] == id))
+                .cloned()
+                .unwrap_or_else(|| panic!("{id}"))
+        };
+        assert_eq!(
+            find("tls.certificate")["problem"],
+            "The TLS certificate has expired"
+        );
+        assert_eq!(find("tls.certificate")["title"], "TLS certificate is valid");
+        assert!(find("health.liveness").get("problem").is_none());
+        assert_eq!(json["overall_score_with_waived"], 52.4);
     }
 }

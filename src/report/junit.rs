@@ -57,12 +57,19 @@ fn evidence(f: &Finding) -> String {
     text
 }
 
+/// `[high] <problem>: <summary> — <first evidence line>`: the problem first, as in every other
+/// format (the test case's name stays the check's stable id and title).
 fn message(f: &Finding) -> String {
     let first = f.evidence.first().map(String::as_str).unwrap_or_default();
-    if first.is_empty() {
-        format!("[{}] {}", f.severity, f.summary)
+    let head = if f.headline() == f.summary || f.outcome == Outcome::Error {
+        f.summary.clone()
     } else {
-        format!("[{}] {} — {first}", f.severity, f.summary)
+        format!("{}: {}", f.headline(), f.summary)
+    };
+    if first.is_empty() {
+        format!("[{}] {head}", f.severity)
+    } else {
+        format!("[{}] {head} — {first}", f.severity)
     }
 }
 
@@ -101,7 +108,12 @@ fn case(f: &Finding) -> TestCase {
     case.add_property(Property::new("severity", f.severity.as_str()));
     case.add_property(Property::new("outcome", f.outcome.as_str()));
     if f.outcome == Outcome::Warn {
-        case.set_system_out(format!("warning: {}\n{}", f.summary, evidence(f)));
+        case.set_system_out(format!(
+            "warning: {}: {}\n{}",
+            f.headline(),
+            f.summary,
+            evidence(f)
+        ));
     } else if f.outcome == Outcome::Pass {
         case.set_system_out(format!("{}\n{}", f.summary, evidence(f)));
     }
@@ -150,6 +162,19 @@ mod tests {
         assert!(xml.contains(&first), "{xml}");
         assert!(!xml.contains(PLANTED_SECRET));
         assert!(!xml.contains("hunter2"));
+    }
+
+    #[test]
+    fn failure_message_is_headed_by_the_problem_and_the_case_keeps_its_stable_name() {
+        let xml = render(&sample_report());
+        assert!(
+            xml.contains("[critical] The TLS certificate has expired: The certificate for"),
+            "{xml}"
+        );
+        assert!(
+            xml.contains("tls.certificate — TLS certificate is valid"),
+            "{xml}"
+        );
     }
 
     #[test]

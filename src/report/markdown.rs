@@ -11,7 +11,7 @@
 use std::borrow::Cow;
 use std::fmt::{self, Write as _};
 
-use super::text::{one_line, visible};
+use super::text::{one_line, visible, with_waived};
 use crate::model::{Band, Category, Finding, Outcome, Report, Severity, Verdict};
 
 /// Renders `report` as GitHub-flavoured Markdown, in the order DESIGN.md gives for the report
@@ -51,9 +51,12 @@ fn write_report(out: &mut String, r: &Report) -> fmt::Result {
 fn summary(out: &mut String, r: &Report) -> fmt::Result {
     writeln!(out, "# Production readiness: {}", prose(&r.target))?;
     writeln!(out)?;
+    let second = with_waived(r.waived().len(), r.overall_score_with_waived)
+        .map(|s| format!(" ({s})"))
+        .unwrap_or_default();
     writeln!(
         out,
-        "**Verdict: {} {}** · **Overall score: {}**",
+        "**Verdict: {} {}** · **Overall score: {}**{second}",
         verdict_emoji(r.verdict),
         r.verdict,
         score_text(r.overall_score, r.band),
@@ -81,15 +84,19 @@ fn summary(out: &mut String, r: &Report) -> fmt::Result {
         writeln!(out, "**Most important gaps**")?;
         writeln!(out)?;
         for (i, f) in top.iter().enumerate() {
+            let summary = if f.headline() == f.summary {
+                String::new()
+            } else {
+                format!(": {}", prose(&f.summary))
+            };
             writeln!(
                 out,
-                "{}. {} **{}** ({}, {}): {}",
+                "{}. {} **{}** ({}, {}){summary}",
                 i + 1,
                 status_emoji(f.outcome),
-                prose(&f.title),
+                prose(f.headline()),
                 inline_code(&f.check_id),
                 f.severity,
-                prose(&f.summary),
             )?;
         }
     }
@@ -112,6 +119,9 @@ fn category_table(out: &mut String, r: &Report) -> fmt::Result {
         };
         if !c.complete {
             score.push_str("\\*");
+        }
+        if let Some(all) = with_waived(c.waived, c.score_with_waived) {
+            score.push_str(&format!(" ({all})"));
         }
         writeln!(
             out,
@@ -168,7 +178,7 @@ fn gaps(out: &mut String, heading: &str, findings: &[&Finding], none: &str) -> f
         writeln!(
             out,
             "### {} ({}, {})",
-            prose(&f.title),
+            prose(f.headline()),
             inline_code(&f.check_id),
             f.severity,
         )?;
@@ -282,9 +292,14 @@ fn checklist(out: &mut String, r: &Report) -> fmt::Result {
         }
         for f in items {
             if f.remediation.trim().is_empty() {
-                writeln!(out, "- [ ] {}", prose(&f.title))?;
+                writeln!(out, "- [ ] {}", prose(f.headline()))?;
             } else {
-                writeln!(out, "- [ ] {}: {}", prose(&f.title), prose(&f.remediation))?;
+                writeln!(
+                    out,
+                    "- [ ] {}: {}",
+                    prose(f.headline()),
+                    prose(&f.remediation)
+                )?;
             }
         }
         writeln!(out)?;
@@ -571,12 +586,14 @@ mod tests {
         assert!(summary.contains("**Verdict: 🔴 NO-GO**"));
         assert!(summary.contains("52.4/100 (Needs work)"));
         assert!(summary.contains("- critical check tls.certificate failed"));
-        let first = summary.find("1. 🔴 **TLS certificate is valid**").unwrap();
+        let first = summary
+            .find("1. 🔴 **The TLS certificate has expired** (`tls.certificate`, critical): ")
+            .unwrap();
         let second = summary
-            .find("2. 🔴 **No debug endpoint is exposed**")
+            .find("2. 🔴 **A debug endpoint is exposed**")
             .unwrap();
         let third = summary
-            .find("3. 🟡 **Readiness checks its dependencies**")
+            .find("3. 🟡 **Readiness does not check its dependencies**")
             .unwrap();
         assert!(first < second && second < third);
         assert!(!summary.contains("4. "), "only three gaps:\n{summary}");
@@ -640,7 +657,7 @@ mod tests {
         let md = render(&sample_report());
         let gap = section(
             &md,
-            "### No debug endpoint is exposed (`exposure.debug_endpoint`, high)",
+            "### A debug endpoint is exposed (`exposure.debug_endpoint`, high)",
         );
         assert!(gap.contains("\n````text\n"), "{gap}");
         assert!(gap.contains("\n```python\n"));
@@ -649,7 +666,7 @@ mod tests {
         assert!(gap.contains("**References:** https://owasp.org/"));
         let plain = section(
             &md,
-            "### TLS certificate is valid (`tls.certificate`, critical)",
+            "### The TLS certificate has expired (`tls.certificate`, critical)",
         );
         assert!(plain.contains("\n```text\n"), "{plain}");
     }
@@ -670,14 +687,15 @@ mod tests {
         let md = render(&sample_report());
         let must = section(&md, "### Must do");
         assert!(must.contains(
-            "- [ ] TLS certificate is valid: Renew the certificate and automate renewal"
+            "- [ ] The TLS certificate has expired: Renew the certificate and automate renewal"
         ));
-        assert!(must.contains("- [ ] No debug endpoint is exposed: Disable"));
+        assert!(must.contains("- [ ] A debug endpoint is exposed: Disable"));
         let recommended = section(&md, "### Recommended");
-        assert!(recommended.contains("- [ ] Readiness checks its dependencies: "));
+        assert!(recommended.contains("- [ ] Readiness does not check its dependencies: "));
         assert!(!recommended.contains("TLS certificate"));
         let nice = section(&md, "### Nice to have");
-        assert!(nice.contains("- [ ] Errors use a structured format: "));
+        // No problem title: the summary heads it.
+        assert!(nice.contains("- [ ] A 404 comes back as HTML, not as a structured error body.: "));
         assert_eq!(md.matches("- [ ] ").count(), 4, "only fails and warns");
     }
 

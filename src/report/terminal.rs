@@ -11,7 +11,7 @@ use std::fmt::{self, Write as _};
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{Cell, CellAlignment, Color, ContentArrangement, Table};
 
-use super::text::one_line;
+use super::text::{one_line, with_waived};
 use crate::model::{Band, Finding, Outcome, Report, Severity, Verdict};
 
 /// Table width when the output is not a terminal (or its width is unknown).
@@ -46,9 +46,12 @@ fn write_report(out: &mut String, r: &Report, color: bool) -> fmt::Result {
     writeln!(out)?;
 
     let (emoji, code) = verdict_style(r.verdict);
+    let second = with_waived(r.waived().len(), r.overall_score_with_waived)
+        .map(|s| format!(" · {s}"))
+        .unwrap_or_default();
     writeln!(
         out,
-        "{emoji} {}  {}",
+        "{emoji} {}  {}{second}",
         paint(&format!(" {} ", r.verdict), code, color),
         paint(&score_text(r.overall_score, r.band), "1", color),
     )?;
@@ -60,6 +63,20 @@ fn write_report(out: &mut String, r: &Report, color: bool) -> fmt::Result {
     writeln!(out, "{}", category_table(r, color))?;
     if r.categories.iter().any(|c| !c.complete) {
         writeln!(out, "* incomplete: some checks could not measure")?;
+    }
+    let waived: Vec<String> = r
+        .categories
+        .iter()
+        .filter_map(|c| {
+            with_waived(c.waived, c.score_with_waived).map(|s| format!("{} {s}", c.category))
+        })
+        .collect();
+    if !waived.is_empty() {
+        writeln!(
+            out,
+            "waived findings are left out of the scores: {}",
+            waived.join("; ")
+        )?;
     }
     writeln!(out)?;
 
@@ -120,8 +137,8 @@ fn category_table(r: &Report, color: bool) -> Table {
     table
 }
 
-/// Critical gaps or improvements: severity, outcome, check id and summary, then up to three
-/// evidence lines and the fix.
+/// Critical gaps or improvements: severity, outcome, the problem and the check id, then the
+/// summary, up to three evidence lines and the fix.
 fn gaps(out: &mut String, heading: &str, findings: &[&Finding], color: bool) -> fmt::Result {
     if findings.is_empty() {
         writeln!(out, "{}: none", paint(heading, "1", color))?;
@@ -131,16 +148,20 @@ fn gaps(out: &mut String, heading: &str, findings: &[&Finding], color: bool) -> 
     for f in findings {
         writeln!(
             out,
-            "  {} {}  {} — {}",
+            "  {} {}  {} ({})",
             paint(
                 &format!("{:<8}", f.severity.as_str()),
                 severity_code(f.severity),
                 color
             ),
             f.outcome,
-            paint(&one_line(&f.check_id), "1", color),
-            one_line(&f.summary),
+            paint(&one_line(f.headline()), "1", color),
+            one_line(&f.check_id),
         )?;
+        // A pack without a problem title is headed by its summary already.
+        if f.headline() != f.summary {
+            writeln!(out, "{INDENT}{}", one_line(&f.summary))?;
+        }
         let lines: Vec<&str> = f.evidence.iter().flat_map(|e| e.lines()).collect();
         for line in lines.iter().take(EVIDENCE_LINES) {
             writeln!(out, "{INDENT}{}", paint(&one_line(line), "2", color))?;
@@ -327,7 +348,7 @@ mod tests {
         assert!(critical < improvements);
         let block = &text[critical..improvements];
         assert!(block.contains(
-            "  high     fail  exposure.debug_endpoint — /debug answers 200 to anyone | stack traces and settings leak."
+            "  high     fail  A debug endpoint is exposed (exposure.debug_endpoint)\n      /debug answers 200 to anyone | stack traces and settings leak.\n"
         ));
         assert!(block.contains("      Authorization: ***\n"));
         assert!(block.contains("      body: `DEBUG = True` | `SECRET_KEY = ***`\n"));
@@ -336,7 +357,13 @@ mod tests {
         assert!(block.contains(
             "      fix: Renew the certificate and automate renewal (ACME) with an expiry alert 14 days ahead.\n"
         ));
-        assert!(text[improvements..].contains("  medium   warn  health.readiness_depth — "));
+        assert!(text[improvements..].contains(
+            "  medium   warn  Readiness does not check its dependencies (health.readiness_depth)\n"
+        ));
+        // Without a problem title the summary heads the gap, once.
+        assert!(text[improvements..].contains(
+            "  low      warn  A 404 comes back as HTML, not as a structured error body. (operational.error_format)\n      GET"
+        ));
     }
 
     #[test]

@@ -31,6 +31,17 @@ pub(crate) fn visible(s: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// `75.0 with the 2 waived findings counted`, when waivers took `waived` findings out of a
+/// score; `None` when none did (the two numbers are the same).
+pub(crate) fn with_waived(waived: usize, score_with_waived: Option<f64>) -> Option<String> {
+    let score = score_with_waived?;
+    match waived {
+        0 => None,
+        1 => Some(format!("{score:.1} with the waived finding counted")),
+        n => Some(format!("{score:.1} with the {n} waived findings counted")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -40,5 +51,14 @@ mod tests {
         assert_eq!(one_line("a\x1b[31mb\nc"), "a\\x1b[31mb c");
         assert_eq!(visible("\u{85}x"), "\\u{0085}x");
         assert!(matches!(visible("plain\ttext"), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn the_second_score_is_shown_only_when_a_waiver_applied() {
+        assert_eq!(with_waived(0, Some(70.0)), None);
+        assert_eq!(
+            with_waived(2, Some(71.5)).as_deref(),
+            Some("71.5 with the 2 waived findings counted")
+        );
     }
 }

@@ -210,6 +210,7 @@ mod tests {
         JsonFinding {
             check_id: id.into(),
             title: id.into(),
+            problem: None,
             category: "Security".into(),
             severity: "high".into(),
             outcome: outcome.into(),
@@ -235,6 +236,7 @@ mod tests {
             verdict: verdict.into(),
             verdict_reasons: vec![],
             overall_score: Some(score),
+            overall_score_with_waived: Some(score),
             band: None,
             categories: vec![JsonCategory {
                 name: "Security".into(),
@@ -247,6 +249,8 @@ mod tests {
                 fail: 0,
                 error: 0,
                 skipped: 0,
+                waived: 0,
+                score_with_waived: Some(score),
             }],
             findings,
             scope: vec![],

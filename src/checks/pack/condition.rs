@@ -20,8 +20,11 @@
 //!
 //! Everything is checked when the pack loads (unknown placeholder, operator the placeholder does
 //! not take, a missing number, an invalid regex), so a loaded pack cannot fail at judging time.
-//! Evaluation is pure: it reads an exchange and returns whether the condition holds plus the
-//! evidence text `[STATUS] (200) == 404 ✗`.
+//! Evaluation is pure: it reads an exchange and returns whether the condition holds plus a
+//! phrase in plain words for the evidence sentence — the pack's own words when the condition
+//! gives them (`ok = "not served"`, `broken = "the body is an env file"`), else words made from
+//! the condition (`the body has no openapi`, `content-type is "text/html", without json`), with
+//! what matched quoted and secrets masked.
 
 use std::cell::OnceCell;
 use std::fmt;
@@ -44,6 +47,11 @@ pub struct Condition {
     pub text: String,
     /// What breaking it yields: [`Outcome::Fail`] or [`Outcome::Warn`].
     pub outcome: Outcome,
+    /// The pack's words for the condition holding (`not served`); empty says nothing.
+    pub ok: Option<String>,
+    /// The pack's words for the condition broken (`the body is an env file`); empty says
+    /// nothing.
+    pub broken: Option<String>,
     /// The placeholder as written (`[BODY].status`), for evidence.
     placeholder: String,
     subject: Subject,
@@ -251,6 +259,8 @@ impl Condition {
         Ok(Condition {
             text: text.to_string(),
             outcome: Outcome::Fail,
+            ok: None,
+            broken: None,
             placeholder: token.to_string(),
             subject,
             op,
@@ -295,30 +305,99 @@ impl Condition {
             }
         };
         let (holds, note) = self.apply(&actual);
-        let shown_actual = match (&actual, &self.subject, self.op) {
-            (Actual::Text(body, TextKind::Body), _, Op::Eq | Op::Ne) => excerpt::head(body),
-            (Actual::Text(body, TextKind::Body), _, _) => format!("{} B", body.len()),
-            (Actual::Text(text, TextKind::Quoted), _, _) => excerpt::head(text),
-            (Actual::Text(text, TextKind::Json), _, _) => {
+        let shown_actual = match (&actual, self.op) {
+            (Actual::Text(body, TextKind::Body), Op::Eq | Op::Ne) => excerpt::head(body),
+            (Actual::Text(body, TextKind::Body), _) => format!("{} B", body.len()),
+            (Actual::Text(text, TextKind::Quoted), _) => excerpt::head(text),
+            (Actual::Text(text, TextKind::Json), _) => {
                 excerpt::clip(excerpt::mask(text), excerpt::EXCERPT_CHARS)
             }
-            (Actual::Number(_, shown), _, _) => shown.clone(),
-            (Actual::Missing(why), _, _) => (*why).to_string(),
+            (Actual::Number(_, shown), _) => shown.clone(),
+            (Actual::Missing(why), _) => (*why).to_string(),
         };
-        let mut shown = format!("{} ({shown_actual}) {}", self.placeholder, self.op);
-        if !self.value_text.is_empty() {
-            shown.push(' ');
-            shown.push_str(&excerpt::clip(
-                self.value_text.clone(),
-                excerpt::EXCERPT_CHARS,
-            ));
+        let own = if holds { &self.ok } else { &self.broken };
+        let words = match own {
+            Some(words) => words.trim().to_string(),
+            None => self.words(holds, &actual, &shown_actual),
+        };
+        let phrase = match note {
+            // What matched backs the words up; said once, after them.
+            Some(found) if !words.is_empty() => format!("{words}: {found}"),
+            _ => words,
+        };
+        Evaluation { holds, phrase }
+    }
+
+    /// The subject in words: `the status`, `the body`, `` `version` ``, `` `content-type` ``.
+    fn subject_words(&self) -> String {
+        match &self.subject {
+            Subject::Status => "the status".to_string(),
+            Subject::ResponseTime => "the response time".to_string(),
+            Subject::BodySize => "the body size".to_string(),
+            Subject::Body => "the body".to_string(),
+            Subject::Json(_) => {
+                let path = self.placeholder.trim_start_matches("[BODY]");
+                format!("`{}`", path.trim_start_matches('.'))
+            }
+            Subject::Header(name) => format!("`{name}`"),
         }
-        shown.push_str(if holds { " ✓" } else { " ✗" });
-        if let Some(note) = note {
-            shown.push_str(" — ");
-            shown.push_str(&note);
+    }
+
+    /// Words made from the condition when the pack gives none. The status is already in the
+    /// request line (`GET … → 200`), so a status that is as expected says nothing.
+    fn words(&self, holds: bool, actual: &Actual, shown: &str) -> String {
+        let s = self.subject_words();
+        let v = excerpt::clip(
+            unquote(&self.value_text).to_string(),
+            excerpt::EXCERPT_CHARS,
+        );
+        let status = self.subject == Subject::Status;
+        // A value that is not there: say which way it is missing.
+        let missing = match actual {
+            Actual::Missing("not JSON") => Some("the body is not JSON".to_string()),
+            Actual::Missing(_) => Some(match &self.subject {
+                Subject::Header(_) => format!("no {s} header"),
+                _ => format!("the body has no {s}"),
+            }),
+            _ => None,
+        };
+        let order = |op: Op| match op {
+            Op::Lt => "below",
+            Op::Le => "at most",
+            Op::Gt => "above",
+            _ => "at least",
+        };
+        match (self.op, holds) {
+            (Op::Exists, true) if self.subject == Subject::Body => "the body is not empty".into(),
+            (Op::Exists, true) => match &self.subject {
+                Subject::Json(_) => format!("the body has {s}"),
+                _ => format!("{s} is {shown}"),
+            },
+            (Op::Exists, false) if self.subject == Subject::Body => "the body is empty".into(),
+            (Op::Absent, true) if self.subject == Subject::Body => "the body is empty".into(),
+            (Op::Absent, false) if self.subject == Subject::Body => "the body is not empty".into(),
+            (Op::Exists, false) | (Op::Absent, true) => missing.unwrap_or_default(),
+            (Op::Absent, false) => format!("{s} is {shown}"),
+            (_, _) if status && holds => String::new(),
+            (Op::Eq, false) if status => format!("the status is not {v}"),
+            (Op::Ne, false) if status => String::new(),
+            (op, false) if status => format!("the status is not {} {v}", order(op)),
+            (_, false) if missing.is_some() => missing.unwrap_or_default(),
+            (Op::Eq, true) => format!("{s} is {shown}"),
+            (Op::Eq, false) => format!("{s} is {shown}, not {v}"),
+            (Op::Ne, true) => format!("{s} is not {v}"),
+            (Op::Ne, false) => format!("{s} is {v}"),
+            (Op::Lt | Op::Le | Op::Gt | Op::Ge, true) => format!("{s} is {shown}"),
+            (op @ (Op::Lt | Op::Le | Op::Gt | Op::Ge), false) => {
+                format!("{s} is {shown}, not {} {v}", order(op))
+            }
+            (Op::Contains, true) | (Op::NotContains, false) => format!("{s} contains `{v}`"),
+            (Op::Contains, false) | (Op::NotContains, true) => {
+                format!("{s} does not contain `{v}`")
+            }
+            (Op::Matches, true) | (Op::NotMatches, false) => format!("{s} matches `{v}`"),
+            (Op::Matches, false) | (Op::NotMatches, true) => format!("{s} does not match `{v}`"),
         }
-        Evaluation { holds, shown }
     }
 
     /// Whether the condition holds for this value, and a note on what was found.
@@ -356,14 +435,7 @@ impl Condition {
                 };
                 let found = hit.is_some();
                 let note = match (hit, text) {
-                    (Some(range), Some(hay)) => {
-                        let verb = if matches!(self.op, Op::Contains | Op::NotContains) {
-                            "found"
-                        } else {
-                            "matched"
-                        };
-                        Some(format!("{verb} {}", excerpt::around(hay, range)))
-                    }
+                    (Some(range), Some(hay)) => Some(excerpt::around(hay, range)),
                     _ => None,
                 };
                 let positive = matches!(self.op, Op::Contains | Op::Matches);
@@ -422,13 +494,14 @@ impl<'a> Response<'a> {
     }
 }
 
-/// Whether a condition held, and the evidence text (`[STATUS] (200) == 404 ✗`).
+/// Whether a condition held, and what that means in words.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Evaluation {
     /// True when the condition holds.
     pub(crate) holds: bool,
-    /// The condition with the value it compared, a ✓ or ✗, and what matched.
-    pub(crate) shown: String,
+    /// The outcome in plain words, with what matched quoted (`the body is an env file:
+    /// "APP_NAME=storefront"`); empty when there is nothing worth saying.
+    pub(crate) phrase: String,
 }
 
 /// The value a condition's placeholder resolved to.
@@ -664,13 +737,15 @@ mod tests {
     }
 
     #[test]
-    fn status_evidence_is_gatus_style() {
+    fn status_words_add_only_what_the_request_line_does_not_say() {
         let ex = exchange(200, &[], "");
+        // The status is in the request line already: as expected, it says nothing.
+        assert_eq!(eval("[STATUS] == 404", &ex).phrase, "the status is not 404");
+        assert_eq!(eval("[STATUS] < 500", &ex).phrase, "");
         assert_eq!(
-            eval("[STATUS] == 404", &ex).shown,
-            "[STATUS] (200) == 404 ✗"
+            eval("[STATUS] >= 300", &ex).phrase,
+            "the status is not at least 300"
         );
-        assert_eq!(eval("[STATUS] < 500", &ex).shown, "[STATUS] (200) < 500 ✓");
         assert!(eval("[STATUS] >= 200", &ex).holds);
         assert!(!eval("[STATUS] > 200", &ex).holds);
         assert!(eval("[STATUS] <= 200", &ex).holds);
@@ -683,17 +758,17 @@ mod tests {
         ex.elapsed_ms = 412.4;
         ex.body_len = 2048;
         assert_eq!(
-            eval("[RESPONSE_TIME] < 300", &ex).shown,
-            "[RESPONSE_TIME] (412 ms) < 300 ✗"
+            eval("[RESPONSE_TIME] < 300", &ex).phrase,
+            "the response time is 412 ms, not below 300"
         );
         assert_eq!(
-            eval("[BODY_SIZE] > 1024", &ex).shown,
-            "[BODY_SIZE] (2048 B) > 1024 ✓"
+            eval("[BODY_SIZE] > 1024", &ex).phrase,
+            "the body size is 2048 B"
         );
     }
 
     #[test]
-    fn body_contains_and_matches_show_what_they_found() {
+    fn body_contains_and_matches_quote_what_they_found() {
         let ex = exchange(
             200,
             &[],
@@ -702,28 +777,33 @@ mod tests {
         let found = eval("[BODY] contains DATABASE_URL", &ex);
         assert!(found.holds);
         assert_eq!(
-            found.shown,
-            "[BODY] (60 B) contains DATABASE_URL ✓ — found \"DATABASE_URL=postgres://orders:***@db/orders\""
+            found.phrase,
+            "the body contains `DATABASE_URL`: \"DATABASE_URL=postgres://orders:***@db/orders\""
         );
         let negated = eval("[BODY] !matches (?m)^[A-Z][A-Z0-9_]{2,}\\s*=", &ex);
         assert!(!negated.holds);
         assert_eq!(
-            negated.shown,
-            "[BODY] (60 B) !matches (?m)^[A-Z][A-Z0-9_]{2,}\\s*= ✗ — matched \"APP=orders\""
+            negated.phrase,
+            "the body matches `(?m)^[A-Z][A-Z0-9_]{2,}\\s*=`: \"APP=orders\""
         );
         assert!(!eval("[BODY] contains secret-word", &ex).holds);
         assert_eq!(
-            eval("[BODY] !contains secret-word", &ex).shown,
-            "[BODY] (60 B) !contains secret-word ✓"
+            eval("[BODY] !contains secret-word", &ex).phrase,
+            "the body does not contain `secret-word`"
         );
     }
 
     #[test]
     fn body_equality_trims_and_shows_an_excerpt() {
         let ex = exchange(200, &[], "OK\n");
+        assert_eq!(eval("[BODY] == OK", &ex).phrase, "the body is \"OK\\n\"");
         assert_eq!(
-            eval("[BODY] == OK", &ex).shown,
-            "[BODY] (\"OK\\n\") == OK ✓"
+            eval("[BODY] == KO", &ex).phrase,
+            "the body is \"OK\\n\", not KO"
+        );
+        assert_eq!(
+            eval("[BODY] exists", &exchange(204, &[], "")).phrase,
+            "the body is empty"
         );
         assert!(eval("[BODY] exists", &ex).holds);
         assert!(eval("[BODY] absent", &exchange(204, &[], "")).holds);
@@ -735,22 +815,19 @@ mod tests {
             r#"{"status":"UP","checks":[{"name":"db","ok":true}],"count":3,"version":"1.4.2"}"#;
         let ex = exchange(200, &[("content-type", "application/json")], body);
         assert_eq!(
-            eval("[BODY].status == UP", &ex).shown,
-            "[BODY].status (\"UP\") == UP ✓"
+            eval("[BODY].status == UP", &ex).phrase,
+            "`status` is \"UP\""
         );
         assert_eq!(
-            eval("[BODY].status == DOWN", &ex).shown,
-            "[BODY].status (\"UP\") == DOWN ✗"
+            eval("[BODY].status == DOWN", &ex).phrase,
+            "`status` is \"UP\", not DOWN"
         );
         assert!(eval("[BODY].checks[0].name == db", &ex).holds);
         assert_eq!(
-            eval("[BODY].checks[0].ok == true", &ex).shown,
-            "[BODY].checks[0].ok (true) == true ✓"
+            eval("[BODY].checks[0].ok == true", &ex).phrase,
+            "`checks[0].ok` is true"
         );
-        assert_eq!(
-            eval("[BODY].count >= 3", &ex).shown,
-            "[BODY].count (3) >= 3 ✓"
-        );
+        assert_eq!(eval("[BODY].count >= 3", &ex).phrase, "`count` is 3");
         assert!(
             eval("[BODY].count == 3.0", &ex).holds,
             "numbers compare numerically"
@@ -760,8 +837,12 @@ mod tests {
             "1.4.2 is not a number"
         );
         assert_eq!(
-            eval("[BODY].openapi exists", &ex).shown,
-            "[BODY].openapi (absent) exists ✗"
+            eval("[BODY].openapi exists", &ex).phrase,
+            "the body has no `openapi`"
+        );
+        assert_eq!(
+            eval("[BODY].version exists", &ex).phrase,
+            "the body has `version`"
         );
         assert!(eval("[BODY].checks[5] absent", &ex).holds);
         assert!(eval("[BODY].status.deeper absent", &ex).holds);
@@ -772,8 +853,8 @@ mod tests {
     fn json_path_on_a_non_json_body_says_so() {
         let ex = exchange(200, &[], "<html>");
         assert_eq!(
-            eval("[BODY].status == UP", &ex).shown,
-            "[BODY].status (not JSON) == UP ✗"
+            eval("[BODY].status == UP", &ex).phrase,
+            "the body is not JSON"
         );
         assert!(eval("[BODY].status absent", &ex).holds);
         assert!(
@@ -793,16 +874,16 @@ mod tests {
             "{}",
         );
         assert_eq!(
-            eval("[HEADER:content-type] contains json", &ex).shown,
-            "[HEADER:content-type] (\"application/json; charset=utf-8\") contains json ✓ — found \"application/json; charset=utf-8\""
+            eval("[HEADER:content-type] contains json", &ex).phrase,
+            "`content-type` contains `json`: \"application/json; charset=utf-8\""
         );
         assert_eq!(
-            eval("[HEADER:x-powered-by] absent", &ex).shown,
-            "[HEADER:x-powered-by] (\"Express\") absent ✗"
+            eval("[HEADER:x-powered-by] absent", &ex).phrase,
+            "`x-powered-by` is \"Express\""
         );
         assert_eq!(
-            eval("[HEADER:x-frame-options] exists", &ex).shown,
-            "[HEADER:x-frame-options] (absent) exists ✗"
+            eval("[HEADER:x-frame-options] exists", &ex).phrase,
+            "no `x-frame-options` header"
         );
         assert!(eval("[HEADER:X-POWERED-BY] == Express", &ex).holds);
     }
@@ -815,9 +896,26 @@ mod tests {
     }
 
     #[test]
+    fn the_packs_own_words_replace_the_made_up_ones() {
+        let ex = exchange(200, &[], "APP_NAME=storefront\n");
+        let mut c = Condition::parse("[BODY] !matches (?m)^[A-Z][A-Z0-9_]{2,}=").expect("parses");
+        c.broken = Some("the body is an env file".into());
+        c.ok = Some(String::new());
+        let e = c.eval(&Response::new(&ex));
+        assert!(!e.holds);
+        assert_eq!(e.phrase, "the body is an env file: \"APP_NAME=storefront\"");
+        let e = c.eval(&Response::new(&exchange(200, &[], "<html>")));
+        assert_eq!(
+            (e.holds, e.phrase.as_str()),
+            (true, ""),
+            "empty says nothing"
+        );
+    }
+
+    #[test]
     fn header_values_with_secrets_are_masked_in_evidence() {
         let ex = exchange(200, &[("x-debug", "api_key=abcdef123")], "");
-        let shown = eval("[HEADER:x-debug] absent", &ex).shown;
+        let shown = eval("[HEADER:x-debug] absent", &ex).phrase;
         assert!(!shown.contains("abcdef123"), "{shown}");
         assert!(shown.contains("api_key=***"), "{shown}");
     }

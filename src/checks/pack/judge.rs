@@ -1,7 +1,9 @@
 //! Judging a pack check: pure, from the exchanges its requests produced to one [`Judgement`].
 //!
 //! Each request is judged on its own (its `all` conditions must hold, and at least one of its
-//! `any` conditions), giving one evidence line in the Gatus style. The check then reports its
+//! `any` conditions), giving one evidence line that reads as a sentence: the request and what
+//! came back, then what is wrong (`GET …/.env → 200 and the body is an env file:
+//! "APP_NAME=storefront"`) or what made it fine (`GET …/.git/config → 404: not served`). The check then reports its
 //! worst request (`pass_when = "all"`) or its best (`pass_when = "any"`). A request whose probe
 //! failed is an `error` for that request; the check is `error` only when that uncertainty could
 //! change the answer, and `Unobserved::Failed` when nothing at all was observed.
@@ -99,36 +101,62 @@ fn judge_request(request: &PackRequest, exchange: &HttpExchange) -> RequestResul
     }
     let response = Response::new(exchange);
     let mut outcome = Outcome::Pass;
-    let mut parts: Vec<String> = Vec::new();
-    for condition in &request.all {
-        let Evaluation { holds, shown } = condition.eval(&response);
-        if !holds {
+    let all: Vec<Evaluation> = request.all.iter().map(|c| c.eval(&response)).collect();
+    for (condition, e) in request.all.iter().zip(&all) {
+        if !e.holds {
             outcome = worse(outcome, condition.outcome);
         }
-        parts.push(shown);
     }
-    if !request.any.is_empty() {
-        let evaluations: Vec<Evaluation> = request.any.iter().map(|c| c.eval(&response)).collect();
-        if !evaluations.iter().any(|e| e.holds) {
-            // The group is only as broken as its mildest member.
-            let mildest = request
-                .any
-                .iter()
-                .map(|c| c.outcome)
-                .min_by_key(|o| o.badness())
-                .unwrap_or(Outcome::Fail);
-            outcome = worse(outcome, mildest);
+    let any: Vec<Evaluation> = request.any.iter().map(|c| c.eval(&response)).collect();
+    let any_broken = !any.is_empty() && !any.iter().any(|e| e.holds);
+    if any_broken {
+        // The group is only as broken as its mildest member.
+        let mildest = request
+            .any
+            .iter()
+            .map(|c| c.outcome)
+            .min_by_key(|o| o.badness())
+            .unwrap_or(Outcome::Fail);
+        outcome = worse(outcome, mildest);
+    }
+    let said = |e: &&Evaluation| !e.phrase.is_empty();
+    let line = if outcome == Outcome::Pass {
+        // What made it fine: every `all` condition, and the first `any` one that held.
+        let phrases: Vec<&str> = all
+            .iter()
+            .chain(any.iter().find(|e| e.holds))
+            .filter(said)
+            .map(|e| e.phrase.as_str())
+            .collect();
+        if phrases.is_empty() {
+            exchange.request_line()
+        } else {
+            format!("{}: {}", exchange.request_line(), phrases.join("; "))
         }
-        let shown: Vec<String> = evaluations.into_iter().map(|e| e.shown).collect();
-        parts.push(format!("any of: {}", shown.join(" | ")));
-    }
+    } else {
+        // What is wrong: the broken `all` conditions, and the whole `any` group when none held.
+        let broken_any: &[Evaluation] = if any_broken { &any } else { &[] };
+        let phrases: Vec<&str> = all
+            .iter()
+            .filter(|e| !e.holds)
+            .chain(broken_any.iter())
+            .filter(said)
+            .map(|e| e.phrase.as_str())
+            .collect();
+        match phrases.split_first() {
+            None => exchange.request_line(),
+            Some((first, [])) => format!("{} and {first}", exchange.request_line()),
+            Some((first, rest)) => format!(
+                "{} and {first}; {}",
+                exchange.request_line(),
+                rest.join("; ")
+            ),
+        }
+    };
     RequestResult {
         label,
         outcome,
-        line: excerpt::clip(
-            format!("{}: {}", exchange.request_line(), parts.join("; ")),
-            LINE_CHARS,
-        ),
+        line: excerpt::clip(line, LINE_CHARS),
         reason: None,
     }
 }
@@ -273,8 +301,9 @@ all = ["[STATUS] == 404", { that = "[BODY] !contains debug", outcome = "warn" }]
         assert_eq!(
             j.evidence,
             vec![
-                "GET https://app.example.com/a → 404: [STATUS] (404) == 404 ✓",
-                "GET https://app.example.com/b → 404: [STATUS] (404) == 404 ✓; [BODY] (0 B) !contains debug ✓",
+                // The status is in the request line; nothing more to say.
+                "GET https://app.example.com/a → 404",
+                "GET https://app.example.com/b → 404: the body does not contain `debug`",
             ]
         );
     }
@@ -286,7 +315,7 @@ all = ["[STATUS] == 404", { that = "[BODY] !contains debug", outcome = "warn" }]
         assert_eq!(j.summary, "1 of 2 requests broke their conditions: /a");
         assert_eq!(
             j.evidence[0],
-            "GET https://app.example.com/a → 200: [STATUS] (200) == 404 ✗"
+            "GET https://app.example.com/a → 200 and the status is not 404"
         );
     }
 
@@ -300,7 +329,10 @@ all = ["[STATUS] == 404", { that = "[BODY] !contains debug", outcome = "warn" }]
         assert_eq!(j.outcome, Outcome::Warn);
         assert_eq!(j.summary, "1 of 2 requests broke their conditions: /b");
         // The request that broke its conditions is listed first.
-        assert!(j.evidence[0].ends_with("[BODY] (7 B) !contains debug ✗ — found \"debug=1\""));
+        assert_eq!(
+            j.evidence[0],
+            "GET https://app.example.com/b → 404 and the body contains `debug`: \"debug=1\""
+        );
     }
 
     #[test]
@@ -382,8 +414,13 @@ any = ["[BODY].openapi exists", "[BODY] matches (?m)^openapi:"]
         );
         assert_eq!(
             j.evidence[0],
-            "GET https://app.example.com/openapi.yaml → 200: [STATUS] (200) == 200 ✓; any of: \
-             [BODY].openapi (not JSON) exists ✗ | [BODY] (15 B) matches (?m)^openapi: ✓ — matched \"openapi: 3.1.0\""
+            "GET https://app.example.com/openapi.yaml → 200: the body matches `(?m)^openapi:`: \"openapi: 3.1.0\""
+        );
+        // Of a request that broke, each broken condition is said, the first after "and".
+        assert_eq!(
+            j.evidence[1],
+            "GET https://app.example.com/openapi.json → 404 and the status is not 200; the body is \
+             not JSON; the body does not match `(?m)^openapi:`"
         );
     }
 
@@ -446,7 +483,13 @@ any = ["[BODY].openapi exists", "[BODY] matches (?m)^openapi:"]
     #[test]
     fn evidence_lines_are_capped() {
         let body = format!("X{}", "y".repeat(5000));
-        let toml = TWO_PATHS.replace("[STATUS] == 404\"]\n\n", "[STATUS] == 404\", \"[BODY] matches y{3000}\", \"[BODY] matches zz\", \"[BODY] contains yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy\"]\n\n");
+        let long = "y".repeat(90);
+        let toml = TWO_PATHS.replace(
+            "[STATUS] == 404\"]\n\n",
+            &format!(
+                "[STATUS] == 404\", \"[BODY] !contains {long}\", \"[BODY] !contains X{long}\", \"[BODY] matches zz\"]\n\n"
+            ),
+        );
         let j = judge(&check(&toml), &[at("/a", 404, &body), at("/b", 404, "")]).unwrap();
         assert!(
             j.evidence[0].chars().count() <= LINE_CHARS,
@@ -524,11 +567,14 @@ any = ["[BODY].openapi exists", "[BODY] matches (?m)^openapi:"]
         .unwrap();
         assert_eq!(j.outcome, Outcome::Fail);
         assert_eq!(j.summary, "1 of 12 requests broke their conditions: /.env");
+        // A sentence in the pack's own words, not condition algebra.
         assert_eq!(
             j.evidence[0],
-            "GET https://app.example.com/.env → 200: any of: [STATUS] (200) != 200 ✗ | \
-             [BODY] (104 B) !matches (?m)^[A-Z][A-Z0-9_]{2,}[ \\t]*= ✗ — matched \"NODE_ENV=production\" | \
-             [BODY] (104 B) matches (?i)\\A\\s*<(!doctype|html|head|body) ✗"
+            "GET https://app.example.com/.env → 200 and the body is an env file: \"NODE_ENV=production\""
+        );
+        assert_eq!(
+            j.evidence[1],
+            "GET https://app.example.com/.git/config → 404: not served"
         );
         let all = j.evidence.join("\n");
         assert!(!all.contains("hunter2") && !all.contains("s3cr3t"), "{all}");

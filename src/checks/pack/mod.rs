@@ -56,6 +56,9 @@ pub struct PackCheck {
     pub id: String,
     /// Short human title.
     pub title: String,
+    /// The problem a failing or warning finding is headed by (`problem = "…"`); without one the
+    /// finding is headed by its summary.
+    pub problem: Option<String>,
     /// The category it is scored in.
     pub category: Category,
     /// Default severity.
@@ -372,6 +375,7 @@ impl Builder<'_> {
             checks.push(PackCheck {
                 id,
                 title: rc.title,
+                problem: rc.problem.filter(|p| !p.trim().is_empty()),
                 category: rc.category.0,
                 severity: rc.severity.0,
                 rule,
@@ -538,6 +542,8 @@ struct RawPack {
 struct RawCheck {
     id: Spanned<String>,
     title: String,
+    #[serde(default)]
+    problem: Option<String>,
     category: CategoryField,
     severity: SeverityField,
     #[serde(default)]
@@ -575,11 +581,15 @@ struct RawRequest {
     any: Vec<RawCondition>,
 }
 
-/// A condition as written: `"[STATUS] == 200"` or `{ that = "…", outcome = "warn" }`.
+/// A condition as written: `"[STATUS] == 200"` or `{ that = "…", outcome = "warn", ok = "…",
+/// broken = "…" }`.
 struct RawCondition {
     condition: Condition,
     outcome: Option<Outcome>,
 }
+
+/// The keys of a condition table.
+const CONDITION_KEYS: &[&str] = &["that", "outcome", "ok", "broken"];
 
 /// Validation runs inside the visitors so that toml attaches the value's own span (its line) to
 /// the error.
@@ -644,7 +654,9 @@ impl<'de> Deserialize<'de> for RawCondition {
             type Value = RawCondition;
 
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a condition string or a table { that = \"…\", outcome = \"warn\" }")
+                f.write_str(
+                    "a condition string or a table { that = \"…\", outcome = \"warn\", ok = \"…\", broken = \"…\" }",
+                )
             }
 
             fn visit_str<E: de::Error>(self, s: &str) -> Result<RawCondition, E> {
@@ -657,20 +669,23 @@ impl<'de> Deserialize<'de> for RawCondition {
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawCondition, A::Error> {
                 let mut that: Option<String> = None;
                 let mut outcome: Option<Outcome> = None;
+                let (mut ok, mut broken): (Option<String>, Option<String>) = (None, None);
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "that" => that = Some(map.next_value()?),
                         "outcome" => outcome = Some(map.next_value::<FailureOutcome>()?.0),
+                        "ok" => ok = Some(map.next_value()?),
+                        "broken" => broken = Some(map.next_value()?),
                         other => {
-                            return Err(de::Error::unknown_field(other, &["that", "outcome"]));
+                            return Err(de::Error::unknown_field(other, CONDITION_KEYS));
                         }
                     }
                 }
                 let that = that.ok_or_else(|| de::Error::missing_field("that"))?;
-                Ok(RawCondition {
-                    condition: Condition::parse(&that).map_err(de::Error::custom)?,
-                    outcome,
-                })
+                let mut condition = Condition::parse(&that).map_err(de::Error::custom)?;
+                condition.ok = ok;
+                condition.broken = broken;
+                Ok(RawCondition { condition, outcome })
             }
         }
         deserializer.deserialize_any(V)
@@ -891,7 +906,7 @@ mod tests {
             ),
             (
                 "[[check.request]]\npath = \"/\"\nall = [{ when = \"[STATUS] == 200\" }]\n",
-                "t.toml: check[0].request[0].all[0]: unknown field `when`, expected `that` or `outcome` (line 9)",
+                "t.toml: check[0].request[0].all[0]: unknown field `when`, expected one of `that`, `outcome`, `ok`, `broken` (line 9)",
             ),
             (
                 "[[check.request]]\npath = \"/\"\nheaders = { \"bad header\" = \"x\" }\nall = [\"[STATUS] == 200\"]\n",

@@ -511,7 +511,11 @@ impl Api {
         http::send(&self.cx, &spec).await.map_err(|e| match e {
             ProbeError::Timeout { after, .. } => ProbeError::Timeout { subject, after },
             ProbeError::Deadline { .. } => ProbeError::Deadline { subject },
-            ProbeError::Budget { limit, .. } => ProbeError::Budget { subject, limit },
+            ProbeError::Budget { limit, share, .. } => ProbeError::Budget {
+                subject,
+                limit,
+                share,
+            },
             ProbeError::Connect { reason, .. } => ProbeError::Connect { subject, reason },
             ProbeError::Tls { reason, .. } => ProbeError::Tls { subject, reason },
             ProbeError::Protocol { reason, .. } => ProbeError::Protocol { subject, reason },
