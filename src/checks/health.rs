@@ -1527,16 +1527,16 @@ impl Walker {
 /// Everything one body gives away.
 fn body_leaks(ex: &HttpExchange, info: bool) -> Vec<Leak> {
     let body = ex.body.trim();
-    if body.starts_with('{') || body.starts_with('[') {
-        if let Ok(v) = serde_json::from_str::<serde_json::Value>(body) {
-            let mut w = Walker {
-                info,
-                budget: 5000,
-                out: Vec::new(),
-            };
-            w.walk(&v, &mut Vec::new());
-            return w.out;
-        }
+    if (body.starts_with('{') || body.starts_with('['))
+        && let Ok(v) = serde_json::from_str::<serde_json::Value>(body)
+    {
+        let mut w = Walker {
+            info,
+            budget: 5000,
+            out: Vec::new(),
+        };
+        w.walk(&v, &mut Vec::new());
+        return w.out;
     }
     let mut out = Vec::new();
     text_leaks("body", body, &mut out);
