@@ -124,7 +124,9 @@ pub async fn run(
 
 /// [`run`], keeping each full report only when `keep_reports` (e.g. for `--out-dir`): otherwise
 /// only its [`MemberSummary`] stays, so memory does not grow with the size of the fleet (a report
-/// with its evidence is ~100 KB). The check catalogue is loaded once and shared.
+/// with its evidence is ~100 KB). The check catalogue is loaded once and shared, and so is the
+/// HTTP transport: one connection pool whose per-host limit (`run.max_connections_per_host` of
+/// the base config) holds for the fleet as a whole, and one resolver.
 pub async fn run_keeping(
     targets: Vec<FleetTarget>,
     base: &Config,
@@ -138,6 +140,9 @@ pub async fn run_keeping(
     // per-target copies of the config and catalogue are made once a slot is free, so the tasks
     // still waiting hold only pointers.
     let catalogue = Arc::new(crate::cli::load_catalogue(probes).map_err(|e| format!("{e:#}")));
+    // One transport for the whole fleet: many targets behind one address share its
+    // per-host connection limit, and each name is resolved once.
+    let net = crate::engine::Net::for_run(&base.run);
     let base = Arc::new(base.clone());
     let mut tasks = Vec::new();
     for target in targets {
@@ -145,9 +150,11 @@ pub async fn run_keeping(
         let base = base.clone();
         let origin = origin.to_string();
         let catalogue = catalogue.clone();
+        let net = net.clone();
         tasks.push(tokio::spawn(async move {
             let _slot = limit.acquire_owned().await;
-            let mut result = one(target, (*base).clone(), &origin, (*catalogue).clone()).await;
+            let mut result =
+                one(target, (*base).clone(), &origin, (*catalogue).clone(), &net).await;
             if !keep_reports {
                 result.report = None;
             }
@@ -176,6 +183,7 @@ async fn one(
     base: Config,
     origin: &str,
     catalogue: Result<crate::checks::Catalogue, String>,
+    net: &crate::engine::Net,
 ) -> MemberResult {
     let line = target.line();
     let (url, cfg, origin) = match &target {
@@ -203,7 +211,7 @@ async fn one(
         Ok(a) => a,
         Err(e) => return failed(line, shown, format!("{e:#}")),
     };
-    let output = match crate::engine::run(&audit).await {
+    let output = match crate::engine::run_on(&audit, net).await {
         Ok(o) => o,
         Err(e) => return failed(line, shown, e.to_string()),
     };

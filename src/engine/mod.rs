@@ -1,7 +1,7 @@
 //! The engine: plans the probes, runs them under the run's limits, then judges and scores.
 //!
-//! It owns everything probes must not decide for themselves: the one shared HTTP client, the
-//! per-target concurrency limit, the per-operation timeout, the global deadline and the request
+//! It owns everything probes must not decide for themselves: the HTTP transport (shared by
+//! every audit of a run), the per-target concurrency limit, the per-operation timeout, the global deadline and the request
 //! budget. The passive phase runs probes concurrently; the active phase (bursts, fault injection)
 //! runs afterwards, one step at a time, so it cannot skew latency measurements. A probe that fails
 //! becomes data (`Probed::Failed`) and its checks `error` findings: the run always ends with a
@@ -31,6 +31,8 @@ use crate::model::Report;
 use crate::observations::{Observations, TargetInfo};
 use crate::probes::ProbeCx;
 use crate::probes::http::{self, ClientOptions};
+pub use crate::probes::net::Net;
+use crate::probes::net::NetCx;
 use crate::redact::{self, Redactor};
 use crate::scoring;
 
@@ -70,11 +72,17 @@ pub enum EngineError {
     Client(String),
 }
 
-/// Runs one audit: passive probes, active probes, judging, scoring.
+/// Runs one audit on a transport of its own: passive probes, active probes, judging, scoring.
 pub async fn run(audit: &Audit) -> Result<RunOutput, EngineError> {
+    run_on(audit, &Net::for_run(&audit.config.run)).await
+}
+
+/// Runs one audit on `net`, the transport (connection pool, per-host limit, resolver) of a run
+/// that may hold many audits: a fleet, or the exporter.
+pub async fn run_on(audit: &Audit, net: &Net) -> Result<RunOutput, EngineError> {
     let started_wall = SystemTime::now();
     let started = Instant::now();
-    let cx = probe_cx(audit, started)?;
+    let cx = probe_cx(audit, net, started)?;
 
     let mut obs = Observations {
         target: target_info(&audit.target),
@@ -122,8 +130,8 @@ pub async fn run(audit: &Audit) -> Result<RunOutput, EngineError> {
     })
 }
 
-/// Builds the probe context: client, limits, deadline, budget.
-fn probe_cx(audit: &Audit, started: Instant) -> Result<ProbeCx, EngineError> {
+/// Builds the probe context: transport, limits, deadline, budget.
+fn probe_cx(audit: &Audit, net: &Net, started: Instant) -> Result<ProbeCx, EngineError> {
     let run = &audit.config.run;
     let client = http::client(&ClientOptions {
         timeout: run.timeout,
@@ -131,7 +139,17 @@ fn probe_cx(audit: &Audit, started: Instant) -> Result<ProbeCx, EngineError> {
         user_agent: run.user_agent.clone(),
     })
     .map_err(EngineError::Client)?;
+    let net = NetCx::new(
+        net.clone(),
+        &audit.extra_roots,
+        &run.user_agent,
+        run.strict_tls,
+    );
+    if let Some(e) = net.setup_error() {
+        return Err(EngineError::Client(e.to_string()));
+    }
     Ok(ProbeCx {
+        net,
         client,
         limit: Arc::new(Semaphore::new(run.concurrency)),
         timeout: run.timeout,
