@@ -271,9 +271,11 @@ pub async fn send_keeping(
     let subject = format!("{} {}", spec.method, redact::url(&spec.url));
     let _permit = cx.permit(&subject).await?;
     let started = Instant::now();
+    // Boxed: the exchange (connection setup, TLS, retries) is a large future, and probes hold
+    // dozens of requests at once; inline, they would make every probe's future that large.
     let result = match tokio::time::timeout_at(
         cx.op_deadline(),
-        exchange(cx, spec, &subject, started, keep),
+        Box::pin(exchange(cx, spec, &subject, started, keep)),
     )
     .await
     {
