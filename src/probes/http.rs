@@ -490,7 +490,12 @@ async fn hop(
 /// What in this request is a credential, if anything: the URL's userinfo, an `Authorization:
 /// Basic` header, or any header value or body holding a configured secret (a `-H` value, the
 /// access token or its signature, a dependency password). Forged tokens and canaries are not.
-fn credential_in(cx: &ProbeCx, spec: &RequestSpec, url: &Url, body: Option<&str>) -> Option<String> {
+fn credential_in(
+    cx: &ProbeCx,
+    spec: &RequestSpec,
+    url: &Url,
+    body: Option<&str>,
+) -> Option<String> {
     if !url.username().is_empty() || url.password().is_some() {
         return Some("the URL's user information".to_string());
     }
@@ -498,7 +503,10 @@ fn credential_in(cx: &ProbeCx, spec: &RequestSpec, url: &Url, body: Option<&str>
     for (name, value) in &spec.headers {
         let basic = (name.eq_ignore_ascii_case("authorization")
             || name.eq_ignore_ascii_case("proxy-authorization"))
-            && value.trim_start().to_ascii_lowercase().starts_with("basic ");
+            && value
+                .trim_start()
+                .to_ascii_lowercase()
+                .starts_with("basic ");
         if basic || holds_secret(value) {
             return Some(format!("its {} header", name.to_ascii_lowercase()));
         }

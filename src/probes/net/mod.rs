@@ -77,7 +77,9 @@ pub enum RetryReason {
 impl fmt::Display for RetryReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            RetryReason::GoAway(code) => write!(f, "the server sent GOAWAY ({code}) before answering"),
+            RetryReason::GoAway(code) => {
+                write!(f, "the server sent GOAWAY ({code}) before answering")
+            }
             RetryReason::Refused => f.write_str("the server refused the stream (REFUSED_STREAM)"),
             RetryReason::ClosedBeforeAnswer => {
                 f.write_str("the reused connection closed before any response byte")
@@ -181,9 +183,7 @@ impl NetCx {
         strict_tls: bool,
     ) -> NetCx {
         let trust = Trust::new(extra_roots);
-        let verified = trust
-            .verifier()
-            .and_then(|v| TlsConfigs::with_verifier(v));
+        let verified = trust.verifier().and_then(|v| TlsConfigs::with_verifier(v));
         NetCx {
             net,
             trust: trust.id,
@@ -197,10 +197,7 @@ impl NetCx {
     }
 
     /// A fresh transport for one audit (no fleet, no exporter).
-    pub fn standalone(
-        run: &RunConfig,
-        extra_roots: &[CertificateDer<'static>],
-    ) -> NetCx {
+    pub fn standalone(run: &RunConfig, extra_roots: &[CertificateDer<'static>]) -> NetCx {
         NetCx::new(
             Net::for_run(run),
             extra_roots,
@@ -272,9 +269,17 @@ impl NetCx {
         let configs = if !https {
             None
         } else if out.unverified {
-            Some(self.unverified_tls.as_ref().map_err(|e| NetError::Tls(e.clone()))?)
+            Some(
+                self.unverified_tls
+                    .as_ref()
+                    .map_err(|e| NetError::Tls(e.clone()))?,
+            )
         } else {
-            Some(self.verified.as_ref().map_err(|e| NetError::Tls(e.clone()))?)
+            Some(
+                self.verified
+                    .as_ref()
+                    .map_err(|e| NetError::Tls(e.clone()))?,
+            )
         };
         let key = OriginKey {
             https,
@@ -440,7 +445,11 @@ fn build_request(
     if !h2 {
         builder = builder.header(http::header::HOST, authority.as_str());
     }
-    let has = |name: &str| out.headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(name));
+    let has = |name: &str| {
+        out.headers
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case(name))
+    };
     if !has("user-agent") {
         builder = builder.header(http::header::USER_AGENT, user_agent);
     }

@@ -22,8 +22,8 @@
 //! - Idle connections are closed after [`IDLE_TIMEOUT`].
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
@@ -244,7 +244,8 @@ impl State {
                         && now.duration_since(c.since) < IDLE_TIMEOUT)
             });
         }
-        self.origins.retain(|_, o| !o.is_empty() || o.proto != Proto::Unknown);
+        self.origins
+            .retain(|_, o| !o.is_empty() || o.proto != Proto::Unknown);
     }
 
     /// An idle connection to `addr` whose slot can be taken back: the oldest HTTP/1.1 one, else
@@ -331,8 +332,7 @@ impl Lease {
                 if self.alone {
                     return;
                 }
-                let ready =
-                    tokio::time::timeout(Duration::from_secs(1), conn.sender.ready()).await;
+                let ready = tokio::time::timeout(Duration::from_secs(1), conn.sender.ready()).await;
                 if matches!(ready, Ok(Ok(()))) {
                     self.pool.put_idle(&self.key, conn);
                 }
@@ -404,7 +404,10 @@ impl Drop for Connecting {
         {
             let mut st = self.pool.lock();
             if let Some(origin) = st.origins.get_mut(&self.key)
-                && origin.connecting.as_ref().is_some_and(|(id, _)| *id == self.id)
+                && origin
+                    .connecting
+                    .as_ref()
+                    .is_some_and(|(id, _)| *id == self.id)
             {
                 origin.connecting = None;
             }
@@ -679,8 +682,12 @@ impl Pool {
         alone: bool,
     ) -> Result<Opened, NetError> {
         let id = self.next_id();
-        let handshake_error =
-            |e: hyper::Error| NetError::Http(format!("HTTP handshake: {}", crate::probes::error_chain(&e)));
+        let handshake_error = |e: hyper::Error| {
+            NetError::Http(format!(
+                "HTTP handshake: {}",
+                crate::probes::error_chain(&e)
+            ))
+        };
         if stream.is_h2() && !alone {
             let (sender, conn) = http2::Builder::new(TokioExecutor::new())
                 .initial_max_send_streams(INITIAL_STREAMS)

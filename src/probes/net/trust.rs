@@ -328,8 +328,12 @@ mod tests {
         let trust = Trust::new(std::slice::from_ref(&cert));
         assert!(verify(&trust, &cert, "other.example").is_err());
         let expired = self_signed_ca_true("localhost", -1);
-        let err = verify(&Trust::new(std::slice::from_ref(&expired)), &expired, "localhost")
-            .unwrap_err();
+        let err = verify(
+            &Trust::new(std::slice::from_ref(&expired)),
+            &expired,
+            "localhost",
+        )
+        .unwrap_err();
         assert!(
             matches!(
                 err,
