@@ -146,6 +146,89 @@ async fn nginx_http2_passive_audit_has_no_error_finding_20_times_in_a_row() {
     assert_eq!(over_h2, 1, "{}", nginx.error_log());
 }
 
+#[test]
+fn streams_stay_below_the_servers_limit_and_long_bodies_close_their_connection() {
+    if !nginx_harness::available() {
+        return;
+    }
+    let pki = Pki::new();
+    let (ca, leaf) = pki.ca_signed();
+    let mut site = Site::https_h2(leaf);
+    site.directives = "        http2_max_concurrent_streams 4;\n".to_string();
+    let nginx = Nginx::start(1024, &[site]);
+    // 2 MiB behind the liveness path: read past the 64 KiB cap by discovery and by each of the
+    // six latency samples, which run one after another.
+    std::fs::write(nginx.dir().join("www/big.html"), "a".repeat(2 << 20)).expect("big");
+    let dir = tempfile::tempdir().expect("tmp");
+    let config = dir.path().join("readyprobe.toml");
+    std::fs::write(
+        &config,
+        "[run]\nmax_body_bytes = 65536\nconcurrency = 32\n\
+         [health]\nliveness = [\"/big.html\"]\nlatency_samples = 6\n",
+    )
+    .expect("config");
+    let (report, _) = audit_json(&[
+        &nginx.url(0),
+        "--config",
+        &config.display().to_string(),
+        "--ca-file",
+        &ca.display().to_string(),
+        "--profile",
+        "production",
+    ]);
+    let errors = errors(&report);
+    assert!(errors.is_empty(), "{errors:#?}");
+    let health = finding(&report, "health.endpoints");
+    assert_ne!(health["outcome"], "error", "{health}");
+    let log = nginx.error_log();
+    // nginx refuses (REFUSED_STREAM) a stream over its limit, and logs a client's RST_STREAM.
+    assert!(!log.contains("concurrent streams exceeded"), "{log}");
+    // A body past the cap closes its connection: nginx sees at most one unfinished stream per
+    // connection (as the connection closes), never stream after stream reset on a live one.
+    let mut canceled: HashMap<String, usize> = HashMap::new();
+    for line in log.lines().filter(|l| l.contains("canceled stream")) {
+        let connection = line
+            .split_whitespace()
+            .find(|w| w.starts_with('*'))
+            .unwrap_or_default();
+        *canceled.entry(connection.to_string()).or_default() += 1;
+    }
+    assert!(canceled.values().all(|n| *n <= 1), "{canceled:?}\n{log}");
+    let big = nginx.access_log().matches("GET /big.html HTTP/2.0").count();
+    assert_eq!(big, 7, "discovery and six samples");
+}
+
+#[test]
+fn servers_that_close_connections_get_safe_requests_again_not_errors() {
+    if !nginx_harness::available() {
+        return;
+    }
+    let pki = Pki::new();
+    let (ca, leaf) = pki.ca_signed();
+    // Few requests per connection (nginx then sends GOAWAY on HTTP/2, `Connection: close` on
+    // HTTP/1.1) and a short idle timeout: pooled connections close under the client.
+    let mut h2 = Site::https_h2(leaf);
+    h2.directives = "        keepalive_requests 20;\n        keepalive_timeout 50ms;\n".into();
+    let mut h1 = Site::http();
+    h1.directives = "        keepalive_requests 3;\n        keepalive_timeout 50ms;\n".into();
+    let nginx = Nginx::start(1024, &[h1, h2]);
+    let ca = ca.display().to_string();
+    for site in 0..2 {
+        for _ in 0..3 {
+            let (report, code) = audit_json(&[
+                &nginx.url(site),
+                "--ca-file",
+                &ca,
+                "--profile",
+                "production",
+            ]);
+            assert_ne!(code, 3);
+            let errors = errors(&report);
+            assert!(errors.is_empty(), "{}: {errors:#?}", nginx.url(site));
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // nginx with 64 worker connections: a fleet stays under the per-host limit
 

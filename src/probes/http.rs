@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 use url::Url;
 
-use super::net::{Answer, Checkout, NetError, Outgoing, SendError};
+use super::net::{Answer, Checkout, NetError, Outgoing, RetryReason, SendError};
 use super::{ProbeCx, ProbeError, error_chain};
 use crate::redact;
 
@@ -399,8 +399,9 @@ async fn exchange(
 
 /// Sends one hop: over a verified connection, or — once this origin's certificate failed
 /// verification and `--strict-tls` is off — over an unverified one without the configured
-/// headers; and once more on a new connection when the server went away before answering a
-/// safe request.
+/// headers; and again on a new connection when the server went away before answering a safe
+/// request (once after a reused connection closed, up to three times when the server said it did
+/// not process it).
 async fn hop(
     cx: &ProbeCx,
     spec: &RequestSpec,
@@ -414,7 +415,10 @@ async fn hop(
         alone: spec.alone,
         ..Checkout::default()
     };
-    let mut retried = false;
+    // A request the server says it did not process (GOAWAY, REFUSED_STREAM) goes again up to
+    // this many times; one that may have been processed (a reused connection closed) once.
+    const UNPROCESSED_RETRIES: usize = 3;
+    let mut retried_closed = false;
     loop {
         let unverified = cx.net.unverified(url);
         let headers: Vec<(String, String)> = match &unverified {
@@ -473,8 +477,15 @@ async fn hop(
                 retry: Some(why),
                 connection,
                 ..
-            } if !retried && is_safe(method) => {
-                retried = true;
+            } if is_safe(method)
+                && match why {
+                    RetryReason::ClosedBeforeAnswer => !retried_closed,
+                    RetryReason::GoAway(_) | RetryReason::Refused => {
+                        notes.retries.len() < UNPROCESSED_RETRIES
+                    }
+                } =>
+            {
+                retried_closed |= why == RetryReason::ClosedBeforeAnswer;
                 notes
                     .retries
                     .push(format!("sent again on a new connection: {why}"));
@@ -521,13 +532,25 @@ fn credential_in(
 fn probe_error(cx: &ProbeCx, subject: &str, error: NetError, retries: &[String]) -> ProbeError {
     let mut reason = cx.redactor.scrub(&error.to_string());
     if !retries.is_empty() {
-        reason = format!("{reason} (after one retry: {})", retries.join("; "));
+        reason = format!(
+            "{reason} (after {}: {})",
+            plural_retries(retries.len()),
+            retries.join("; ")
+        );
     }
     let subject = subject.to_string();
     match error {
         NetError::Resolve(_) | NetError::Connect(_) => ProbeError::Connect { subject, reason },
         NetError::Tls(_) | NetError::CertificateRejected(_) => ProbeError::Tls { subject, reason },
         NetError::Http(_) => ProbeError::Protocol { subject, reason },
+    }
+}
+
+fn plural_retries(n: usize) -> String {
+    if n == 1 {
+        "one retry".to_string()
+    } else {
+        format!("{n} retries")
     }
 }
 
