@@ -101,6 +101,14 @@ pub async fn run_on(audit: &Audit, net: &Net) -> Result<RunOutput, EngineError> 
     let reachable = cx.any_answer();
     let mut scope = passive::scope_lines(audit, &obs);
     scope.push(active_note);
+    if let Some(reason) = cx.net.unverified(&audit.target) {
+        scope.push(format!(
+            "The certificate of {} failed verification ({reason}): the tls.* checks fail, and the \
+             other HTTP checks observed the site over an unverified connection, without sending \
+             any configured header or credential (--strict-tls makes them errors instead).",
+            audit.target.host_str().unwrap_or_default()
+        ));
+    }
     if !reachable {
         scope.push(
             "The target could not be reached at all: every request failed (see the errors)."
