@@ -108,6 +108,9 @@ pub struct MemberSummary {
     pub score: Option<f64>,
     /// How many checks failed.
     pub failed: usize,
+    /// How many checks could not measure (`error`): probes that failed, not the target's fault
+    /// necessarily — a fleet with errors is worth a look before its verdicts are trusted.
+    pub errors: usize,
 }
 
 /// Audits every target, at most `concurrency` at once, in file order in the result, keeping
@@ -232,6 +235,12 @@ async fn one(
         verdict: output.report.verdict.as_str().to_string(),
         score: output.report.overall_score,
         failed: output.report.findings.iter().filter(|f| f.failed()).count(),
+        errors: output
+            .report
+            .findings
+            .iter()
+            .filter(|f| f.outcome == crate::model::Outcome::Error)
+            .count(),
     };
     MemberResult {
         line,
@@ -288,17 +297,23 @@ pub fn summary_table(results: &[MemberResult]) -> String {
     table
         .load_preset(comfy_table::presets::UTF8_FULL_CONDENSED)
         .set_header([
-            "line", "target", "verdict", "score", "fail", "exit", "notes",
+            "line", "target", "verdict", "score", "fail", "error", "exit", "notes",
         ]);
     for r in results {
-        let (verdict, score, fails) = match &r.summary {
+        let (verdict, score, fails, errors) = match &r.summary {
             Some(sum) => (
                 sum.verdict.clone(),
                 sum.score
                     .map_or_else(|| "n/a".to_string(), |s| format!("{s:.1}")),
                 sum.failed.to_string(),
+                sum.errors.to_string(),
             ),
-            None => ("—".to_string(), "—".to_string(), "—".to_string()),
+            None => (
+                "—".to_string(),
+                "—".to_string(),
+                "—".to_string(),
+                "—".to_string(),
+            ),
         };
         table.add_row([
             r.line.to_string(),
@@ -306,6 +321,7 @@ pub fn summary_table(results: &[MemberResult]) -> String {
             verdict,
             score,
             fails,
+            errors,
             r.code.to_string(),
             crate::report::text::one_line(&r.notes.join("; ")),
         ]);
