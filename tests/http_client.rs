@@ -58,6 +58,145 @@ fn errors(report: &Value) -> Vec<String> {
 }
 
 // ---------------------------------------------------------------------------------------------
+// The connection pool, in process, against a server that counts its connections
+
+/// What a counting server saw.
+#[derive(Default)]
+struct Seen {
+    live: std::sync::atomic::AtomicUsize,
+    most: std::sync::atomic::AtomicUsize,
+    accepted: std::sync::atomic::AtomicUsize,
+    close_asked: std::sync::atomic::AtomicUsize,
+}
+
+/// An HTTP/1.1 server on 127.0.0.1 answering every request after 20 ms, counting connections
+/// open at once and requests that ask for `Connection: close`.
+async fn counting_server() -> (SocketAddr, Arc<Seen>) {
+    use std::sync::atomic::Ordering::SeqCst;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let seen = Arc::new(Seen::default());
+    let counts = Arc::clone(&seen);
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let seen = Arc::clone(&counts);
+            seen.accepted.fetch_add(1, SeqCst);
+            let now = seen.live.fetch_add(1, SeqCst) + 1;
+            seen.most.fetch_max(now, SeqCst);
+            tokio::spawn(async move {
+                let service = hyper::service::service_fn(|req: hyper::Request<_>| {
+                    let seen = Arc::clone(&seen);
+                    async move {
+                        if req
+                            .headers()
+                            .get("connection")
+                            .is_some_and(|v| v == "close")
+                        {
+                            seen.close_asked.fetch_add(1, SeqCst);
+                        }
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                        Ok::<_, std::convert::Infallible>(hyper::Response::new(
+                            http_body_util::Full::new(bytes::Bytes::from_static(b"ok")),
+                        ))
+                    }
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(tcp), service)
+                    .await;
+                seen.live.fetch_sub(1, SeqCst);
+            });
+        }
+    });
+    (addr, seen)
+}
+
+/// A probe context on `net`, as the engine builds one for each audit.
+fn probe_cx(net: &readyprobe::probes::net::Net) -> readyprobe::probes::ProbeCx {
+    use readyprobe::probes::{ProbeCx, net::NetCx};
+    use std::sync::atomic::{AtomicBool, AtomicU64};
+    crate::util::crypto();
+    let client = readyprobe::probes::http::client(&readyprobe::probes::http::ClientOptions {
+        timeout: Duration::from_secs(5),
+        extra_roots: Vec::new(),
+        user_agent: "test".to_string(),
+    })
+    .expect("client");
+    ProbeCx {
+        net: NetCx::new(net.clone(), &[], "readyprobe-test", false),
+        client,
+        limit: Arc::new(tokio::sync::Semaphore::new(64)),
+        timeout: Duration::from_secs(5),
+        deadline: tokio::time::Instant::now() + Duration::from_secs(60),
+        requests: Arc::new(AtomicU64::new(0)),
+        max_requests: 10_000,
+        max_body: 1 << 20,
+        extra_headers: Vec::new(),
+        redactor: readyprobe::redact::Redactor::new(),
+        answered: Arc::new(AtomicBool::new(false)),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_per_host_limit_holds_across_audits_and_hostile_requests_go_alone() {
+    use readyprobe::probes::http::{self, RequestSpec};
+    use std::sync::atomic::Ordering::SeqCst;
+    let (addr, seen) = counting_server().await;
+    let run = readyprobe::config::RunConfig {
+        max_connections_per_host: 3,
+        ..Default::default()
+    };
+    // Two audits of one run share its transport, as a fleet does.
+    let net = readyprobe::probes::net::Net::for_run(&run);
+    let audits = [probe_cx(&net), probe_cx(&net)];
+    let url = url::Url::parse(&format!("http://{addr}/")).expect("url");
+    let base = &url;
+    let sends = audits.iter().flat_map(|cx| {
+        (0..20).map(move |i| {
+            let url = base.join(&format!("/r{i}")).expect("url");
+            async move { http::send(cx, &RequestSpec::get(url)).await }
+        })
+    });
+    for result in futures_util::future::join_all(sends).await {
+        assert_eq!(result.expect("answered").status, 200);
+    }
+    assert!(
+        seen.most.load(SeqCst) <= 3,
+        "{} at once",
+        seen.most.load(SeqCst)
+    );
+    assert!(seen.accepted.load(SeqCst) <= 4, "connections are reused");
+
+    // A hostile request goes on a connection of its own, closed after the answer, even with
+    // idle connections to reuse; the next ordinary request reuses one.
+    let accepted = seen.accepted.load(SeqCst);
+    let hostile = RequestSpec::get(url.clone()).alone();
+    assert_eq!(
+        http::send(&audits[0], &hostile)
+            .await
+            .expect("hostile")
+            .status,
+        200
+    );
+    assert_eq!(seen.accepted.load(SeqCst), accepted + 1);
+    assert_eq!(seen.close_asked.load(SeqCst), 1);
+    assert_eq!(
+        http::send(&audits[1], &RequestSpec::get(url.clone()))
+            .await
+            .expect("ordinary")
+            .status,
+        200
+    );
+    assert_eq!(
+        seen.accepted.load(SeqCst),
+        accepted + 1,
+        "an idle connection was reused"
+    );
+    assert!(seen.most.load(SeqCst) <= 3);
+}
+
+// ---------------------------------------------------------------------------------------------
 // nginx with HTTP/2: a hostile request must not take its neighbours down
 
 /// The server is as strict as the test needs: nginx answers a 16 KiB header on a shared HTTP/2

@@ -188,6 +188,9 @@ struct Origin {
     proto: Proto,
     /// A connection that may turn out HTTP/2 is being opened (its id and outcome).
     connecting: Option<(u64, watch::Receiver<Outcome>)>,
+    /// Last checkout, so an origin nobody asked for in a while is forgotten (`serve` meets
+    /// targets without end).
+    used: Option<Instant>,
 }
 
 impl Origin {
@@ -244,8 +247,11 @@ impl State {
                         && now.duration_since(c.since) < IDLE_TIMEOUT)
             });
         }
-        self.origins
-            .retain(|_, o| !o.is_empty() || o.proto != Proto::Unknown);
+        self.origins.retain(|_, o| {
+            !o.is_empty()
+                || o.used
+                    .is_some_and(|at| now.duration_since(at) < IDLE_TIMEOUT)
+        });
     }
 
     /// An idle connection to `addr` whose slot can be taken back: the oldest HTTP/1.1 one, else
@@ -531,7 +537,9 @@ impl Pool {
             notified.as_mut().enable();
             let step = {
                 let mut st = self.lock();
-                st.reap(Instant::now());
+                let now = Instant::now();
+                st.reap(now);
+                st.origin(key).used = Some(now);
                 if let Some(lease) = self.reuse(&mut st, key, want) {
                     return Ok((lease, waited));
                 }
