@@ -67,6 +67,8 @@ struct Seen {
     most: std::sync::atomic::AtomicUsize,
     accepted: std::sync::atomic::AtomicUsize,
     close_asked: std::sync::atomic::AtomicUsize,
+    /// `Host` of each request, in arrival order.
+    hosts: Mutex<Vec<String>>,
 }
 
 /// An HTTP/1.1 server on 127.0.0.1 answering every request after 20 ms, counting connections
@@ -96,6 +98,12 @@ async fn counting_server() -> (SocketAddr, Arc<Seen>) {
                         {
                             seen.close_asked.fetch_add(1, SeqCst);
                         }
+                        let host = req
+                            .headers()
+                            .get("host")
+                            .map(|h| String::from_utf8_lossy(h.as_bytes()).into_owned())
+                            .unwrap_or_default();
+                        seen.hosts.lock().expect("hosts").push(host);
                         tokio::time::sleep(Duration::from_millis(20)).await;
                         Ok::<_, std::convert::Infallible>(hyper::Response::new(
                             http_body_util::Full::new(bytes::Bytes::from_static(b"ok")),
@@ -194,6 +202,44 @@ async fn the_per_host_limit_holds_across_audits_and_hostile_requests_go_alone() 
         "an idle connection was reused"
     );
     assert!(seen.most.load(SeqCst) <= 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_target_behind_a_busy_address_is_not_starved() {
+    use readyprobe::probes::http::{self, RequestSpec};
+    let (addr, seen) = counting_server().await;
+    let run = readyprobe::config::RunConfig {
+        max_connections_per_host: 2,
+        ..Default::default()
+    };
+    let net = readyprobe::probes::net::Net::for_run(&run);
+    // Two targets behind one address: 127.0.0.1 and localhost, same port.
+    let busy = url::Url::parse(&format!("http://127.0.0.1:{}/", addr.port())).expect("url");
+    let quiet = url::Url::parse(&format!("http://localhost:{}/", addr.port())).expect("url");
+    let (a, b) = (probe_cx(&net), probe_cx(&net));
+    // The busy target keeps both connections full, a new request as soon as one is answered.
+    let worker = || async {
+        for _ in 0..30 {
+            let ex = http::send(&a, &RequestSpec::get(busy.clone())).await;
+            assert_eq!(ex.expect("busy").status, 200);
+        }
+    };
+    let late = async {
+        while seen.hosts.lock().expect("hosts").len() < 4 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        http::send(&b, &RequestSpec::get(quiet.clone())).await
+    };
+    let (_, _, answer) = tokio::join!(worker(), worker(), late);
+    assert_eq!(answer.expect("the quiet target is answered").status, 200);
+    let hosts = seen.hosts.lock().expect("hosts").clone();
+    let position = hosts
+        .iter()
+        .position(|h| h.starts_with("localhost"))
+        .expect("the quiet target's request arrived");
+    // In line after the requests already waiting, not after the busy target's 60.
+    assert!(position < 20, "served {position}th of {}", hosts.len());
+    assert!(seen.most.load(std::sync::atomic::Ordering::SeqCst) <= 2);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -101,6 +101,15 @@ pub async fn run_on(audit: &Audit, net: &Net) -> Result<RunOutput, EngineError> 
     let reachable = cx.any_answer();
     let mut scope = passive::scope_lines(audit, &obs);
     scope.push(active_note);
+    let retries = cx.net.retries();
+    if retries > 0 {
+        scope.push(format!(
+            "{retries} request(s) were sent again on a new connection because the server went \
+             away before answering (GOAWAY, a refused stream, or a reused connection it had \
+             closed); their evidence says so. Only safe requests (GET, HEAD, OPTIONS) are ever \
+             sent again."
+        ));
+    }
     if let Some(reason) = cx.net.unverified(&audit.target) {
         scope.push(format!(
             "The certificate of {} failed verification ({reason}): the tls.* checks fail, and the \

@@ -486,6 +486,7 @@ async fn hop(
                 } =>
             {
                 retried_closed |= why == RetryReason::ClosedBeforeAnswer;
+                cx.net.count_retry();
                 notes
                     .retries
                     .push(format!("sent again on a new connection: {why}"));
@@ -511,6 +512,9 @@ fn credential_in(
         return Some("the URL's user information".to_string());
     }
     let holds_secret = |text: &str| cx.redactor.scrub(text) != text;
+    if holds_secret(url.as_str()) {
+        return Some("its URL".to_string());
+    }
     for (name, value) in &spec.headers {
         let basic = (name.eq_ignore_ascii_case("authorization")
             || name.eq_ignore_ascii_case("proxy-authorization"))

@@ -171,6 +171,8 @@ pub struct NetCx {
     pub user_agent: String,
     /// Origins (`host`, port) whose certificate failed verification, with the reason.
     fallen_back: Arc<Mutex<HashMap<(String, u16), String>>>,
+    /// Requests of this audit sent again after the server went away.
+    retries: Arc<std::sync::atomic::AtomicU64>,
     group: Option<Arc<Group>>,
 }
 
@@ -192,6 +194,7 @@ impl NetCx {
             strict_tls,
             user_agent: user_agent.to_string(),
             fallen_back: Arc::new(Mutex::new(HashMap::new())),
+            retries: Arc::default(),
             group: None,
         }
     }
@@ -227,6 +230,17 @@ impl NetCx {
             url.host_str().unwrap_or_default().to_ascii_lowercase(),
             url.port_or_known_default().unwrap_or_default(),
         )
+    }
+
+    /// Counts a request sent again (for the report's scope).
+    pub fn count_retry(&self) {
+        self.retries
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Requests of this audit sent again after the server went away.
+    pub fn retries(&self) -> u64 {
+        self.retries.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// Why `url`'s origin is reached over an unverified connection, if it is.

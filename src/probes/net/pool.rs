@@ -5,7 +5,9 @@
 //!   slot is a semaphore permit held by the socket ([`super::connect::Limited`]); one pool serves
 //!   every audit of a fleet run or of `serve`, so a thousand targets behind one ingress share six
 //!   connections. A request that needs a connection when every slot is taken closes an *idle*
-//!   connection to that address (of any origin) or waits for one to be freed.
+//!   connection to that address (of any origin) or waits in line: a connection given back goes
+//!   to the oldest waiter for its address (as is for its origin, else closed to free the slot),
+//!   so no target behind a shared address starves.
 //! - **HTTP/2 is shared**: one connection per origin carries many streams, never more at once
 //!   than one less than the server's `SETTINGS_MAX_CONCURRENT_STREAMS`. While the first
 //!   connection to an origin that may speak HTTP/2 is being opened, the other requests wait for
@@ -21,7 +23,7 @@
 //!   other streams are done — servers treat a client resetting stream after stream as an attack.
 //! - Idle connections are closed after [`IDLE_TIMEOUT`].
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -33,7 +35,7 @@ use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::client::conn::{http1, http2};
 use hyper_util::rt::{TokioExecutor, TokioIo};
-use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, watch};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, oneshot, watch};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
@@ -203,7 +205,31 @@ impl Origin {
 struct State {
     slots: HashMap<SocketAddr, Arc<Semaphore>>,
     origins: HashMap<OriginKey, Origin>,
+    /// Requests waiting for a connection to an address, oldest first (see [`Waiter`]).
+    queues: HashMap<SocketAddr, VecDeque<Waiter>>,
     reaped: Option<Instant>,
+}
+
+/// A request waiting for a connection to an address when every slot is taken. Waiters are
+/// served in arrival order, whatever their origin: a connection given back goes to the oldest
+/// waiter — as is if it wants that origin, else closed so its slot serves the waiter — so many
+/// targets behind one address share it fairly and none starves.
+#[derive(Debug)]
+struct Waiter {
+    id: u64,
+    key: OriginKey,
+    /// May take an idle HTTP/1.1 connection of its origin (not a hostile request, not a retry).
+    reuses: bool,
+    tx: oneshot::Sender<Handoff>,
+}
+
+/// What a waiter is handed.
+#[derive(Debug)]
+enum Handoff {
+    /// A connection of its origin, ready for its request.
+    Reuse(H1),
+    /// A connection was closed for it: its slot is free for this waiter to take.
+    SlotFreed,
 }
 
 /// A connection closed to free its slot.
@@ -256,6 +282,46 @@ impl State {
 
     /// An idle connection to `addr` whose slot can be taken back: the oldest HTTP/1.1 one, else
     /// an HTTP/2 connection with no stream.
+    /// True when the request holding `ticket` may take a free slot of `addr` now: nobody waits
+    /// before it.
+    fn first_in_line(&mut self, addr: SocketAddr, ticket: Option<u64>) -> bool {
+        let Some(queue) = self.queues.get_mut(&addr) else {
+            return true;
+        };
+        while queue.front().is_some_and(|w| w.tx.is_closed()) {
+            queue.pop_front();
+        }
+        match queue.front() {
+            None => true,
+            Some(w) => Some(w.id) == ticket,
+        }
+    }
+
+    /// Leaves the queue of `addr`.
+    fn leave(&mut self, addr: SocketAddr, ticket: Option<u64>) {
+        if let (Some(id), Some(queue)) = (ticket, self.queues.get_mut(&addr)) {
+            queue.retain(|w| w.id != id);
+            if queue.is_empty() {
+                self.queues.remove(&addr);
+            }
+        }
+    }
+
+    /// The oldest live waiter for `addr`, taken out of the queue.
+    fn next_waiter(&mut self, addr: SocketAddr) -> Option<Waiter> {
+        let queue = self.queues.get_mut(&addr)?;
+        let waiter = loop {
+            match queue.pop_front() {
+                Some(w) if w.tx.is_closed() => continue,
+                other => break other,
+            }
+        };
+        if queue.is_empty() {
+            self.queues.remove(&addr);
+        }
+        waiter
+    }
+
     fn take_idle_at(&mut self, addr: SocketAddr) -> Option<Victim> {
         let mut oldest: Option<(&OriginKey, usize, Instant)> = None;
         for (key, origin) in &self.origins {
@@ -340,7 +406,7 @@ impl Lease {
                 }
                 let ready = tokio::time::timeout(Duration::from_secs(1), conn.sender.ready()).await;
                 if matches!(ready, Ok(Ok(()))) {
-                    self.pool.put_idle(&self.key, conn);
+                    self.pool.give_back(&self.key, conn).await;
                 }
             }
             LeaseConn::H2(_) => self.pool.end_stream(&self.key, self.id, None),
@@ -531,6 +597,11 @@ impl Pool {
         let Some(first) = ips.first().map(|ip| SocketAddr::new(*ip, key.port)) else {
             return Err(NetError::Resolve(format!("{}: no address", key.host)));
         };
+        // Our place in the address's queue once we have to wait, and whether a connection was
+        // just closed for us (then the freed slot is ours, queue or not).
+        let mut ticket: Option<(u64, oneshot::Receiver<Handoff>)> = None;
+        // A waiter that gives up (its deadline) drops its receiver: the queue skips it.
+        let mut granted = false;
         loop {
             let notified = self.changed.notified();
             tokio::pin!(notified);
@@ -545,31 +616,56 @@ impl Pool {
                 }
                 let may_be_h2 = key.https && !want.alone && st.origin(key).proto != Proto::Http1;
                 let pending = st.origin(key).connecting.as_ref().map(|(_, rx)| rx.clone());
+                let my_turn = granted || st.first_in_line(first, ticket.as_ref().map(|t| t.0));
+                let semaphore = self.semaphore(&mut st, first);
+                let permit = if my_turn {
+                    semaphore.try_acquire_owned().ok()
+                } else {
+                    None
+                };
                 match pending {
                     Some(rx) if may_be_h2 => Step::WaitConnecting(rx),
-                    _ => {
-                        let semaphore = self.semaphore(&mut st, first);
-                        match semaphore.try_acquire_owned() {
-                            Ok(permit) => {
-                                let connecting = may_be_h2.then(|| {
-                                    let id = self.next_id();
-                                    let (tx, rx) = watch::channel(None);
-                                    st.origin(key).connecting = Some((id, rx));
-                                    Connecting {
-                                        pool: Arc::clone(self),
-                                        key: key.clone(),
-                                        id,
-                                        tx,
-                                    }
-                                });
-                                Step::Connect(self.wrap(permit), connecting)
-                            }
-                            Err(_) => match st.take_idle_at(first) {
-                                Some(victim) => Step::Evict(victim),
-                                None => Step::Wait,
-                            },
+                    _ => match permit {
+                        Some(permit) => {
+                            st.leave(first, ticket.take().map(|t| t.0));
+                            let connecting = may_be_h2.then(|| {
+                                let id = self.next_id();
+                                let (tx, rx) = watch::channel(None);
+                                st.origin(key).connecting = Some((id, rx));
+                                Connecting {
+                                    pool: Arc::clone(self),
+                                    key: key.clone(),
+                                    id,
+                                    tx,
+                                }
+                            });
+                            Step::Connect(self.wrap(permit), connecting)
                         }
-                    }
+                        None => match my_turn.then(|| st.take_idle_at(first)).flatten() {
+                            Some(victim) => Step::Evict(victim),
+                            None => {
+                                if ticket.is_none() {
+                                    let id = self.next_id();
+                                    let (tx, rx) = oneshot::channel();
+                                    let waiter = Waiter {
+                                        id,
+                                        key: key.clone(),
+                                        reuses: !want.alone && !want.new_http1,
+                                        tx,
+                                    };
+                                    let queue = st.queues.entry(first).or_default();
+                                    // A slot freed for us and taken by another: first again.
+                                    if granted {
+                                        queue.push_front(waiter);
+                                    } else {
+                                        queue.push_back(waiter);
+                                    }
+                                    ticket = Some((id, rx));
+                                }
+                                Step::Wait
+                            }
+                        },
+                    },
                 }
             };
             match step {
@@ -597,10 +693,43 @@ impl Pool {
                 }
                 Step::Wait => {
                     let started = Instant::now();
-                    notified.await;
+                    let handoff = match ticket.as_mut() {
+                        Some((_, rx)) => tokio::select! {
+                            handoff = rx => Some(handoff),
+                            _ = &mut notified => None,
+                        },
+                        None => {
+                            notified.await;
+                            None
+                        }
+                    };
                     waited += started.elapsed();
+                    match handoff {
+                        Some(Ok(Handoff::Reuse(conn))) => {
+                            return Ok((self.lend_h1(key, conn), waited));
+                        }
+                        // Out of the queue with the right to the slot freed for it.
+                        Some(Ok(Handoff::SlotFreed)) => {
+                            ticket = None;
+                            granted = true;
+                        }
+                        Some(Err(_)) => ticket = None,
+                        None => {}
+                    }
                 }
             }
+        }
+    }
+
+    fn lend_h1(self: &Arc<Self>, key: &OriginKey, conn: H1) -> Lease {
+        Lease {
+            pool: Arc::clone(self),
+            key: key.clone(),
+            id: conn.id,
+            conn: LeaseConn::H1(Some(conn)),
+            reused: true,
+            alone: false,
+            done: false,
         }
     }
 
@@ -779,20 +908,37 @@ impl Pool {
         }
     }
 
-    fn put_idle(&self, key: &OriginKey, conn: H1) {
-        {
-            let mut st = self.lock();
-            // A group that ended has no origin left: its connection is closed.
-            if let Some(origin) = st.origins.get_mut(key) {
-                origin.idle.push(IdleH1 {
-                    conn,
-                    since: Instant::now(),
-                });
-            } else if key.group == 0 {
-                st.origin(key).idle.push(IdleH1 {
-                    conn,
-                    since: Instant::now(),
-                });
+    /// An HTTP/1.1 connection whose answer was read: to the oldest waiter for its address (as
+    /// is when it wants this origin, else closed to free the slot for it), else idle.
+    async fn give_back(&self, key: &OriginKey, mut conn: H1) {
+        loop {
+            let waiter = {
+                let mut st = self.lock();
+                match st.next_waiter(conn.addr) {
+                    Some(w) => w,
+                    None => {
+                        // A group that ended has no origin left: its connection is closed.
+                        if key.group == 0 || st.origins.contains_key(key) {
+                            st.origin(key).idle.push(IdleH1 {
+                                conn,
+                                since: Instant::now(),
+                            });
+                        }
+                        break;
+                    }
+                }
+            };
+            if waiter.reuses && waiter.key == *key {
+                match waiter.tx.send(Handoff::Reuse(conn)) {
+                    Ok(()) => return,
+                    // It gave up meanwhile: the next one.
+                    Err(Handoff::Reuse(back)) => conn = back,
+                    Err(Handoff::SlotFreed) => return,
+                }
+            } else {
+                conn.driver.close().await;
+                let _ = waiter.tx.send(Handoff::SlotFreed);
+                return;
             }
         }
         self.changed.notify_waiters();
