@@ -100,9 +100,21 @@ def stop_background(p):
         BACKGROUND.remove(p)
 
 
+GNU_TIME = "/usr/bin/time"
+
+
 def measure(cmd, timeout, stdout_path=None, env=None):
-    """Runs cmd to completion (killed after `timeout` s); returns wall/cpu/rss, exit, stdout."""
+    """Runs cmd to completion (killed after `timeout` s); returns wall/cpu/rss, exit, stdout.
+
+    Peak RSS comes from GNU time's %M for the command it runs: Linux charges a process that
+    this (large) Python process forks with Python's own peak RSS when it execs (exec_mmap keeps
+    the old mm's high-water mark), so wait4's ru_maxrss would never show less than this
+    process's size. GNU time is small; the command it starts is measured as itself."""
     out = open(stdout_path, "wb") if stdout_path else subprocess.PIPE
+    rss_file = None
+    if Path(GNU_TIME).exists():
+        rss_file = Path(f"/tmp/bench-rss-{os.getpid()}-{threading.get_ident()}")
+        cmd = [GNU_TIME, "-f", "%M", "-o", str(rss_file), "--", *cmd]
     t0 = time.perf_counter()
     p = subprocess.Popen(cmd, stdout=out, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
                          start_new_session=True, env=env)
@@ -141,12 +153,19 @@ def measure(cmd, timeout, stdout_path=None, env=None):
         stdout = Path(stdout_path).read_bytes()
     else:
         stdout = b"".join(chunks["out"])
+    rss_mb = ru.ru_maxrss / 1024.0
+    if rss_file is not None:
+        try:
+            rss_mb = int(rss_file.read_text().split()[-1]) / 1024.0
+        except (OSError, ValueError, IndexError):
+            pass
+        rss_file.unlink(missing_ok=True)
     return {
         "wall_s": wall,
         "cpu_s": ru.ru_utime + ru.ru_stime,
         "user_s": ru.ru_utime,
         "sys_s": ru.ru_stime,
-        "rss_mb": ru.ru_maxrss / 1024.0,
+        "rss_mb": rss_mb,
         "exit": p.returncode,
         "timed_out": timed_out.is_set(),
         "stdout": stdout.decode("utf-8", "replace"),
@@ -345,7 +364,7 @@ class Nginx:
     `/tNNNN/…` served as `/…` so each fleet member is a target of its own behind one address."""
 
     def __init__(self, work, name="p2-nginx"):
-        self.dir = work / name
+        self.dir = (work / name).resolve()
         shutil.rmtree(self.dir, ignore_errors=True)
         for sub in ("www", "tmp", "logs"):
             (self.dir / sub).mkdir(parents=True)

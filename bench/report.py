@@ -85,7 +85,8 @@ def render(raw):
         w(f"### 2. Fleet: `audit --targets` at concurrency {p2['concurrency']} against Debian nginx "
           f"(passive; half plain HTTP, half HTTPS with HTTP/2; medians of {c['fleet_runs']} runs)")
         w("")
-        w(f"Every target (`/t0000/`, `/t0001/`, …) is served by one {p2.get('nginx_version') or 'nginx'} "
+        nginx = (p2.get("nginx_version") or "nginx").replace("nginx version: ", "")
+        w(f"Every target (`/t0000/`, `/t0001/`, …) is served by one {nginx} "
           "(one worker, 1,024 worker connections) on the same 2 cores: many targets behind one "
           "address, sharing readyprobe's per-host connection limit (6). *error findings* and "
           "*nginx \"not enough\"* are totals over all runs of that size.")
