@@ -242,6 +242,50 @@ async fn a_target_behind_a_busy_address_is_not_starved() {
     assert!(seen.most.load(std::sync::atomic::Ordering::SeqCst) <= 2);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_holds_the_per_host_limit_across_concurrent_scrapes() {
+    use std::sync::atomic::Ordering::SeqCst;
+    crate::util::crypto();
+    let (target, seen) = counting_server().await;
+    let mut base = readyprobe::config::Config::default();
+    base.run.max_connections_per_host = 2;
+    let router = readyprobe::serve::router(readyprobe::serve::ServeOptions {
+        base,
+        origin: "test".to_string(),
+        probes: Vec::new(),
+        extra_roots: Vec::new(),
+        max_concurrent: 4,
+        timeout_offset: Duration::from_millis(500),
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let exporter = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, router).await;
+    });
+    let client = reqwest::Client::new();
+    let scrape = format!("http://{exporter}/probe?target=http://{target}/&profile=production");
+    let scrapes = (0..4).map(|_| {
+        let client = client.clone();
+        let scrape = scrape.clone();
+        async move { client.get(scrape).send().await?.text().await }
+    });
+    for body in futures_util::future::join_all(scrapes).await {
+        let body = body.expect("scraped");
+        assert!(body.contains("readyprobe_probe_success 1"), "{body}");
+    }
+    assert!(
+        seen.hosts.lock().expect("hosts").len() > 100,
+        "four audits ran"
+    );
+    assert!(
+        seen.most.load(SeqCst) <= 2,
+        "{} connections at once",
+        seen.most.load(SeqCst)
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // nginx with HTTP/2: a hostile request must not take its neighbours down
 

@@ -2,8 +2,9 @@
 //! connection limit, connect TCP, then TLS.
 //!
 //! The slot is a semaphore permit owned by the socket itself ([`Limited`]): it is given back when
-//! the socket is closed, however that happens (the server hung up, the pool evicted it, a probe
-//! was cut by its deadline), so the count of open connections to an address can never drift.
+//! the socket is closed — and the server has seen it close — however that happens (the server
+//! hung up, the pool evicted it, a probe was cut by its deadline), so the count of open
+//! connections to an address can never drift above the limit, on either side.
 
 use std::io;
 use std::net::SocketAddr;
@@ -22,55 +23,104 @@ use super::NetError;
 use super::pool::{Pool, Slot};
 use super::resolve::RunResolver;
 
-/// A socket holding its slot of the per-address connection limit until it is dropped.
+/// A TCP socket holding its slot of the per-address connection limit. Dropped, it closes its
+/// side (FIN) and gives the slot back only once the server has closed too (or after [`LINGER`]):
+/// a server counts a connection until it has seen it close, so a slot freed any earlier would let
+/// a new connection in while the server still counts the old one.
 #[derive(Debug)]
-pub struct Limited<T> {
-    inner: T,
-    _slot: Slot,
+pub struct Limited {
+    inner: Option<TcpStream>,
+    slot: Option<Slot>,
 }
 
-impl<T> Limited<T> {
+/// The longest a closed connection keeps its slot while waiting for the server to close its side.
+pub const LINGER: Duration = Duration::from_secs(1);
+
+impl Limited {
     /// Wraps a socket with the slot it holds.
-    pub fn new(inner: T, slot: Slot) -> Limited<T> {
-        Limited { inner, _slot: slot }
+    pub fn new(inner: TcpStream, slot: Slot) -> Limited {
+        Limited {
+            inner: Some(inner),
+            slot: Some(slot),
+        }
     }
 
-    /// The wrapped socket.
-    pub fn get_ref(&self) -> &T {
-        &self.inner
-    }
-
-    /// The wrapped socket, mutably.
-    pub fn get_mut(&mut self) -> &mut T {
-        &mut self.inner
+    fn socket(&mut self) -> io::Result<&mut TcpStream> {
+        self.inner
+            .as_mut()
+            .ok_or_else(|| io::Error::from(io::ErrorKind::NotConnected))
     }
 }
 
-impl<T: AsyncRead + Unpin> AsyncRead for Limited<T> {
+impl Drop for Limited {
+    fn drop(&mut self) {
+        let (Some(tcp), Some(slot)) = (self.inner.take(), self.slot.take()) else {
+            return;
+        };
+        // Outside a runtime (the process is ending) the socket just closes.
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(linger(tcp, slot));
+        }
+    }
+}
+
+/// Closes our side, then waits (bounded) for the server to close its own, discarding what it
+/// still sends, before the slot goes back.
+async fn linger(mut tcp: TcpStream, slot: Slot) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let _ = tokio::time::timeout(LINGER, async {
+        let _ = tcp.shutdown().await;
+        let mut buf = [0u8; 8192];
+        let mut discarded = 0usize;
+        while let Ok(n @ 1..) = tcp.read(&mut buf).await {
+            discarded += n;
+            if discarded > 256 * 1024 {
+                break;
+            }
+        }
+    })
+    .await;
+    drop(tcp);
+    drop(slot);
+}
+
+impl AsyncRead for Limited {
     fn poll_read(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_read(cx, buf)
+        match self.socket() {
+            Ok(tcp) => Pin::new(tcp).poll_read(cx, buf),
+            Err(e) => Poll::Ready(Err(e)),
+        }
     }
 }
 
-impl<T: AsyncWrite + Unpin> AsyncWrite for Limited<T> {
+impl AsyncWrite for Limited {
     fn poll_write(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.inner).poll_write(cx, buf)
+        match self.socket() {
+            Ok(tcp) => Pin::new(tcp).poll_write(cx, buf),
+            Err(e) => Poll::Ready(Err(e)),
+        }
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_flush(cx)
+        match self.socket() {
+            Ok(tcp) => Pin::new(tcp).poll_flush(cx),
+            Err(e) => Poll::Ready(Err(e)),
+        }
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_shutdown(cx)
+        match self.socket() {
+            Ok(tcp) => Pin::new(tcp).poll_shutdown(cx),
+            Err(e) => Poll::Ready(Err(e)),
+        }
     }
 
     fn poll_write_vectored(
@@ -78,16 +128,19 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for Limited<T> {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+        match self.socket() {
+            Ok(tcp) => Pin::new(tcp).poll_write_vectored(cx, bufs),
+            Err(e) => Poll::Ready(Err(e)),
+        }
     }
 
     fn is_write_vectored(&self) -> bool {
-        self.inner.is_write_vectored()
+        self.inner.as_ref().is_some_and(|t| t.is_write_vectored())
     }
 }
 
 /// A TCP connection that counts against the limit of its address.
-pub type LimitedTcp = Limited<TcpStream>;
+pub type LimitedTcp = Limited;
 
 /// A connection to an HTTP server: plain, or TLS over TCP.
 #[derive(Debug)]

@@ -531,6 +531,8 @@ impl Pool {
 
     /// A slot for `addr`, closing idle connections to it or waiting as needed.
     pub async fn slot(self: &Arc<Self>, addr: SocketAddr) -> Slot {
+        // As in `checkout`: one idle connection closed at a time, its slot awaited.
+        let mut evicted_at: Option<Instant> = None;
         loop {
             let notified = self.changed.notified();
             tokio::pin!(notified);
@@ -541,9 +543,14 @@ impl Pool {
                 if let Ok(permit) = semaphore.clone().try_acquire_owned() {
                     return self.wrap(permit);
                 }
-                (st.take_idle_at(addr), semaphore)
+                let may_evict = evicted_at.is_none_or(|at| at.elapsed() > connect::LINGER);
+                (
+                    may_evict.then(|| st.take_idle_at(addr)).flatten(),
+                    semaphore,
+                )
             };
             if let Some(victim) = victim {
+                evicted_at = Some(Instant::now());
                 victim.close().await;
                 continue;
             }
@@ -602,6 +609,10 @@ impl Pool {
         let mut ticket: Option<(u64, oneshot::Receiver<Handoff>)> = None;
         // A waiter that gives up (its deadline) drops its receiver: the queue skips it.
         let mut granted = false;
+        // When we last closed an idle connection for its slot: the slot comes back once the
+        // server has seen the close (see `connect::Limited`); closing another meanwhile would
+        // empty the pool for nothing.
+        let mut evicted_at: Option<Instant> = None;
         loop {
             let notified = self.changed.notified();
             tokio::pin!(notified);
@@ -641,7 +652,11 @@ impl Pool {
                             });
                             Step::Connect(self.wrap(permit), connecting)
                         }
-                        None => match my_turn.then(|| st.take_idle_at(first)).flatten() {
+                        None => match (my_turn
+                            && evicted_at.is_none_or(|at| at.elapsed() > connect::LINGER))
+                        .then(|| st.take_idle_at(first))
+                        .flatten()
+                        {
                             Some(victim) => Step::Evict(victim),
                             None => {
                                 if ticket.is_none() {
@@ -679,7 +694,10 @@ impl Pool {
                     }
                     return result.map(|lease| (lease, waited));
                 }
-                Step::Evict(victim) => victim.close().await,
+                Step::Evict(victim) => {
+                    evicted_at = Some(Instant::now());
+                    victim.close().await;
+                }
                 Step::WaitConnecting(mut rx) => {
                     let started = Instant::now();
                     tokio::select! {
