@@ -4,7 +4,7 @@
 Every process is started in its own session and measured with wait4(2): wall time (monotonic
 clock around fork→reap), user+sys CPU and peak RSS (ru_maxrss, which on Linux covers the process
 and every descendant it reaped — testssl.sh's openssl children included). Long-lived servers
-(the demo targets, blackbox_exporter) are read from /proc instead. Only loopback targets are
+(the demo targets, nginx, blackbox_exporter) are read from /proc instead. Only loopback targets are
 used; every wait is bounded; every process started here is killed on exit, also on SIGINT/SIGTERM.
 
 Usage: bench.py --bin target/release/readyprobe --out bench/out/raw.json [--parts 1,2,3]
@@ -100,9 +100,21 @@ def stop_background(p):
         BACKGROUND.remove(p)
 
 
+GNU_TIME = "/usr/bin/time"
+
+
 def measure(cmd, timeout, stdout_path=None, env=None):
-    """Runs cmd to completion (killed after `timeout` s); returns wall/cpu/rss, exit, stdout."""
+    """Runs cmd to completion (killed after `timeout` s); returns wall/cpu/rss, exit, stdout.
+
+    Peak RSS comes from GNU time's %M for the command it runs: Linux charges a process that
+    this (large) Python process forks with Python's own peak RSS when it execs (exec_mmap keeps
+    the old mm's high-water mark), so wait4's ru_maxrss would never show less than this
+    process's size. GNU time is small; the command it starts is measured as itself."""
     out = open(stdout_path, "wb") if stdout_path else subprocess.PIPE
+    rss_file = None
+    if Path(GNU_TIME).exists():
+        rss_file = Path(f"/tmp/bench-rss-{os.getpid()}-{threading.get_ident()}")
+        cmd = [GNU_TIME, "-f", "%M", "-o", str(rss_file), "--", *cmd]
     t0 = time.perf_counter()
     p = subprocess.Popen(cmd, stdout=out, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
                          start_new_session=True, env=env)
@@ -141,12 +153,19 @@ def measure(cmd, timeout, stdout_path=None, env=None):
         stdout = Path(stdout_path).read_bytes()
     else:
         stdout = b"".join(chunks["out"])
+    rss_mb = ru.ru_maxrss / 1024.0
+    if rss_file is not None:
+        try:
+            rss_mb = int(rss_file.read_text().split()[-1]) / 1024.0
+        except (OSError, ValueError, IndexError):
+            pass
+        rss_file.unlink(missing_ok=True)
     return {
         "wall_s": wall,
         "cpu_s": ru.ru_utime + ru.ru_stime,
         "user_s": ru.ru_utime,
         "sys_s": ru.ru_stime,
-        "rss_mb": ru.ru_maxrss / 1024.0,
+        "rss_mb": rss_mb,
         "exit": p.returncode,
         "timed_out": timed_out.is_set(),
         "stdout": stdout.decode("utf-8", "replace"),
@@ -327,63 +346,141 @@ def part1(binary, work):
 
 
 # ---------------------------------------------------------------------------------------------
-# part 2: fleet
+# part 2: fleet against Debian nginx
 
-def fleet_supported(binary):
-    r = subprocess.run([str(binary), "audit", "--help"], capture_output=True, text=True, timeout=30)
-    return "--targets" in r.stdout and "--fleet-concurrency" in r.stdout
+NGINX = "/usr/sbin/nginx"
+
+
+def openssl(cwd, args):
+    r = subprocess.run(["openssl", *args.split()], cwd=cwd, capture_output=True, text=True,
+                       timeout=60)
+    if r.returncode != 0:
+        raise RuntimeError(f"openssl {args}: {r.stderr[-400:]}")
+
+
+class Nginx:
+    """Debian nginx in a prefix of its own under the work directory: one plain-HTTP and one
+    HTTPS + HTTP/2 server on loopback (a CA and a leaf made with openssl), every path
+    `/tNNNN/…` served as `/…` so each fleet member is a target of its own behind one address."""
+
+    def __init__(self, work, name="p2-nginx"):
+        self.dir = (work / name).resolve()
+        shutil.rmtree(self.dir, ignore_errors=True)
+        for sub in ("www", "tmp", "logs"):
+            (self.dir / sub).mkdir(parents=True)
+        (self.dir / "www" / "index.html").write_text(
+            "<!doctype html><html><head><title>fleet</title></head><body>ok</body></html>\n")
+        d = self.dir
+        openssl(d, "req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key "
+                   "-out ca.pem -days 365 -subj /CN=bench-CA")
+        openssl(d, "req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout leaf.key "
+                   "-out leaf.csr -subj /CN=localhost")
+        (d / "leaf.ext").write_text("subjectAltName=DNS:localhost,IP:127.0.0.1\n"
+                                    "basicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n")
+        openssl(d, "x509 -req -in leaf.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out leaf.pem "
+                   "-days 365 -extfile leaf.ext")
+        (d / "chain.pem").write_text((d / "leaf.pem").read_text() + (d / "ca.pem").read_text())
+        self.ca = d / "ca.pem"
+        self.http_port, self.https_port = free_port(), free_port()
+        site = (f"        root {d}/www;\n"
+                "        location ~ ^/t[0-9]+(/|$) { rewrite ^/t[0-9]+/?(.*)$ /$1 last; }\n")
+        conf = (
+            f"worker_processes 1;\nerror_log {d}/logs/error.log info;\npid {d}/nginx.pid;\n"
+            "events { worker_connections 1024; }\n"
+            "http {\n    default_type text/html;\n    access_log off;\n"
+            f"    client_body_temp_path {d}/tmp/body;\n    proxy_temp_path {d}/tmp/proxy;\n"
+            f"    fastcgi_temp_path {d}/tmp/fastcgi;\n    uwsgi_temp_path {d}/tmp/uwsgi;\n"
+            f"    scgi_temp_path {d}/tmp/scgi;\n"
+            f"    server {{\n        listen 127.0.0.1:{self.http_port};\n{site}    }}\n"
+            f"    server {{\n        listen 127.0.0.1:{self.https_port} ssl http2;\n"
+            f"        ssl_certificate {d}/chain.pem;\n        ssl_certificate_key {d}/leaf.key;\n"
+            f"{site}    }}\n}}\n")
+        (d / "nginx.conf").write_text(conf)
+        self.proc = start_background([NGINX, "-p", str(d), "-c", str(d / "nginx.conf"),
+                                      "-g", "daemon off;"], d / "stdout", d / "stderr")
+
+        def listening():
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"nginx exited: {(d / 'logs/error.log').read_text()[-500:]}")
+            for port in (self.http_port, self.https_port):
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                except OSError:
+                    return False
+            return True
+        wait_for(listening, 30, "nginx")
+
+    def urls(self, n):
+        """n targets, alternating plain HTTP and HTTPS with HTTP/2."""
+        return [f"http://127.0.0.1:{self.http_port}/t{i:04d}/" if i % 2 == 0
+                else f"https://127.0.0.1:{self.https_port}/t{i:04d}/" for i in range(n)]
+
+    def cpu_s(self):
+        """CPU of the master and its workers."""
+        total = proc_cpu_s(self.proc.pid)
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == self.proc.pid:
+                total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return total
+
+    def not_enough(self):
+        """Lines where nginx ran short of worker connections."""
+        log = (self.dir / "logs" / "error.log").read_text(errors="replace")
+        return sum(1 for line in log.splitlines() if "not enough" in line)
+
+    def stop(self):
+        stop_background(self.proc)
 
 
 def part2(binary, work):
-    biggest = max(FLEET_SIZES)
-    out = {"concurrency": FLEET_CONCURRENCY, "sizes": {}, "mode": None}
-    log(f"part 2: starting {biggest} demo targets in one process")
-    t0 = time.perf_counter()
-    demo = Demo(binary, work, "flawed", count=biggest, name="p2-fleet")
-    out["demo_start_s"] = time.perf_counter() - t0
-    out["demo_rss_mb_idle"] = proc_hwm_mb(demo.proc.pid)
+    out = {"concurrency": FLEET_CONCURRENCY, "sizes": {}, "mode": "audit --targets",
+           "server": "nginx"}
+    log("part 2: starting Debian nginx (HTTP and HTTPS with HTTP/2)")
+    nginx = Nginx(work)
+    out["nginx_version"] = tool_version([NGINX, "-v"])
     try:
-        native = fleet_supported(binary)
-        out["mode"] = "audit --targets" if native else "parallel processes (stand-in)"
         for n in FLEET_SIZES:
             targets = work / f"targets-{n}.txt"
-            targets.write_text("\n".join(demo.urls[:n]) + "\n")
+            targets.write_text("\n".join(nginx.urls(n)) + "\n")
             samples = []
             for i in range(FLEET_RUNS):
                 log(f"part 2: fleet of {n} at concurrency {FLEET_CONCURRENCY}, run {i + 1}/{FLEET_RUNS}")
-                if native:
-                    cmd = [str(binary), "audit", "--targets", str(targets), "--ca-file", str(demo.ca),
-                           "--profile", "production", "--fleet-concurrency", str(FLEET_CONCURRENCY),
-                           "--no-color"]
-                else:
-                    cmd = ["bash", "-c",
-                           f'xargs -P {FLEET_CONCURRENCY} -I URL "$0" audit URL --ca-file "$1" '
-                           f'--profile production --quiet < "$2"; s=$?; [ $s -le 123 ] && exit 0 || exit $s',
-                           str(binary), str(demo.ca), str(targets)]
-                cpu_before = proc_cpu_s(demo.proc.pid)
+                cmd = [str(binary), "audit", "--targets", str(targets), "--ca-file", str(nginx.ca),
+                       "--profile", "production", "--fleet-concurrency", str(FLEET_CONCURRENCY),
+                       "--no-color"]
+                cpu_before = nginx.cpu_s()
+                short_before = nginx.not_enough()
                 m = measure(cmd, timeout=900)
-                m["server_cpu_s"] = proc_cpu_s(demo.proc.pid) - cpu_before
+                m["server_cpu_s"] = nginx.cpu_s() - cpu_before
+                m["not_enough"] = nginx.not_enough() - short_before
                 table = m.pop("stdout")
-                # Rows of the summary table: │ line ┆ target ┆ verdict ┆ …; "—" = no report.
+                # Rows of the summary table: │ line ┆ target ┆ verdict ┆ score ┆ fail ┆ error ┆ …
                 rows = [[c.strip() for c in l.strip("│ ").split("┆")] for l in table.splitlines()]
-                audited = sum(1 for r in rows if len(r) > 2 and r[0].isdigit() and r[2] not in ("", "—"))
-                unreachable = m["stderr"].count("could not be reached")
-                m["audited"] = audited if native else None
-                m["unreachable"] = unreachable
-                m["ok"] = (m["exit"] in (0, 1)) and not m["timed_out"]
+                rows = [r for r in rows if len(r) > 5 and r[0].isdigit()]
+                m["audited"] = sum(1 for r in rows if r[2] not in ("", "—"))
+                m["error_findings"] = sum(int(r[5]) for r in rows if r[5].isdigit())
+                m["unreachable"] = m["stderr"].count("could not be reached")
+                m["ok"] = (m["exit"] in (0, 1)) and not m["timed_out"] and m["audited"] == n
                 if not m["ok"]:
-                    log(f"fleet run failed: exit {m['exit']}, stderr tail: {m['stderr'][-400:]}")
+                    log(f"fleet run failed: exit {m['exit']}, audited {m['audited']}/{n}, "
+                        f"stderr tail: {m['stderr'][-400:]}")
                 m["audits_per_s"] = n / m["wall_s"] if m["wall_s"] else None
                 m["load"] = loadavg()
                 samples.append(m)
             s = summarize(samples, ("audits_per_s", "server_cpu_s"))
             s["audited"] = samples[-1]["audited"]
             s["unreachable"] = samples[-1]["unreachable"]
+            s["error_findings"] = sum(x["error_findings"] for x in samples)
+            s["not_enough"] = sum(x["not_enough"] for x in samples)
             s["load_after"] = loadavg()
             out["sizes"][str(n)] = s
-        out["demo_rss_mb_peak"] = proc_hwm_mb(demo.proc.pid)
+        out["server_rss_mb_peak"] = proc_hwm_mb(nginx.proc.pid)
     finally:
-        demo.stop()
+        nginx.stop()
     return out
 
 

@@ -11,8 +11,9 @@
 #   1. the passive audit (`--profile production`) of a standalone demo target, flawed and
 #      hardened: wall, CPU (user+sys), peak RSS, requests sent — medians of BENCH_RUNS (≥ 10,
 #      default 15) runs after BENCH_WARMUP (2) warm-up runs;
-#   2. fleet mode `audit --targets` over 100 and 1,000 demo targets (one `readyprobe demo --count`
-#      process) at concurrency 100: wall, peak RSS, audits/s and the growth 100→1,000;
+#   2. fleet mode `audit --targets` over 100 and 1,000 targets served by one Debian nginx (half
+#      plain HTTP, half HTTPS with HTTP/2) at concurrency 100: wall, peak RSS, audits/s, the
+#      growth 100→1,000, error findings and nginx's "worker_connections are not enough" lines;
 #   3. in the same run against one local demo target on 127.0.0.1:443/:80: readyprobe, the MDN
 #      HTTP Observatory CLI, testssl.sh (--fast and default) and blackbox_exporter's http /probe,
 #      as ratios to readyprobe.
@@ -21,7 +22,7 @@
 # Needs: Debian/Ubuntu (apt-get) and root for the installs and for binding :443/:80 in part 3
 # (without root part 3 still runs, minus the MDN CLI); node ≥ 20 + npm; python3; cargo.
 # Tools it installs when missing: Debian `hyperfine`, `testssl.sh`, `prometheus-blackbox-exporter`,
-# `time`; npm `@mdn/mdn-http-observatory` (--ignore-scripts) into bench/.tools/npm with an empty
+# `time`, `nginx` (its service is not started); npm `@mdn/mdn-http-observatory` (--ignore-scripts) into bench/.tools/npm with an empty
 # conf/hsts-preload.json (its postinstall would download the preload list).
 # Knobs (environment): BENCH_RUNS, BENCH_WARMUP, BENCH_FLEET_RUNS, BENCH_FLEET_SIZES,
 # BENCH_FLEET_CONCURRENCY, BENCH_PEER_RUNS, BENCH_TESTSSL_RUNS, BENCH_PEER_PROFILE, CARGO_TARGET_DIR.
@@ -62,11 +63,20 @@ command -v hyperfine >/dev/null || apt_missing+=(hyperfine)
 command -v testssl >/dev/null || command -v testssl.sh >/dev/null || apt_missing+=(testssl.sh)
 command -v prometheus-blackbox-exporter >/dev/null || apt_missing+=(prometheus-blackbox-exporter)
 [ -x /usr/bin/time ] || apt_missing+=(time)
+[ -x /usr/sbin/nginx ] || apt_missing+=(nginx)
 if [ ${#apt_missing[@]} -gt 0 ]; then
     say "installing ${apt_missing[*]} (apt-get)"
     if [ "$(id -u)" = 0 ]; then sudo=""; else sudo="sudo"; fi
     timeout 600 $sudo apt-get update -qq
+    # No service starts on install (nginx would take port 80): the benchmark runs its own.
+    made_policy=0
+    if [ ! -e /usr/sbin/policy-rc.d ]; then
+        printf '#!/bin/sh\nexit 101\n' | $sudo tee /usr/sbin/policy-rc.d >/dev/null
+        $sudo chmod +x /usr/sbin/policy-rc.d
+        made_policy=1
+    fi
     DEBIAN_FRONTEND=noninteractive timeout 900 $sudo apt-get install -y -qq "${apt_missing[@]}" >&2
+    [ "$made_policy" = 0 ] || $sudo rm -f /usr/sbin/policy-rc.d
 fi
 
 mdn="$tools/npm/node_modules/@mdn/mdn-http-observatory"

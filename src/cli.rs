@@ -143,9 +143,23 @@ pub struct AuditArgs {
     /// The most requests the audit may send.
     #[arg(long, env = "READYPROBE_MAX_REQUESTS")]
     pub max_requests: Option<u64>,
-    /// PEM file of extra trusted CA certificates (a private staging CA).
+    /// PEM file of extra trusted CA certificates (a private staging CA), or the staging
+    /// server's own self-signed certificate (trusted as exactly that certificate).
     #[arg(long, value_name = "FILE", env = "READYPROBE_CA_FILE")]
     pub ca_file: Option<PathBuf>,
+    /// A certificate that fails verification makes every HTTP check an error. Without it the
+    /// tls.* checks fail and the other checks observe the site over an unverified connection
+    /// (labelled so in the evidence; no -H header or credential is sent over it).
+    #[arg(long, env = "READYPROBE_STRICT_TLS")]
+    pub strict_tls: bool,
+    /// Connections open at once to one server address, all audits of a --targets run together
+    /// (default 6, like browsers).
+    #[arg(long, value_name = "N", env = "READYPROBE_MAX_CONNECTIONS_PER_HOST")]
+    pub max_connections_per_host: Option<usize>,
+    /// Resolve the target with this DNS server (IP or IP:port) instead of the system's;
+    /// repeatable.
+    #[arg(long = "nameserver", value_name = "ADDR")]
+    pub nameservers: Vec<String>,
     /// Extra request header "Name: value" (value may be env:VAR); repeatable. Values are masked
     /// in every output.
     #[arg(short = 'H', long = "header", value_name = "NAME: VALUE")]
@@ -288,6 +302,10 @@ pub struct ServeArgs {
     /// Audits allowed at once; more scrapes wait, then get 503.
     #[arg(long, default_value_t = 4)]
     pub max_concurrent: usize,
+    /// Connections open at once to one server address, all scrapes together (default: the
+    /// config's run.max_connections_per_host, 6).
+    #[arg(long, value_name = "N")]
+    pub max_connections_per_host: Option<usize>,
     /// Subtracted from Prometheus's scrape timeout to bound each audit, e.g. 500ms.
     #[arg(long, value_parser = parse_duration, default_value = "500ms")]
     pub timeout_offset: Duration,
@@ -442,6 +460,15 @@ pub fn resolve_config(args: &AuditArgs) -> Result<(Config, String)> {
     }
     if let Some(ca) = &args.ca_file {
         cfg.run.ca_file = Some(ca.clone());
+    }
+    if args.strict_tls {
+        cfg.run.strict_tls = true;
+    }
+    if let Some(n) = args.max_connections_per_host {
+        cfg.run.max_connections_per_host = n;
+    }
+    if !args.nameservers.is_empty() {
+        cfg.run.nameservers = args.nameservers.clone();
     }
     if let Some(level) = args.fail_on {
         cfg.gate.fail_on = Some(level);
@@ -1163,10 +1190,14 @@ fn judge_recording(args: &JudgeArgs) -> Result<u8> {
 
 /// `readyprobe serve`.
 async fn serve(args: ServeArgs) -> Result<u8> {
-    let (base, origin) = match &args.config {
+    let (mut base, origin) = match &args.config {
         Some(path) => (config::from_file(path)?, path.display().to_string()),
         None => (Config::default(), "command line".to_string()),
     };
+    if let Some(n) = args.max_connections_per_host {
+        base.run.max_connections_per_host = n;
+        base.validate(&format!("{origin} (with command-line flags)"))?;
+    }
     // Fail at start, not at the first scrape: packs, config and CA must load.
     load_catalogue(&args.probes)?.validate_config(&base, &origin)?;
     let extra_roots = match &args.ca_file {

@@ -108,6 +108,9 @@ pub struct MemberSummary {
     pub score: Option<f64>,
     /// How many checks failed.
     pub failed: usize,
+    /// How many checks could not measure (`error`): probes that failed, not the target's fault
+    /// necessarily — a fleet with errors is worth a look before its verdicts are trusted.
+    pub errors: usize,
 }
 
 /// Audits every target, at most `concurrency` at once, in file order in the result, keeping
@@ -124,7 +127,9 @@ pub async fn run(
 
 /// [`run`], keeping each full report only when `keep_reports` (e.g. for `--out-dir`): otherwise
 /// only its [`MemberSummary`] stays, so memory does not grow with the size of the fleet (a report
-/// with its evidence is ~100 KB). The check catalogue is loaded once and shared.
+/// with its evidence is ~100 KB). The check catalogue is loaded once and shared, and so is the
+/// HTTP transport: one connection pool whose per-host limit (`run.max_connections_per_host` of
+/// the base config) holds for the fleet as a whole, and one resolver.
 pub async fn run_keeping(
     targets: Vec<FleetTarget>,
     base: &Config,
@@ -138,6 +143,9 @@ pub async fn run_keeping(
     // per-target copies of the config and catalogue are made once a slot is free, so the tasks
     // still waiting hold only pointers.
     let catalogue = Arc::new(crate::cli::load_catalogue(probes).map_err(|e| format!("{e:#}")));
+    // One transport for the whole fleet: many targets behind one address share its
+    // per-host connection limit, and each name is resolved once.
+    let net = crate::engine::Net::for_run(&base.run);
     let base = Arc::new(base.clone());
     let mut tasks = Vec::new();
     for target in targets {
@@ -145,9 +153,11 @@ pub async fn run_keeping(
         let base = base.clone();
         let origin = origin.to_string();
         let catalogue = catalogue.clone();
+        let net = net.clone();
         tasks.push(tokio::spawn(async move {
             let _slot = limit.acquire_owned().await;
-            let mut result = one(target, (*base).clone(), &origin, (*catalogue).clone()).await;
+            let mut result =
+                one(target, (*base).clone(), &origin, (*catalogue).clone(), &net).await;
             if !keep_reports {
                 result.report = None;
             }
@@ -176,6 +186,7 @@ async fn one(
     base: Config,
     origin: &str,
     catalogue: Result<crate::checks::Catalogue, String>,
+    net: &crate::engine::Net,
 ) -> MemberResult {
     let line = target.line();
     let (url, cfg, origin) = match &target {
@@ -203,7 +214,7 @@ async fn one(
         Ok(a) => a,
         Err(e) => return failed(line, shown, format!("{e:#}")),
     };
-    let output = match crate::engine::run(&audit).await {
+    let output = match crate::engine::run_on(&audit, net).await {
         Ok(o) => o,
         Err(e) => return failed(line, shown, e.to_string()),
     };
@@ -224,6 +235,12 @@ async fn one(
         verdict: output.report.verdict.as_str().to_string(),
         score: output.report.overall_score,
         failed: output.report.findings.iter().filter(|f| f.failed()).count(),
+        errors: output
+            .report
+            .findings
+            .iter()
+            .filter(|f| f.outcome == crate::model::Outcome::Error)
+            .count(),
     };
     MemberResult {
         line,
@@ -280,17 +297,23 @@ pub fn summary_table(results: &[MemberResult]) -> String {
     table
         .load_preset(comfy_table::presets::UTF8_FULL_CONDENSED)
         .set_header([
-            "line", "target", "verdict", "score", "fail", "exit", "notes",
+            "line", "target", "verdict", "score", "fail", "error", "exit", "notes",
         ]);
     for r in results {
-        let (verdict, score, fails) = match &r.summary {
+        let (verdict, score, fails, errors) = match &r.summary {
             Some(sum) => (
                 sum.verdict.clone(),
                 sum.score
                     .map_or_else(|| "n/a".to_string(), |s| format!("{s:.1}")),
                 sum.failed.to_string(),
+                sum.errors.to_string(),
             ),
-            None => ("—".to_string(), "—".to_string(), "—".to_string()),
+            None => (
+                "—".to_string(),
+                "—".to_string(),
+                "—".to_string(),
+                "—".to_string(),
+            ),
         };
         table.add_row([
             r.line.to_string(),
@@ -298,6 +321,7 @@ pub fn summary_table(results: &[MemberResult]) -> String {
             verdict,
             score,
             fails,
+            errors,
             r.code.to_string(),
             crate::report::text::one_line(&r.notes.join("; ")),
         ]);

@@ -1,4 +1,10 @@
 //! The readyprobe binary: parse, install the crypto provider, run, map to an exit code.
+//!
+//! A write to a closed pipe (`readyprobe checks | head`) ends the process as it ends `cat`:
+//! killed by SIGPIPE, without a message. Rust ignores SIGPIPE so that a socket whose peer left
+//! reports an error (the probes rely on that), which makes `print!` panic on a closed stdout;
+//! [`quiet_broken_pipe`] turns exactly that panic — and an error that is a broken pipe — into
+//! the usual ending, and leaves the signal ignored while the probes run.
 
 use std::process::ExitCode;
 
@@ -6,6 +12,7 @@ use clap::Parser;
 use readyprobe::cli::{self, Cli, exit};
 
 fn main() -> ExitCode {
+    quiet_broken_pipe();
     readyprobe::install_crypto_provider();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
@@ -25,11 +32,54 @@ fn main() -> ExitCode {
     };
     match runtime.block_on(cli::run(cli)) {
         Ok(code) => ExitCode::from(code),
+        Err(err) if is_broken_pipe(&err) => die_of_sigpipe(),
         Err(err) => {
             eprintln!("readyprobe: error: {err:#}");
             ExitCode::from(exit::USAGE)
         }
     }
+}
+
+/// Makes the panic `print!` raises on a closed stdout or stderr end the process by SIGPIPE;
+/// every other panic is reported as before.
+fn quiet_broken_pipe() {
+    let report = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let payload = info.payload();
+        let message = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+            .unwrap_or_default();
+        // std's message: "failed printing to stdout: Broken pipe (os error 32)".
+        if message.starts_with("failed printing to std")
+            && message.to_ascii_lowercase().contains("broken pipe")
+        {
+            die_of_sigpipe();
+        }
+        report(info);
+    }));
+}
+
+/// True when the error is a write to a closed pipe.
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|e| {
+        e.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// Ends the process by SIGPIPE, the status a shell reports for a writer whose reader left.
+fn die_of_sigpipe() -> ! {
+    #[cfg(unix)]
+    // SAFETY: restoring the default action of one signal and raising it on this thread; no
+    // memory is touched.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        libc::raise(libc::SIGPIPE);
+    }
+    // Not reached on unix (the default action of SIGPIPE ends the process).
+    std::process::exit(128 + 13)
 }
 
 /// Logs go to stderr; reports go to stdout or files.

@@ -11,7 +11,8 @@
 //! Prometheus sends in `X-Prometheus-Scrape-Timeout-Seconds`, minus an offset, caps the audit's
 //! deadline and per-operation timeout. At most `max_concurrent` audits run at once; a scrape that
 //! cannot get a slot within its budget gets `503`. Only `http://` and `https://` targets are
-//! accepted (`400` otherwise).
+//! accepted (`400` otherwise). Every scrape's requests share one connection pool, so the
+//! per-host connection limit (`run.max_connections_per_host`) holds for the exporter as a whole.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -68,16 +69,20 @@ struct ServeState {
     slots: Semaphore,
     metrics: Metrics,
     started: Instant,
+    /// Connections to targets, shared by every scrape: the per-host limit holds across probes.
+    pool: Arc<crate::probes::net::Pool>,
 }
 
 /// The exporter's router (exposed for tests that run it in-process).
 pub fn router(opts: ServeOptions) -> axum::Router {
     let slots = Semaphore::new(opts.max_concurrent.max(1));
+    let pool = crate::probes::net::Pool::new(opts.base.run.max_connections_per_host);
     let state = Arc::new(ServeState {
         opts,
         slots,
         metrics: Metrics::default(),
         started: Instant::now(),
+        pool,
     });
     axum::Router::new()
         .route("/probe", get(probe))
@@ -186,8 +191,13 @@ async fn probe(
         );
     };
     st.metrics.in_flight.fetch_add(1, Ordering::Relaxed);
-    let result =
-        tokio::time::timeout(budget + Duration::from_secs(1), crate::engine::run(&audit)).await;
+    // The exporter's pool, a resolver of this scrape's own (DNS answers are kept for one run).
+    let net = crate::engine::Net::with_pool(Arc::clone(&st.pool), &audit.config.run);
+    let result = tokio::time::timeout(
+        budget + Duration::from_secs(1),
+        crate::engine::run_on(&audit, &net),
+    )
+    .await;
     st.metrics.in_flight.fetch_sub(1, Ordering::Relaxed);
     let elapsed = started.elapsed();
     st.metrics

@@ -747,6 +747,7 @@ fn post_cx(audit: &Audit) -> Result<ProbeCx, EngineError> {
         + run.timeout * 3
         + Duration::from_secs(10);
     Ok(ProbeCx {
+        net: crate::probes::net::NetCx::standalone(run, &audit.extra_roots),
         client,
         limit: Arc::new(Semaphore::new(
             run.concurrency.max(sup.in_flight as usize + 1),

@@ -251,9 +251,18 @@ fn https_target_with_private_ca_is_audited_through_ca_file() {
     std::fs::write(&ca_file, ca.pem()).expect("write ca");
     let url = format!("https://{addr}/");
 
-    // Without the CA the certificate is untrusted: checks error with the TLS reason.
+    // Without the CA, and with --strict-tls, the certificate is untrusted: checks error with
+    // the TLS reason.
     let out = readyprobe()
-        .args(["audit", &url, "--format", "json", "--timeout", "2s"])
+        .args([
+            "audit",
+            &url,
+            "--format",
+            "json",
+            "--timeout",
+            "2s",
+            "--strict-tls",
+        ])
         .output()
         .expect("run");
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");

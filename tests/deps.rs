@@ -50,7 +50,13 @@ fn cx(timeout: Duration) -> ProbeCx {
         user_agent: "readyprobe-test".to_string(),
     })
     .expect("client");
+    let mut run = readyprobe::config::RunConfig {
+        timeout,
+        ..Default::default()
+    };
+    run.user_agent = "readyprobe-test".to_string();
     ProbeCx {
+        net: readyprobe::probes::net::NetCx::standalone(&run, &[]),
         client,
         limit: Arc::new(tokio::sync::Semaphore::new(8)),
         timeout,

@@ -87,7 +87,25 @@ async fn https_target_with_generated_certificate_is_judged() {
 }
 
 #[tokio::test]
-async fn untrusted_certificate_is_an_error_not_a_pass() {
+async fn untrusted_certificate_is_an_error_under_strict_tls() {
+    util::crypto();
+    let ca = TestCa::new("not trusted CA");
+    let addr = servers::https(secure_app(), ca.localhost()).await;
+    let mut audit = audit(&format!("https://{addr}/"), vec![], Duration::from_secs(10));
+    audit.config.run.strict_tls = true;
+    let out = engine::run(&audit).await.expect("run");
+    let hsts = out.report.finding("headers.hsts").expect("hsts");
+    assert_eq!(hsts.outcome, Outcome::Error, "{hsts:?}");
+    assert!(
+        hsts.summary.contains("TLS handshake failed"),
+        "{}",
+        hsts.summary
+    );
+    assert!(out.reachable, "a TLS failure means something answered");
+}
+
+#[tokio::test]
+async fn untrusted_certificate_fails_tls_and_headers_are_judged_unverified() {
     util::crypto();
     let ca = TestCa::new("not trusted CA");
     let addr = servers::https(secure_app(), ca.localhost()).await;
@@ -98,14 +116,17 @@ async fn untrusted_certificate_is_an_error_not_a_pass() {
     ))
     .await
     .expect("run");
+    let cert = out.report.finding("tls.certificate").expect("certificate");
+    assert_eq!(cert.outcome, Outcome::Fail, "{cert:?}");
     let hsts = out.report.finding("headers.hsts").expect("hsts");
-    assert_eq!(hsts.outcome, Outcome::Error, "{hsts:?}");
+    assert_eq!(hsts.outcome, Outcome::Pass, "{hsts:?}");
     assert!(
-        hsts.summary.contains("TLS handshake failed"),
-        "{}",
-        hsts.summary
+        hsts.evidence
+            .iter()
+            .any(|e| e.contains("[unverified connection]")),
+        "{:?}",
+        hsts.evidence
     );
-    assert!(out.reachable, "a TLS failure means something answered");
 }
 
 #[tokio::test]

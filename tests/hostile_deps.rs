@@ -289,6 +289,10 @@ fn probe_cx() -> readyprobe::probes::ProbeCx {
     crate::util::crypto();
     let timeout = std::time::Duration::from_secs(2);
     readyprobe::probes::ProbeCx {
+        net: readyprobe::probes::net::NetCx::standalone(
+            &readyprobe::config::RunConfig::default(),
+            &[],
+        ),
         client: readyprobe::probes::http::client(&readyprobe::probes::http::ClientOptions {
             timeout,
             extra_roots: Vec::new(),

@@ -1,11 +1,11 @@
-//! Checks judged against a real Debian nginx (`nginx_harness`), configured the way sites really
+//! Checks judged against a real Debian nginx (`nginx_conf`), configured the way sites really
 //! are: plain HTTP only with a CSP that allows inline script and `X-RateLimit-*` headers on `/`,
 //! and its contrast — HTTPS with a strict CSP and HSTS, plain HTTP redirecting to it. The real
 //! `readyprobe audit` binary audits each one with no `[ratelimit]` section.
 
 use std::collections::BTreeMap;
 
-use crate::nginx_harness::{Nginx, pem};
+use crate::nginx_conf::{Nginx, pem};
 use crate::util::{pki::TestCa, readyprobe};
 
 /// Runs `readyprobe audit URL --format FORMAT` with the extra args; (exit code, stdout, stderr).

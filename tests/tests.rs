@@ -50,6 +50,10 @@
 //!   pre-migration schema — SQLite and the machine's PostgreSQL.
 //! - `tls`: `tls.certificate` and `tls.protocols` against local TLS servers with generated
 //!   certificates, Debian's `openssl s_server` offering TLS 1.0/1.1, and hostile TLS peers.
+//! - `http_client`: the HTTP client against Debian nginx (HTTP/2 with a 16 KiB-header limit, 64
+//!   worker connections under a fleet of 300, expired and self-signed certificates with a
+//!   credential that must never reach them), a DNS server on loopback counting its questions,
+//!   and writes to a closed pipe. `nginx_harness` starts and stops that nginx.
 //!
 //! Only loopback addresses are ever targeted. Tests that need a machine service (PostgreSQL,
 //! MariaDB, Redis, RabbitMQ) call `util::require_service`: under `CI=true` a missing service is a
@@ -66,9 +70,11 @@ mod fault;
 mod fuzz;
 mod hostile;
 mod hostile_deps;
+mod http_client;
 mod kube;
 mod metrics;
 mod nginx_checks;
+mod nginx_conf;
 mod nginx_harness;
 mod packs;
 mod ratelimit;

@@ -42,6 +42,7 @@ pub(crate) fn exchange_at(
         body_decoded: true,
         elapsed_ms: 1.0,
         redirects: Vec::new(),
+        ..HttpExchange::default()
     }
 }
 

@@ -87,6 +87,20 @@ impl Config {
                 format!("expected at least 1024, got {}", self.run.max_body_bytes),
             );
         }
+        if self.run.max_connections_per_host == 0 || self.run.max_connections_per_host > 1024 {
+            return err(
+                "run.max_connections_per_host",
+                format!(
+                    "expected 1 to 1024, got {}",
+                    self.run.max_connections_per_host
+                ),
+            );
+        }
+        for ns in &self.run.nameservers {
+            if let Err(m) = super::parse_nameserver(ns) {
+                return err("run.nameservers", m);
+            }
+        }
         for (field, paths) in [
             ("health.liveness", &self.health.liveness),
             ("health.readiness", &self.health.readiness),

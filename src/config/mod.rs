@@ -188,6 +188,14 @@ pub struct RunConfig {
     pub ca_file: Option<PathBuf>,
     /// Where plain HTTP is served, for `tls.http_redirect` (default: the target's host on port 80).
     pub http_url: Option<String>,
+    /// The most connections open at once to one server address (IP and port), shared by every
+    /// audit of a fleet run or of `serve`, like a browser's per-host limit.
+    pub max_connections_per_host: usize,
+    /// DNS servers (`ip` or `ip:port`) the run resolves the target with; empty: the system's.
+    pub nameservers: Vec<String>,
+    /// When the target's certificate fails verification, fail every HTTP check (`error`)
+    /// instead of observing the site over an unverified connection.
+    pub strict_tls: bool,
 }
 
 impl Default for RunConfig {
@@ -201,6 +209,9 @@ impl Default for RunConfig {
             user_agent: format!("readyprobe/{}", crate::VERSION),
             ca_file: None,
             http_url: None,
+            max_connections_per_host: crate::probes::net::pool::DEFAULT_LIMIT,
+            nameservers: Vec::new(),
+            strict_tls: false,
         }
     }
 }

@@ -15,6 +15,7 @@ pub fn judge(
     catalogue: &Catalogue,
     redactor: &Redactor,
 ) -> Vec<Finding> {
+    let unverified = unverified_reason(obs);
     catalogue
         .entries()
         .into_iter()
@@ -44,6 +45,9 @@ pub fn judge(
                 finding.severity = *severity;
             }
             scrub(&mut finding, redactor);
+            if let Some(reason) = &unverified {
+                label_unverified(&mut finding, reason);
+            }
             finding
         })
         .collect()
@@ -117,4 +121,39 @@ fn scrub(finding: &mut Finding, redactor: &Redactor) {
     for line in &mut finding.evidence {
         *line = redactor.scrub(line);
     }
+}
+
+/// Why the target was observed over an unverified TLS connection, if it was: its certificate
+/// failed verification and `--strict-tls` was off (the HTTP probe records it on each exchange).
+fn unverified_reason(obs: &Observations) -> Option<String> {
+    let root = obs.root.observed().and_then(|ex| ex.unverified.clone());
+    root.or_else(|| {
+        obs.health
+            .iter()
+            .find_map(|h| h.exchange.observed().and_then(|ex| ex.unverified.clone()))
+    })
+}
+
+/// Check areas that do not read the target over HTTP (the TLS handshake itself, DNS, and the
+/// dependencies): their findings are not about what came over the unverified connection.
+const NOT_OVER_HTTP: &[&str] = &["tls", "dns", "db", "redis", "rabbitmq"];
+
+/// Adds the "unverified connection" label to a judged finding about the target's HTTP answers
+/// whose evidence does not already carry it (summaries such as `health.endpoints` do not quote a
+/// request line).
+fn label_unverified(finding: &mut Finding, reason: &str) {
+    let area = finding.check_id.split('.').next().unwrap_or_default();
+    if finding.outcome == Outcome::Skipped
+        || NOT_OVER_HTTP.contains(&area)
+        || finding
+            .evidence
+            .iter()
+            .any(|e| e.contains("unverified connection"))
+    {
+        return;
+    }
+    finding.evidence.push(format!(
+        "Observed over an unverified connection: the certificate failed verification ({reason}); \
+         no configured header or credential was sent over it."
+    ));
 }

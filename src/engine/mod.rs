@@ -1,10 +1,10 @@
 //! The engine: plans the probes, runs them under the run's limits, then judges and scores.
 //!
-//! It owns everything probes must not decide for themselves: the one shared HTTP client, the
-//! per-target concurrency limit, the per-operation timeout, the global deadline and the request
-//! budget, split by phase ([`budget`]) so no phase starves a later one. The passive phase runs
-//! probes concurrently; the active phase (bursts, fault injection) runs afterwards, one step at
-//! a time, so it cannot skew latency measurements. A probe that fails
+//! It owns everything probes must not decide for themselves: the HTTP transport (shared by
+//! every audit of a run), the per-target concurrency limit, the per-operation timeout, the global
+//! deadline and the request budget, split by phase ([`budget`]) so no phase starves a later one.
+//! The passive phase runs probes concurrently; the active phase (bursts, fault injection) runs
+//! afterwards, one step at a time, so it cannot skew latency measurements. A probe that fails
 //! becomes data (`Probed::Failed`) and its checks `error` findings: the run always ends with a
 //! report.
 
@@ -34,6 +34,8 @@ use crate::model::Report;
 use crate::observations::{Observations, Probed, TargetInfo};
 use crate::probes::ProbeCx;
 use crate::probes::http::{self, ClientOptions};
+pub use crate::probes::net::Net;
+use crate::probes::net::NetCx;
 use crate::redact::{self, Redactor};
 use crate::scoring;
 
@@ -85,11 +87,17 @@ pub enum EngineError {
     Client(String),
 }
 
-/// Runs one audit: passive probes, active probes, judging, scoring.
+/// Runs one audit on a transport of its own: passive probes, active probes, judging, scoring.
 pub async fn run(audit: &Audit) -> Result<RunOutput, EngineError> {
+    run_on(audit, &Net::for_run(&audit.config.run)).await
+}
+
+/// Runs one audit on `net`, the transport (connection pool, per-host limit, resolver) of a run
+/// that may hold many audits: a fleet, or the exporter.
+pub async fn run_on(audit: &Audit, net: &Net) -> Result<RunOutput, EngineError> {
     let started_wall = SystemTime::now();
     let started = Instant::now();
-    let cx = probe_cx(audit, started)?;
+    let cx = probe_cx(audit, net, started)?;
 
     let mut obs = Observations {
         target: target_info(audit),
@@ -154,6 +162,23 @@ pub async fn run(audit: &Audit) -> Result<RunOutput, EngineError> {
                 .map(|p| format!("{} {} ×{}", p.kind.field(), p.path, p.samples.len() + 1))
                 .collect::<Vec<_>>()
                 .join(", ")
+        ));
+    }
+    let retries = cx.net.retries();
+    if retries > 0 {
+        scope.push(format!(
+            "{retries} request(s) were sent again on a new connection because the server went \
+             away before answering (GOAWAY, a refused stream, or a reused connection it had \
+             closed); their evidence says so. Only safe requests (GET, HEAD, OPTIONS) are ever \
+             sent again."
+        ));
+    }
+    if let Some(reason) = cx.net.unverified(&audit.target) {
+        scope.push(format!(
+            "The certificate of {} failed verification ({reason}): the tls.* checks fail, and the \
+             other HTTP checks observed the site over an unverified connection, without sending \
+             any configured header or credential (--strict-tls makes them errors instead).",
+            audit.target.host_str().unwrap_or_default()
         ));
     }
     if !reachable {
@@ -221,8 +246,8 @@ fn scrub_readiness(mut r: crate::model::Readiness, redactor: &Redactor) -> crate
     r
 }
 
-/// Builds the probe context: client, limits, deadline, budget.
-fn probe_cx(audit: &Audit, started: Instant) -> Result<ProbeCx, EngineError> {
+/// Builds the probe context: transport, limits, deadline, budget.
+fn probe_cx(audit: &Audit, net: &Net, started: Instant) -> Result<ProbeCx, EngineError> {
     let run = &audit.config.run;
     let client = http::client(&ClientOptions {
         timeout: run.timeout,
@@ -230,7 +255,17 @@ fn probe_cx(audit: &Audit, started: Instant) -> Result<ProbeCx, EngineError> {
         user_agent: run.user_agent.clone(),
     })
     .map_err(EngineError::Client)?;
+    let net = NetCx::new(
+        net.clone(),
+        &audit.extra_roots,
+        &run.user_agent,
+        run.strict_tls,
+    );
+    if let Some(e) = net.setup_error() {
+        return Err(EngineError::Client(e.to_string()));
+    }
     Ok(ProbeCx {
+        net,
         client,
         limit: Arc::new(Semaphore::new(run.concurrency)),
         timeout: run.timeout,

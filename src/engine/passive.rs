@@ -362,20 +362,26 @@ async fn error_pages(cx: &ProbeCx, audit: &Audit) -> Vec<ErrorProbe> {
             ErrorProbeKind::NotFound,
             RequestSpec::get(join_path(target, &format!("/__readyprobe_{}", token()))).no_follow(),
         ),
+        // Hostile requests go alone: a server that closes the connection over one (nginx answers
+        // a 16 KiB header on HTTP/2 with GOAWAY) must not take the other probes down with it.
         (
             ErrorProbeKind::MalformedQuery,
-            RequestSpec::get(join_path(target, "/?id=1'\"<x>{{7*7}}%&q=%ZZ")).no_follow(),
+            RequestSpec::get(join_path(target, "/?id=1'\"<x>{{7*7}}%&q=%ZZ"))
+                .no_follow()
+                .alone(),
         ),
         (
             ErrorProbeKind::OversizedHeader,
             RequestSpec::get(target.clone())
                 .no_follow()
+                .alone()
                 .header("x-readyprobe-padding", &"a".repeat(16 * 1024)),
         ),
     ];
     if let Some(path) = &audit.config.errors.json_endpoint {
         let mut spec = RequestSpec::get(join_path(target, path))
             .no_follow()
+            .alone()
             .header("content-type", "application/json");
         spec.method = "POST".to_string();
         spec.body = Some("{\"readyprobe\": [1, 2,".to_string());

@@ -163,7 +163,7 @@ pub async fn wait_ready(
 ) -> Result<WaitOutcome, EngineError> {
     let started = Instant::now();
     let deadline = started + within;
-    let mut cx = super::probe_cx(audit, started)?;
+    let mut cx = super::probe_cx(audit, &super::Net::for_run(&audit.config.run), started)?;
     cx.timeout = audit.config.run.timeout.min(within).min(POLL_TIMEOUT_MAX);
     // The last poll may run its full timeout past the budget; the audit's own budget and
     // request count are untouched.

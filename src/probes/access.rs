@@ -660,8 +660,10 @@ pub async fn forge(cx: &ProbeCx, audit: &Audit, obs: &mut Observations) {
     });
     let mut sent = Vec::new();
     for (variant, token) in tokens {
+        // A forged token is a hostile request: on a connection of its own.
         let spec = RequestSpec::get(join_path(&audit.target, path))
             .no_follow()
+            .alone()
             .header("accept", "application/json")
             .header("authorization", &format!("Bearer {token}"));
         sent.push(ForgedRequest {
@@ -696,7 +698,9 @@ pub async fn csrf(cx: &ProbeCx, audit: &Audit, obs: &mut Observations) {
     }
     let mut out = Vec::new();
     for (i, m) in mutations.iter().enumerate() {
+        // A forged cross-site request is a hostile one: on a connection of its own.
         let mut spec = mutation_spec(&audit.target, m)
+            .alone()
             .header("origin", FOREIGN_ORIGIN)
             .header("sec-fetch-site", "cross-site")
             .header("sec-fetch-mode", "cors");

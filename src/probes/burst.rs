@@ -175,9 +175,14 @@ impl BurstObservation {
     }
 }
 
-/// The active step: burst, then recovery.
+/// The active step: burst, then recovery — on connections of their own, closed afterwards, so
+/// a target that answers a burst by closing connections does not close the ordinary probes'.
 pub async fn run(cx: &ProbeCx, audit: &Audit, obs: &mut Observations) {
-    obs.ratelimit = burst(cx, audit).await;
+    let cx = ProbeCx {
+        net: cx.net.grouped(),
+        ..cx.clone()
+    };
+    obs.ratelimit = burst(&cx, audit).await;
 }
 
 fn spec_for(audit: &Audit, endpoint: &str) -> RequestSpec {

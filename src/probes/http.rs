@@ -1,6 +1,12 @@
 //! The HTTP probe: one request (following same-host redirects when asked), recorded as an
 //! [`HttpExchange`] with secrets masked, the body capped and timings measured.
 //!
+//! The bytes move through [`super::net`]; this layer decides what may be sent: a hostile request
+//! goes alone, a safe request the server went away from is sent once more (and the evidence
+//! says so), and over an *unverified* connection — the certificate failed verification and
+//! `--strict-tls` is off — no configured header is sent and a request carrying a credential is
+//! not sent at all.
+//!
 //! Redirects are followed here rather than by the client so that every hop lands in the evidence,
 //! a loop is reported as such, and a redirect to another host is recorded instead of followed
 //! (a prober must not wander off to hosts it was not pointed at).
@@ -14,6 +20,7 @@ use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 use url::Url;
 
+use super::net::{Answer, Checkout, NetError, Outgoing, RetryReason, SendError};
 use super::{ProbeCx, ProbeError, error_chain};
 use crate::redact;
 
@@ -65,6 +72,14 @@ pub struct HttpExchange {
     pub elapsed_ms: f64,
     /// Redirects followed before this response.
     pub redirects: Vec<Hop>,
+    /// Each time the request was sent again on a new connection, and why (the server went away
+    /// before answering); empty when it went once.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub retries: Vec<String>,
+    /// Set when the answer came over an unverified TLS connection (the certificate failed
+    /// verification for this reason); no configured header or credential was sent over it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unverified: Option<String>,
 }
 
 impl HttpExchange {
@@ -119,9 +134,17 @@ impl HttpExchange {
         (200..300).contains(&self.status)
     }
 
-    /// `GET https://host/path → 200` — the start of most evidence lines.
+    /// `GET https://host/path → 200` — the start of most evidence lines; an answer over an
+    /// unverified connection or after a retry says so.
     pub fn request_line(&self) -> String {
-        format!("{} {} → {}", self.method, self.final_url, self.status)
+        let mut line = format!("{} {} → {}", self.method, self.final_url, self.status);
+        if self.unverified.is_some() {
+            line.push_str(" [unverified connection]");
+        }
+        for retry in &self.retries {
+            line.push_str(&format!(" [{retry}]"));
+        }
+        line
     }
 
     /// The request line followed by one header as received, or "no <Header> header".
@@ -148,6 +171,10 @@ pub struct RequestSpec {
     pub body: Option<String>,
     /// Follow same-host redirects (up to [`MAX_REDIRECTS`]).
     pub follow_redirects: bool,
+    /// A hostile request (malformed, oversized, forged): sent alone on a fresh HTTP/1.1
+    /// connection that carries nothing else and is closed after the answer, so a server that
+    /// drops the connection over it takes no other request down.
+    pub alone: bool,
 }
 
 impl RequestSpec {
@@ -159,6 +186,7 @@ impl RequestSpec {
             headers: Vec::new(),
             body: None,
             follow_redirects: true,
+            alone: false,
         }
     }
 
@@ -173,9 +201,17 @@ impl RequestSpec {
         self.follow_redirects = false;
         self
     }
+
+    /// Marks the request hostile: it goes alone on a connection of its own (see
+    /// [`RequestSpec::alone`]).
+    pub fn alone(mut self) -> RequestSpec {
+        self.alone = true;
+        self
+    }
 }
 
-/// How the shared client is built.
+/// How a plain client for side channels is built (webhooks, readiness polls, fault proxy
+/// control endpoints); requests to the target go through [`send`].
 #[derive(Debug, Clone)]
 pub struct ClientOptions {
     /// Connect and request timeout.
@@ -186,9 +222,8 @@ pub struct ClientOptions {
     pub user_agent: String,
 }
 
-/// Builds the one shared HTTP client: rustls on ring, webpki roots plus extra anchors, HTTP/2 by
-/// ALPN, no automatic redirects, no cookie store, no transparent decompression (so
-/// `Content-Encoding` can be judged).
+/// Builds a plain HTTP client for side channels: rustls on ring, webpki roots plus extra anchors,
+/// HTTP/2 by ALPN, no automatic redirects, no cookie store, no transparent decompression.
 pub fn client(opts: &ClientOptions) -> Result<reqwest::Client, String> {
     let mut roots = rustls::RootCertStore::empty();
     roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
@@ -236,9 +271,11 @@ pub async fn send_keeping(
     let subject = format!("{} {}", spec.method, redact::url(&spec.url));
     let _permit = cx.permit(&subject).await?;
     let started = Instant::now();
+    // Boxed: the exchange (connection setup, TLS, retries) is a large future, and probes hold
+    // dozens of requests at once; inline, they would make every probe's future that large.
     let result = match tokio::time::timeout_at(
         cx.op_deadline(),
-        exchange(cx, spec, &subject, started, keep),
+        Box::pin(exchange(cx, spec, &subject, started, keep)),
     )
     .await
     {
@@ -254,6 +291,25 @@ pub async fn send_keeping(
     result
 }
 
+/// What the transport did for one request, beyond the answer: for the evidence.
+#[derive(Debug, Default)]
+struct Notes {
+    /// Each retry and why.
+    retries: Vec<String>,
+    /// Time spent waiting for a connection slot or a stream (not part of the latency).
+    queued: Duration,
+    /// Set when the answer came over an unverified connection.
+    unverified: Option<String>,
+    /// The headers sent on the last hop (secret values masked).
+    request_headers: Vec<(String, String)>,
+}
+
+/// RFC 9110 §9.2.1 safe methods: the only ones readyprobe sends again by itself (a mutation,
+/// idempotent or not, is never repeated behind the user's back).
+fn is_safe(method: &reqwest::Method) -> bool {
+    matches!(method.as_str(), "GET" | "HEAD" | "OPTIONS" | "TRACE")
+}
+
 async fn exchange(
     cx: &ProbeCx,
     spec: &RequestSpec,
@@ -266,37 +322,33 @@ async fn exchange(
             subject: subject.to_string(),
             reason: format!("invalid method {:?}", spec.method),
         })?;
-    let mut request_headers: Vec<(String, String)> = Vec::new();
-    for (name, value) in cx.extra_headers.iter().chain(spec.headers.iter()) {
-        request_headers.push((
-            name.to_ascii_lowercase(),
-            redact::header_value(name, value).into_owned(),
-        ));
-    }
     let mut url = spec.url.clone();
-    let mut method_now = method;
+    let mut method_now = method.clone();
     let mut hops: Vec<Hop> = Vec::new();
     let mut visited: Vec<Url> = vec![url.clone()];
+    let mut notes = Notes::default();
     loop {
         cx.spend_request(subject)?;
-        let mut builder = cx.client.request(method_now.clone(), url.clone());
-        for (name, value) in cx.extra_headers.iter().chain(spec.headers.iter()) {
-            builder = builder.header(name.as_str(), value.as_str());
-        }
-        if let Some(body) = &spec.body {
-            builder = builder.body(body.clone());
-        }
-        let response = builder.send().await.map_err(|e| classify(cx, subject, e))?;
-        let status = response.status().as_u16();
+        // The body goes with the method: a 303 (or a 301/302 of a POST) turns it into a GET.
+        let body = if method_now == method {
+            spec.body.as_deref()
+        } else {
+            None
+        };
+        let answer = hop(cx, spec, &method_now, &url, body, subject, &mut notes).await?;
+        let status = answer.head.status.as_u16();
         if spec.follow_redirects && (300..400).contains(&status) {
-            let next = response
-                .headers()
-                .get(reqwest::header::LOCATION)
+            let next = answer
+                .head
+                .headers
+                .get(http::header::LOCATION)
                 .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
                 .and_then(|loc| url.join(&loc).ok().map(|next| (loc, next)));
             if let Some((location, next)) = next
                 && next.host_str() == spec.url.host_str()
             {
+                // Read to its end so the connection can carry the next hop.
+                let _ = answer.read(cx.max_body).await;
                 hops.push(Hop {
                     status,
                     url: redact::url(&url),
@@ -330,18 +382,179 @@ async fn exchange(
         return record(
             cx,
             subject,
-            response,
+            answer,
             RecordParts {
                 method: spec.method.clone(),
                 url: redact::url(&spec.url),
                 final_url: redact::url(&url),
-                request_headers,
                 redirects: hops,
                 started,
                 keep,
+                notes,
             },
         )
         .await;
+    }
+}
+
+/// Sends one hop: over a verified connection, or — once this origin's certificate failed
+/// verification and `--strict-tls` is off — over an unverified one without the configured
+/// headers; and again on a new connection when the server went away before answering a safe
+/// request (once after a reused connection closed, up to three times when the server said it did
+/// not process it).
+async fn hop(
+    cx: &ProbeCx,
+    spec: &RequestSpec,
+    method: &reqwest::Method,
+    url: &Url,
+    body: Option<&str>,
+    subject: &str,
+    notes: &mut Notes,
+) -> Result<Answer, ProbeError> {
+    let mut checkout = Checkout {
+        alone: spec.alone,
+        ..Checkout::default()
+    };
+    // A request the server says it did not process (GOAWAY, REFUSED_STREAM) goes again up to
+    // this many times; one that may have been processed (a reused connection closed) once.
+    const UNPROCESSED_RETRIES: usize = 3;
+    let mut retried_closed = false;
+    loop {
+        let unverified = cx.net.unverified(url);
+        let headers: Vec<(String, String)> = match &unverified {
+            None => cx
+                .extra_headers
+                .iter()
+                .chain(spec.headers.iter())
+                .cloned()
+                .collect(),
+            Some(why) => {
+                if let Some(what) = credential_in(cx, spec, url, body) {
+                    return Err(ProbeError::Tls {
+                        subject: subject.to_string(),
+                        reason: format!(
+                            "not sent: the certificate failed verification ({why}) and {what} \
+                             carries a credential, which is never sent over an unverified connection"
+                        ),
+                    });
+                }
+                spec.headers.clone()
+            }
+        };
+        notes.request_headers = headers
+            .iter()
+            .map(|(name, value)| {
+                (
+                    name.to_ascii_lowercase(),
+                    redact::header_value(name, value).into_owned(),
+                )
+            })
+            .collect();
+        notes.unverified = unverified.clone();
+        let out = Outgoing {
+            method,
+            url,
+            headers: &headers,
+            body,
+            unverified: unverified.is_some(),
+            checkout,
+        };
+        let failed = match cx.net.send(&out).await {
+            Ok(answer) => {
+                notes.queued += answer.queued;
+                return Ok(answer);
+            }
+            Err(failed) => failed,
+        };
+        match failed {
+            SendError {
+                error: NetError::CertificateRejected(reason),
+                ..
+            } if unverified.is_none() && !cx.net.strict_tls => {
+                cx.net.fall_back(url, &cx.redactor.scrub(&reason));
+            }
+            SendError {
+                retry: Some(why),
+                connection,
+                ..
+            } if is_safe(method)
+                && match why {
+                    RetryReason::ClosedBeforeAnswer => !retried_closed,
+                    RetryReason::GoAway(_) | RetryReason::Refused => {
+                        notes.retries.len() < UNPROCESSED_RETRIES
+                    }
+                } =>
+            {
+                retried_closed |= why == RetryReason::ClosedBeforeAnswer;
+                cx.net.count_retry();
+                notes
+                    .retries
+                    .push(format!("sent again on a new connection: {why}"));
+                cx.spend_request(subject)?;
+                checkout.new_http1 = true;
+                checkout.avoid = connection;
+            }
+            failed => return Err(probe_error(cx, subject, failed.error, &notes.retries)),
+        }
+    }
+}
+
+/// What in this request is a credential, if anything: the URL's userinfo, an `Authorization:
+/// Basic` header, or any header value or body holding a configured secret (a `-H` value, the
+/// access token or its signature, a dependency password). Forged tokens and canaries are not.
+fn credential_in(
+    cx: &ProbeCx,
+    spec: &RequestSpec,
+    url: &Url,
+    body: Option<&str>,
+) -> Option<String> {
+    if !url.username().is_empty() || url.password().is_some() {
+        return Some("the URL's user information".to_string());
+    }
+    let holds_secret = |text: &str| cx.redactor.scrub(text) != text;
+    if holds_secret(url.as_str()) {
+        return Some("its URL".to_string());
+    }
+    for (name, value) in &spec.headers {
+        let basic = (name.eq_ignore_ascii_case("authorization")
+            || name.eq_ignore_ascii_case("proxy-authorization"))
+            && value
+                .trim_start()
+                .to_ascii_lowercase()
+                .starts_with("basic ");
+        if basic || holds_secret(value) {
+            return Some(format!("its {} header", name.to_ascii_lowercase()));
+        }
+    }
+    if body.is_some_and(holds_secret) {
+        return Some("its body".to_string());
+    }
+    None
+}
+
+/// A transport failure as the probe reports it, secrets masked, retries named.
+fn probe_error(cx: &ProbeCx, subject: &str, error: NetError, retries: &[String]) -> ProbeError {
+    let mut reason = cx.redactor.scrub(&error.to_string());
+    if !retries.is_empty() {
+        reason = format!(
+            "{reason} (after {}: {})",
+            plural_retries(retries.len()),
+            retries.join("; ")
+        );
+    }
+    let subject = subject.to_string();
+    match error {
+        NetError::Resolve(_) | NetError::Connect(_) => ProbeError::Connect { subject, reason },
+        NetError::Tls(_) | NetError::CertificateRejected(_) => ProbeError::Tls { subject, reason },
+        NetError::Http(_) => ProbeError::Protocol { subject, reason },
+    }
+}
+
+fn plural_retries(n: usize) -> String {
+    if n == 1 {
+        "one retry".to_string()
+    } else {
+        format!("{n} retries")
     }
 }
 
@@ -349,22 +562,23 @@ struct RecordParts {
     method: String,
     url: String,
     final_url: String,
-    request_headers: Vec<(String, String)>,
     redirects: Vec<Hop>,
     started: Instant,
     keep: usize,
+    notes: Notes,
 }
 
 async fn record(
     cx: &ProbeCx,
     subject: &str,
-    mut response: reqwest::Response,
+    answer: Answer,
     parts: RecordParts,
 ) -> Result<HttpExchange, ProbeError> {
-    let status = response.status().as_u16();
-    let version = format!("{:?}", response.version());
-    let headers: Vec<(String, String)> = response
-        .headers()
+    let status = answer.head.status.as_u16();
+    let version = format!("{:?}", answer.head.version);
+    let headers: Vec<(String, String)> = answer
+        .head
+        .headers
         .iter()
         .map(|(name, value)| {
             let name = name.as_str().to_ascii_lowercase();
@@ -373,44 +587,36 @@ async fn record(
             (name, value)
         })
         .collect();
-    let mut raw: Vec<u8> = Vec::new();
-    let mut truncated = false;
-    while let Some(chunk) = response
-        .chunk()
+    let read = answer
+        .read(cx.max_body)
         .await
-        .map_err(|e| classify(cx, subject, e))?
-    {
-        let room = cx.max_body.saturating_sub(raw.len());
-        if chunk.len() > room {
-            raw.extend_from_slice(&chunk[..room]);
-            truncated = true;
-            break;
-        }
-        raw.extend_from_slice(&chunk);
-    }
-    let elapsed_ms = parts.started.elapsed().as_secs_f64() * 1000.0;
+        .map_err(|e| probe_error(cx, subject, e, &parts.notes.retries))?;
+    let elapsed = parts.started.elapsed().saturating_sub(parts.notes.queued);
+    let elapsed_ms = elapsed.as_secs_f64() * 1000.0;
     let encoding = headers
         .iter()
         .find(|(n, _)| n == "content-encoding")
         .map(|(_, v)| v.trim().to_ascii_lowercase());
-    let (decoded, body_decoded) = decode(&raw, encoding.as_deref(), cx.max_body);
+    let (decoded, body_decoded) = decode(&read.bytes, encoding.as_deref(), cx.max_body);
     let keep = decoded.len().min(parts.keep);
     Ok(HttpExchange {
         method: parts.method,
         url: parts.url,
         final_url: parts.final_url,
-        request_headers: parts.request_headers,
+        request_headers: parts.notes.request_headers,
         status,
         version,
         headers,
-        body_len: raw.len() as u64,
-        body_truncated: truncated,
+        body_len: read.bytes.len() as u64,
+        body_truncated: read.truncated,
         body: cx
             .redactor
             .scrub(&String::from_utf8_lossy(&decoded[..keep])),
         body_decoded,
         elapsed_ms,
         redirects: parts.redirects,
+        retries: parts.notes.retries,
+        unverified: parts.notes.unverified,
     })
 }
 
@@ -442,67 +648,6 @@ fn decode(raw: &[u8], encoding: Option<&str>, cap: usize) -> (Vec<u8>, bool) {
         }
         Some(_) => (Vec::new(), false),
     }
-}
-
-/// Turns a client error into a probe error, with the URL left out (it may carry credentials) and
-/// configured secrets masked.
-fn classify(cx: &ProbeCx, subject: &str, err: reqwest::Error) -> ProbeError {
-    let err = err.without_url();
-    if err.is_timeout() {
-        return cx.expired(subject);
-    }
-    let reason = cx.redactor.scrub(&error_chain(&err));
-    if is_tls_error(&err) || looks_like_tls_failure(&reason) {
-        ProbeError::Tls {
-            subject: subject.to_string(),
-            reason,
-        }
-    } else if err.is_connect() {
-        ProbeError::Connect {
-            subject: subject.to_string(),
-            reason,
-        }
-    } else {
-        ProbeError::Protocol {
-            subject: subject.to_string(),
-            reason,
-        }
-    }
-}
-
-/// rustls errors can reach us flattened into an `io::Error` whose `source()` skips them; their
-/// messages are distinctive enough to recognise.
-fn looks_like_tls_failure(reason: &str) -> bool {
-    const MARKERS: &[&str] = &[
-        "invalid peer certificate",
-        "peer is incompatible",
-        "received corrupt message",
-        "peer sent no certificates",
-        "handshake",
-        "InvalidContentType",
-        "AlertReceived",
-        "certificate",
-    ];
-    MARKERS.iter().any(|m| reason.contains(m))
-}
-
-/// True when a rustls error sits anywhere in the chain (an io::Error wrapping one counts).
-fn is_tls_error(err: &(dyn std::error::Error + 'static)) -> bool {
-    let mut current: Option<&(dyn std::error::Error + 'static)> = Some(err);
-    while let Some(e) = current {
-        if e.downcast_ref::<rustls::Error>().is_some() {
-            return true;
-        }
-        if let Some(io) = e.downcast_ref::<std::io::Error>()
-            && io
-                .get_ref()
-                .is_some_and(|inner| inner.downcast_ref::<rustls::Error>().is_some())
-        {
-            return true;
-        }
-        current = e.source();
-    }
-    false
 }
 
 #[cfg(test)]

@@ -214,6 +214,7 @@ pub async fn canaries(
         headers: headers.clone(),
         body: None,
         follow_redirects: false,
+        alone: false,
     }];
     if let Some(path) = &audit.config.logs.post_path {
         let mut post_headers = headers;
@@ -227,6 +228,7 @@ pub async fn canaries(
                     .to_string(),
             ),
             follow_redirects: false,
+            alone: false,
         });
     }
     let mut requests = Vec::new();

@@ -14,6 +14,7 @@ pub mod kubelet;
 pub mod load;
 pub mod logs;
 pub mod metrics;
+pub mod net;
 pub mod tls;
 pub mod trace_context;
 
@@ -100,10 +101,13 @@ impl ProbeError {
     }
 }
 
-/// Everything a probe needs from the engine: shared client, limits, timeout, deadline and budget.
+/// Everything a probe needs from the engine: transport, limits, timeout, deadline and budget.
 #[derive(Debug, Clone)]
 pub struct ProbeCx {
-    /// The one shared HTTP client (no automatic redirects: probes follow them to record hops).
+    /// The HTTP transport every request to the target goes through ([`http::send`]): the run's
+    /// connection pool and resolver, this audit's trust.
+    pub net: net::NetCx,
+    /// A plain client for side channels that are not the target (fault proxy control endpoints).
     pub client: reqwest::Client,
     /// Per-target concurrency limit.
     pub limit: Arc<Semaphore>,

@@ -47,13 +47,11 @@
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use rustls::client::WebPkiServerVerifier;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::{DigitallySignedStruct, SignatureScheme};
 use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 
 use super::{ProbeCx, ProbeError, error_chain};
 use crate::observations::Probed;
@@ -161,7 +159,7 @@ pub struct TlsObservation {
 /// handshake can complete. Signatures are still checked by the real verifier's algorithms.
 #[derive(Debug)]
 struct RecordingVerifier {
-    inner: Arc<WebPkiServerVerifier>,
+    inner: Arc<super::net::trust::TrustVerifier>,
     verdict: Mutex<Option<Result<(), String>>>,
 }
 
@@ -242,12 +240,10 @@ pub async fn handshake(
     };
 
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut roots = rustls::RootCertStore::empty();
-    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-    roots.add_parsable_certificates(extra_roots.iter().cloned());
-    let inner = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
-        .build()
-        .map_err(|e| tls_err(format!("certificate verifier: {e}")))?;
+    // The HTTP probes' trust: web roots, the extra anchors, and those certificates pinned.
+    let inner = super::net::trust::Trust::new(extra_roots)
+        .verifier()
+        .map_err(tls_err)?;
     let verifier = Arc::new(RecordingVerifier {
         inner,
         verdict: Mutex::new(None),
@@ -264,17 +260,16 @@ pub async fn handshake(
     let _permit = cx.permit(&subject).await?;
     cx.spend_request(&subject)?;
     let deadline = cx.op_deadline();
-    let tcp =
-        match tokio::time::timeout_at(deadline, TcpStream::connect((name.as_str(), port))).await {
-            Err(_) => return Err(cx.expired(&subject)),
-            Ok(Err(e)) => {
-                return Err(ProbeError::Connect {
-                    subject: subject.clone(),
-                    reason: cx.redactor.scrub(&error_chain(&e)),
-                });
-            }
-            Ok(Ok(tcp)) => tcp,
-        };
+    let tcp = match tokio::time::timeout_at(deadline, cx.net.tcp(&name, port)).await {
+        Err(_) => return Err(cx.expired(&subject)),
+        Ok(Err(e)) => {
+            return Err(ProbeError::Connect {
+                subject: subject.clone(),
+                reason: cx.redactor.scrub(&e.to_string()),
+            });
+        }
+        Ok(Ok(tcp)) => tcp,
+    };
     let stream = match tokio::time::timeout_at(deadline, connector.connect(server_name, tcp)).await
     {
         Err(_) => return Err(cx.expired(&subject)),
@@ -599,12 +594,12 @@ pub async fn accepts_legacy(
     cx.spend_request(&subject)?;
     let deadline = cx.op_deadline();
     let name = bare_host(host);
-    let mut tcp = match tokio::time::timeout_at(deadline, TcpStream::connect((name, port))).await {
+    let mut tcp = match tokio::time::timeout_at(deadline, cx.net.tcp(name, port)).await {
         Err(_) => return Err(cx.expired(&subject)),
         Ok(Err(e)) => {
             return Err(ProbeError::Connect {
                 subject,
-                reason: cx.redactor.scrub(&error_chain(&e)),
+                reason: cx.redactor.scrub(&e.to_string()),
             });
         }
         Ok(Ok(tcp)) => tcp,

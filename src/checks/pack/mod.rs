@@ -136,6 +136,7 @@ impl PackRequest {
             headers: self.headers.clone(),
             body: self.body.clone(),
             follow_redirects: self.follow_redirects,
+            alone: false,
         }
     }
 
