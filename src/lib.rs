@@ -16,6 +16,7 @@ pub mod fleet;
 pub mod manifests;
 pub mod model;
 pub mod observations;
+pub mod packs;
 pub mod probes;
 pub mod progress;
 pub mod redact;
@@ -24,6 +25,7 @@ pub mod scoring;
 pub mod serve;
 pub mod store;
 pub mod supervise;
+pub mod text;
 pub mod webhook;
 
 /// The readyprobe version, as reported in every output.

@@ -53,17 +53,17 @@ fn round1(x: f64) -> f64 {
     (x * 10.0).round() / 10.0
 }
 
-fn check_weight(finding: &Finding) -> f64 {
-    crate::checks::find(&finding.check_id)
-        .map(|c| c.weight)
-        .unwrap_or(1.0)
-}
+/// A check's weight inside its category, by check id, on top of the severity weight (the
+/// catalogue knows it: `crate::checks::weight`). Passed in so scoring does not reach back into
+/// the checks.
+pub type CheckWeight<'a> = &'a dyn Fn(&str) -> f64;
 
 /// The weighted mean of the findings of `category` that count, 0–100, or `None` when none does.
 fn weighted_score(
     category: Category,
     findings: &[Finding],
     cfg: &ScoringConfig,
+    weight: CheckWeight<'_>,
     count: impl Fn(&Finding) -> bool,
 ) -> Option<f64> {
     let (mut weighted, mut total, mut counted) = (0.0, 0.0, 0usize);
@@ -71,7 +71,7 @@ fn weighted_score(
         .iter()
         .filter(|f| f.category == category && f.outcome != Outcome::Skipped && count(f))
     {
-        let w = cfg.weights.of(f.severity) * check_weight(f);
+        let w = cfg.weights.of(f.severity) * weight(&f.check_id);
         let s = if f.outcome == Outcome::Error {
             0.0
         } else {
@@ -89,6 +89,7 @@ pub fn category_score(
     category: Category,
     findings: &[Finding],
     cfg: &ScoringConfig,
+    weight: CheckWeight<'_>,
 ) -> CategoryScore {
     let mut out = CategoryScore {
         category,
@@ -118,9 +119,9 @@ pub fn category_score(
             out.waived += 1;
         }
     }
-    out.score = weighted_score(category, findings, cfg, |f| !waived_out(f));
+    out.score = weighted_score(category, findings, cfg, weight, |f| !waived_out(f));
     out.band = out.score.map(Band::of);
-    out.score_with_waived = weighted_score(category, findings, cfg, |_| true);
+    out.score_with_waived = weighted_score(category, findings, cfg, weight, |_| true);
     out
 }
 
@@ -146,10 +147,10 @@ fn overall_of(
 }
 
 /// Scores every category, the overall score and the verdict.
-pub fn score(findings: &[Finding], cfg: &ScoringConfig) -> Scores {
+pub fn score(findings: &[Finding], cfg: &ScoringConfig, weight: CheckWeight<'_>) -> Scores {
     let categories: Vec<CategoryScore> = Category::ALL
         .iter()
-        .map(|c| category_score(*c, findings, cfg))
+        .map(|c| category_score(*c, findings, cfg, weight))
         .collect();
     let overall = overall_of(categories.iter().map(|c| (c.category, c.score)), cfg);
     let overall_with_waived = overall_of(
@@ -359,6 +360,7 @@ mod tests {
         let scores = score(
             &[f("a.b", Category::Security, Severity::High, Outcome::Pass)],
             &ScoringConfig::default(),
+            &|_| 1.0,
         );
         let ops = &scores.categories[6];
         assert_eq!(ops.category, Category::Operational);
@@ -377,6 +379,7 @@ mod tests {
                 Outcome::Skipped,
             )],
             &ScoringConfig::default(),
+            &|_| 1.0,
         );
         assert_eq!((c.score, c.skipped), (None, 1));
     }
@@ -390,6 +393,7 @@ mod tests {
                 f("a.c", Category::Security, Severity::High, Outcome::Error),
             ],
             &ScoringConfig::default(),
+            &|_| 1.0,
         );
         assert_eq!(c.score, Some(50.0));
         assert!(!c.complete);
@@ -405,6 +409,7 @@ mod tests {
                 f("a.c", Category::Security, Severity::Low, Outcome::Fail),
             ],
             &ScoringConfig::default(),
+            &|_| 1.0,
         );
         assert_eq!(c.score, Some(90.9));
     }
@@ -422,6 +427,7 @@ mod tests {
                 f("x.ok", Category::Security, Severity::High, Outcome::Pass),
             ],
             &ScoringConfig::default(),
+            &|_| 1.0,
         );
         assert_eq!(s.verdict, Verdict::NoGo);
         assert!(s.reasons[0].contains("x.crit"));
@@ -438,7 +444,7 @@ mod tests {
                 Outcome::Pass,
             ),
         ];
-        let s = score(&findings, &ScoringConfig::default());
+        let s = score(&findings, &ScoringConfig::default(), &|_| 1.0);
         assert_eq!(s.verdict, Verdict::ConditionalGo);
     }
 
@@ -449,7 +455,7 @@ mod tests {
             f("x.m2", Category::Security, Severity::Medium, Outcome::Fail),
             f("x.m3", Category::Security, Severity::Medium, Outcome::Pass),
         ];
-        let s = score(&findings, &ScoringConfig::default());
+        let s = score(&findings, &ScoringConfig::default(), &|_| 1.0);
         assert_eq!(s.verdict, Verdict::ConditionalGo);
         assert!(s.reasons.iter().any(|r| r.contains("below the bar")));
     }
@@ -465,7 +471,7 @@ mod tests {
                 Outcome::Pass,
             ),
         ];
-        let s = score(&findings, &ScoringConfig::default());
+        let s = score(&findings, &ScoringConfig::default(), &|_| 1.0);
         assert_eq!(s.verdict, Verdict::GoWithObservations);
     }
 
@@ -485,7 +491,7 @@ mod tests {
                 Outcome::Error,
             ),
         ];
-        let s = score(&findings, &ScoringConfig::default());
+        let s = score(&findings, &ScoringConfig::default(), &|_| 1.0);
         assert_eq!(s.verdict, Verdict::GoWithObservations);
         assert!(s.reasons.iter().any(|r| r.contains("Performance")));
     }
@@ -498,6 +504,7 @@ mod tests {
                 f("x.note", Category::Security, Severity::Info, Outcome::Warn),
             ],
             &ScoringConfig::default(),
+            &|_| 1.0,
         );
         assert_eq!(s.verdict, Verdict::Go, "{:?}", s.reasons);
     }
@@ -507,6 +514,7 @@ mod tests {
         let s = score(
             &[f("x.ok", Category::Security, Severity::High, Outcome::Pass)],
             &ScoringConfig::default(),
+            &|_| 1.0,
         );
         assert_eq!(s.verdict, Verdict::Go);
         assert_eq!(s.band, Some(Band::Excellent));
@@ -555,7 +563,7 @@ mod tests {
             )),
             f("p.ok", Category::Performance, Severity::High, Outcome::Pass),
         ];
-        let s = score(&findings, &ScoringConfig::default());
+        let s = score(&findings, &ScoringConfig::default(), &|_| 1.0);
         let security = &s.categories[0];
         assert_eq!(
             security.score,
@@ -598,7 +606,7 @@ mod tests {
             )),
             f("x.m3", Category::Security, Severity::Medium, Outcome::Pass),
         ];
-        let s = score(&findings, &ScoringConfig::default());
+        let s = score(&findings, &ScoringConfig::default(), &|_| 1.0);
         assert_eq!(s.overall, Some(100.0));
         assert_eq!(s.overall_with_waived, Some(33.3));
         assert_ne!(s.verdict, Verdict::ConditionalGo, "{:?}", s.reasons);
@@ -633,6 +641,7 @@ mod tests {
                 f("x.ok", Category::Security, Severity::Medium, Outcome::Pass),
             ],
             &ScoringConfig::default(),
+            &|_| 1.0,
         );
         assert_eq!(s.overall, Some(50.0));
         assert_eq!(s.overall_with_waived, Some(50.0));
@@ -651,8 +660,8 @@ mod tests {
             ),
         ];
         let mut cfg = ScoringConfig::default();
-        assert_eq!(score(&findings, &cfg).overall, Some(50.0));
+        assert_eq!(score(&findings, &cfg, &|_| 1.0).overall, Some(50.0));
         cfg.categories.insert("security".into(), 3.0);
-        assert_eq!(score(&findings, &cfg).overall, Some(75.0));
+        assert_eq!(score(&findings, &cfg, &|_| 1.0).overall, Some(75.0));
     }
 }

@@ -18,7 +18,6 @@ use std::time::{Duration, SystemTime};
 
 use rustls_pki_types::CertificateDer;
 use rustls_pki_types::pem::PemObject;
-use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::process::{Child, Command};
 use tokio::sync::Semaphore;
@@ -30,13 +29,19 @@ use crate::config::{Config, SuperviseConfig};
 use crate::engine::{self, Audit, EngineError, RunOutput, join_path};
 use crate::fault_proxy::{FaultProxy, ProxyError};
 use crate::observations::Probed;
+use crate::observations::fault::Poll;
+use crate::observations::http::RequestSpec;
 use crate::probes::ProbeCx;
-use crate::probes::fault::{self, Poll};
-use crate::probes::http::{self, ClientOptions, RequestSpec};
+use crate::probes::fault;
+use crate::probes::http::{self, ClientOptions};
 use crate::probes::logs::{self, LogReader};
+// The captured output moved beside the log probe that reads it (supervise writes it).
+pub use crate::observations::process::{
+    FailFastObservation, InFlightRequest, ServiceExit, ShutdownObservation, StartupObservation,
+    format_ms, signal_name,
+};
+pub use crate::probes::logs::CapturedOutput;
 
-/// The most output lines kept from the supervised process (later lines are counted, not kept).
-const MAX_CAPTURED_LINES: usize = 100_000;
 /// Time between readiness polls while waiting for the service to start, and during shutdown.
 const READY_POLL: Duration = Duration::from_millis(100);
 /// Head start the in-flight requests get before SIGTERM, so they are on the wire.
@@ -99,66 +104,6 @@ impl SuperviseError {
 
 // ---------------------------------------------------------------------------------------------
 // Captured output
-
-#[derive(Debug, Default)]
-struct Captured {
-    lines: Vec<String>,
-    dropped: u64,
-}
-
-/// The supervised process's stdout and stderr, line by line, shared with the log probe.
-#[derive(Debug, Clone, Default)]
-pub struct CapturedOutput(Arc<Mutex<Captured>>);
-
-impl CapturedOutput {
-    fn lock(&self) -> std::sync::MutexGuard<'_, Captured> {
-        self.0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    fn push(&self, line: String) {
-        let mut c = self.lock();
-        if c.lines.len() < MAX_CAPTURED_LINES {
-            c.lines.push(line);
-        } else {
-            c.dropped += 1;
-        }
-    }
-
-    /// Lines captured so far.
-    pub fn line_count(&self) -> usize {
-        self.lock().lines.len()
-    }
-
-    /// Lines captured after the first `n`.
-    pub fn lines_since(&self, n: usize) -> Vec<String> {
-        let c = self.lock();
-        c.lines.get(n..).map(<[String]>::to_vec).unwrap_or_default()
-    }
-
-    /// The last `n` non-empty lines, each clipped, joined with ` | `.
-    pub fn tail(&self, n: usize) -> String {
-        let c = self.lock();
-        let lines: Vec<String> = c
-            .lines
-            .iter()
-            .rev()
-            .filter(|l| !l.trim().is_empty())
-            .take(n)
-            .map(|l| clip(l.trim(), 160))
-            .collect();
-        lines.into_iter().rev().collect::<Vec<_>>().join(" | ")
-    }
-}
-
-fn clip(text: &str, max: usize) -> String {
-    if text.chars().count() <= max {
-        text.to_string()
-    } else {
-        format!("{}…", text.chars().take(max).collect::<String>())
-    }
-}
 
 async fn pump<R: AsyncRead + Unpin>(reader: R, out: CapturedOutput) {
     let mut reader = BufReader::new(reader);
@@ -239,53 +184,6 @@ mod sig {
 
 // ---------------------------------------------------------------------------------------------
 // The service process
-
-/// How a supervised process ended.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum ServiceExit {
-    /// It exited by itself.
-    Exited {
-        /// Milliseconds after the signal (or the start).
-        after_ms: u64,
-        /// Its exit code, when it exited normally.
-        code: Option<i32>,
-        /// The signal that ended it, when one did.
-        signal: Option<i32>,
-    },
-    /// It was still running when its time was up and was killed (SIGKILL to its group).
-    Killed {
-        /// Milliseconds after the signal (or the start) when it was killed.
-        after_ms: u64,
-    },
-}
-
-impl ServiceExit {
-    /// `status 0`, `signal 15 (SIGTERM)`, `killed`.
-    pub fn describe(&self) -> String {
-        match self {
-            ServiceExit::Exited {
-                code: Some(code), ..
-            } => format!("status {code}"),
-            ServiceExit::Exited {
-                signal: Some(signal),
-                ..
-            } => format!("signal {signal}{}", signal_name(*signal)),
-            ServiceExit::Exited { .. } => "an unknown status".to_string(),
-            ServiceExit::Killed { .. } => "killed with SIGKILL".to_string(),
-        }
-    }
-}
-
-fn signal_name(signal: i32) -> &'static str {
-    match signal {
-        15 => " (SIGTERM)",
-        9 => " (SIGKILL)",
-        2 => " (SIGINT)",
-        6 => " (SIGABRT)",
-        _ => "",
-    }
-}
 
 fn describe_status(status: &std::process::ExitStatus) -> String {
     match (status.code(), sig::of(status)) {
@@ -489,19 +387,6 @@ pub fn secs(d: Duration) -> String {
     format_ms(d.as_millis() as u64)
 }
 
-/// Milliseconds for evidence: `20 ms`, `3 s`, `1.25 s`, `12.5 s`.
-pub fn format_ms(ms: u64) -> String {
-    if ms < 1000 {
-        format!("{ms} ms")
-    } else if ms.is_multiple_of(1000) {
-        format!("{} s", ms / 1000)
-    } else if ms < 10_000 {
-        format!("{:.2} s", ms as f64 / 1000.0)
-    } else {
-        format!("{:.1} s", ms as f64 / 1000.0)
-    }
-}
-
 /// One readiness request with a client that trusts `run.ca_file` as it is *now* (a supervised
 /// service may write its CA at start). Only decides when to start; the audit verifies TLS.
 async fn readiness_poll(cfg: &Config, url: &Url) -> Result<u16, String> {
@@ -524,77 +409,6 @@ async fn readiness_poll(cfg: &Config, url: &Url) -> Result<u16, String> {
 
 // ---------------------------------------------------------------------------------------------
 // Observations
-
-/// One request that was in flight when SIGTERM was sent.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct InFlightRequest {
-    /// `GET https://…/api/slow`.
-    pub request: String,
-    /// Milliseconds after SIGTERM when it finished (negative: before SIGTERM).
-    pub finished_ms: i64,
-    /// The status, when it completed.
-    pub status: Option<u16>,
-    /// Why it did not complete.
-    pub error: Option<String>,
-}
-
-/// What happened when the supervised service was sent SIGTERM.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ShutdownObservation {
-    /// The service's pid.
-    pub pid: u32,
-    /// The configured grace period, ms.
-    pub grace_period_ms: u64,
-    /// The requests started just before SIGTERM.
-    pub requests: Vec<InFlightRequest>,
-    /// The readiness URL watched during shutdown.
-    pub readiness: Option<String>,
-    /// Readiness polls after SIGTERM (`at_ms` since SIGTERM).
-    pub readiness_polls: Vec<Poll>,
-    /// How it ended.
-    pub exit: ServiceExit,
-    /// True when, afterwards, no process with its pid was left.
-    pub pid_gone: bool,
-}
-
-impl ShutdownObservation {
-    /// Milliseconds from SIGTERM to exit (or to the kill).
-    pub fn ended_ms(&self) -> u64 {
-        match self.exit {
-            ServiceExit::Exited { after_ms, .. } | ServiceExit::Killed { after_ms } => after_ms,
-        }
-    }
-
-    /// True when it was still running at the end of the grace period and had to be killed.
-    pub fn was_killed(&self) -> bool {
-        matches!(self.exit, ServiceExit::Killed { .. })
-    }
-}
-
-/// How long the supervised service took to become ready after it was started.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct StartupObservation {
-    /// The readiness URL polled (redacted); absent when none is configured.
-    pub readiness: Option<String>,
-    /// Milliseconds from the start of the process to the first 2xx (or, without a readiness
-    /// URL, to the end of the settle time).
-    pub ready_ms: u64,
-}
-
-/// How the service behaved when started with `[supervise] invalid_env`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct FailFastObservation {
-    /// The variables overridden (names only: values may be secrets).
-    pub variables: Vec<String>,
-    /// How long it was given, ms.
-    pub within_ms: u64,
-    /// How it ended: exited by itself within the window, or killed after it.
-    pub exit: ServiceExit,
-    /// The last lines it printed (the error message, hopefully), clipped.
-    pub last_output: String,
-    /// When it kept running: what its readiness endpoint answered.
-    pub readiness: Option<Poll>,
-}
 
 // ---------------------------------------------------------------------------------------------
 // The session
@@ -784,7 +598,7 @@ fn rejudge(
         &audit.config.waivers,
         &crate::config::gate::today(),
     );
-    let scores = crate::scoring::score(&findings, &audit.config.scoring);
+    let scores = crate::scoring::score(&findings, &audit.config.scoring, &crate::checks::weight);
     let report = &mut out.report;
     report.findings = findings;
     scores.apply_to(report);

@@ -231,7 +231,7 @@ async fn pg_role(name: &str, password: &str, attributes: &str, extra: &[String])
     })
 }
 
-fn pg_obs(pg: postgres::PgObservation) -> Observations {
+fn pg_obs(pg: readyprobe::observations::postgres::PgObservation) -> Observations {
     Observations {
         postgres: Probed::Observed(pg),
         ..Observations::default()
@@ -512,7 +512,7 @@ async fn my_user(name: &str, password: &str) -> Cleanup {
     })
 }
 
-fn my_obs(my: mysql::MySqlObservation) -> Observations {
+fn my_obs(my: readyprobe::observations::mysql::MySqlObservation) -> Observations {
     Observations {
         mysql: Probed::Observed(my),
         ..Observations::default()
@@ -657,7 +657,7 @@ impl Drop for RedisServer {
     }
 }
 
-fn redis_obs(r: redis::RedisObservation) -> Observations {
+fn redis_obs(r: readyprobe::observations::redis::RedisObservation) -> Observations {
     Observations {
         redis: Probed::Observed(r),
         ..Observations::default()
@@ -1492,9 +1492,9 @@ async fn dns_records_from_a_local_nameserver() {
     );
     assert!(d.names[2].nxdomain);
 
-    let judged = |names: Vec<dns::DnsName>| {
+    let judged = |names: Vec<readyprobe::observations::dns::DnsName>| {
         let obs = Observations {
-            dns: Probed::Observed(dns::DnsObservation {
+            dns: Probed::Observed(readyprobe::observations::dns::DnsObservation {
                 nameserver: d.nameserver.clone(),
                 names,
             }),

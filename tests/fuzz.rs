@@ -22,13 +22,15 @@ use readyprobe::checks::{self, Catalogue};
 use readyprobe::config::{Config, JudgeConfig};
 use readyprobe::exposition::{self, Limits};
 use readyprobe::model::Report;
+use readyprobe::observations::access::JwksObservation;
+use readyprobe::observations::http::HttpExchange;
+use readyprobe::observations::metrics::{MetricsObservation, Scrape};
+use readyprobe::observations::tls::LegacyVersion;
 use readyprobe::observations::{
     ErrorProbe, ErrorProbeKind, HealthKind, HealthProbe, Observations, Probed, TargetInfo,
 };
-use readyprobe::probes::access::{self, JwksObservation};
-use readyprobe::probes::http::HttpExchange;
-use readyprobe::probes::metrics::{MetricsObservation, Scrape};
-use readyprobe::probes::tls::{LegacyVersion, classify_legacy_answer};
+use readyprobe::probes::access;
+use readyprobe::probes::tls::classify_legacy_answer;
 use readyprobe::redact::{self, Redactor};
 use readyprobe::report::{self, Format};
 
@@ -534,12 +536,12 @@ proptest! {
             headers.push((name.to_string(), value));
         }
         let ex = exchange(429, headers, String::new());
-        let parsed = readyprobe::probes::burst::RateLimitHeaders::parse(&ex);
+        let parsed = readyprobe::observations::ratelimit::RateLimitHeaders::parse(&ex);
         // The burst turns the wait into a Duration: it must be a real number of seconds.
         if let Some(wait) = parsed.wait_secs() {
             prop_assert!(wait.is_finite(), "wait {wait} from {ex:?}");
         }
-        let _ = readyprobe::probes::burst::parse_http_date(&date);
+        let _ = readyprobe::observations::ratelimit::parse_http_date(&date);
     }
 
     /// The TOML configuration loader: structured documents from the config's own keys, and junk.
@@ -617,7 +619,7 @@ proptest! {
     fn judge_and_render(obs in observations()) {
         let config = Config::default();
         let findings = readyprobe::engine::judge(&obs, &config, &catalogue(), &Redactor::new());
-        let scores = readyprobe::scoring::score(&findings, &config.scoring);
+        let scores = readyprobe::scoring::score(&findings, &config.scoring, &readyprobe::checks::weight);
         let report = Report {
             readyprobe_version: readyprobe::VERSION.to_string(),
             target: obs.target.url.clone(),

@@ -149,7 +149,8 @@ fn probe_cx(net: &readyprobe::probes::net::Net) -> readyprobe::probes::ProbeCx {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_per_host_limit_holds_across_audits_and_hostile_requests_go_alone() {
-    use readyprobe::probes::http::{self, RequestSpec};
+    use readyprobe::observations::http::RequestSpec;
+    use readyprobe::probes::http;
     use std::sync::atomic::Ordering::SeqCst;
     let (addr, seen) = counting_server().await;
     let run = readyprobe::config::RunConfig {
@@ -207,7 +208,8 @@ async fn the_per_host_limit_holds_across_audits_and_hostile_requests_go_alone() 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_target_behind_a_busy_address_is_not_starved() {
-    use readyprobe::probes::http::{self, RequestSpec};
+    use readyprobe::observations::http::RequestSpec;
+    use readyprobe::probes::http;
     let (addr, seen) = counting_server().await;
     let run = readyprobe::config::RunConfig {
         max_connections_per_host: 2,

@@ -14,7 +14,7 @@ use readyprobe::checks::Catalogue;
 use readyprobe::config::{Config, Profile};
 use readyprobe::engine::{self, Audit};
 use readyprobe::model::Outcome;
-use readyprobe::probes::burst::BurstStop;
+use readyprobe::observations::ratelimit::BurstStop;
 use readyprobe::redact::Redactor;
 use tokio::sync::Mutex;
 use tokio::time::Instant;

@@ -1,5 +1,7 @@
 //! Integration tests: one binary, a module per theme.
 //!
+//! - `architecture`: the wall between probing and judging, module cycles and file length, read
+//!   from the source text (`tools/modgraph.py`).
 //! - `cli`: the real `readyprobe` binary — exit codes, config errors, formats, `checks`/`explain`/`init`.
 //! - `config_reference`: `config schema` validates every shipped config file (with the
 //!   `jsonschema` crate), `config check` accepts them and names file and field in bad ones, and
@@ -59,6 +61,7 @@
 //! MariaDB, Redis, RabbitMQ) call `util::require_service`: under `CI=true` a missing service is a
 //! failure, elsewhere the test prints why it skips.
 
+mod architecture;
 mod canary;
 mod cli;
 mod config_reference;

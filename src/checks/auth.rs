@@ -8,7 +8,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::Value;
 
-use super::headers::{EVIDENCE_MAX, clip};
+use super::evidence::{EVIDENCE_MAX, clip};
 use super::{CheckMeta, Judgement};
 use crate::config::JudgeConfig;
 use crate::model::{Category, Severity};
@@ -53,7 +53,7 @@ pub fn required(obs: &Observations, _: &JudgeConfig) -> Result<Judgement, Unobse
             .unwrap_or_else(|| "no protected route was requested".to_string());
         return Err(Unobserved::Failed(reason));
     }
-    let line = |ex: &&crate::probes::http::HttpExchange| {
+    let line = |ex: &&crate::observations::http::HttpExchange| {
         clip(
             &format!("{} without credentials", ex.request_line()),
             EVIDENCE_MAX,
@@ -294,7 +294,7 @@ mod tests {
         HOST, evidence_text, exchange_at, https_target, judge, try_judge,
     };
     use crate::model::Outcome;
-    use crate::probes::access::{
+    use crate::observations::access::{
         ForgedRequest, ForgeryVariant, JwksObservation, JwtForgery, ProtectedProbe,
     };
     use serde_json::json;

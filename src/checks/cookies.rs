@@ -4,12 +4,12 @@
 //! evidence lines here go through [`redact::set_cookie`] again so a fixture or an old recording
 //! cannot leak one either. Only names and attributes are read.
 
-use super::headers::{EVIDENCE_MAX, clip};
+use super::evidence::{EVIDENCE_MAX, clip};
 use super::{CheckMeta, Judgement};
 use crate::config::JudgeConfig;
 use crate::model::{Category, Outcome, Severity};
+use crate::observations::http::HttpExchange;
 use crate::observations::{Observations, Unobserved};
-use crate::probes::http::HttpExchange;
 use crate::redact;
 
 /// `cookies.flags`: Secure, HttpOnly and SameSite on the cookies the target sets.

@@ -6,13 +6,13 @@
 //! are allowed when `Access-Control-Allow-Credentials` is `true`. Values come from the target:
 //! nothing here panics on them.
 
-use super::headers::{EVIDENCE_MAX, clip};
+use super::evidence::{EVIDENCE_MAX, clip};
 use super::{CheckMeta, Judgement};
 use crate::config::JudgeConfig;
 use crate::model::{Category, Severity};
+use crate::observations::access::{CorsProbe, OriginVariant};
+use crate::observations::http::HttpExchange;
 use crate::observations::{Observations, Unobserved};
-use crate::probes::access::{CorsProbe, OriginVariant};
-use crate::probes::http::HttpExchange;
 
 const OWASP_CORS: &str = "OWASP WSTG: Testing Cross Origin Resource Sharing: https://owasp.org/www-project-web-security-testing-guide/latest/4-Web_Application_Security_Testing/11-Client-side_Testing/07-Testing_Cross_Origin_Resource_Sharing";
 const FETCH_CORS: &str =
@@ -390,7 +390,7 @@ mod tests {
     };
     use crate::model::Outcome;
     use crate::observations::Probed;
-    use crate::probes::access::ProtectedProbe;
+    use crate::observations::access::ProtectedProbe;
 
     fn probe(variant: OriginVariant, origin: &str, headers: &[(&str, &str)]) -> CorsProbe {
         CorsProbe {

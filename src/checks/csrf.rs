@@ -1,12 +1,12 @@
 //! `csrf.foreign_origin` (active): a configured mutation sent as a cross-site browser request
 //! would send it (foreign `Origin`, `Sec-Fetch-Site: cross-site`) must be refused.
 
-use super::headers::{EVIDENCE_MAX, clip};
+use super::evidence::{EVIDENCE_MAX, clip};
 use super::{CheckMeta, Judgement};
 use crate::config::JudgeConfig;
 use crate::model::{Category, Severity};
+use crate::observations::access::MutationProbe;
 use crate::observations::{Observations, Probed, Unobserved};
-use crate::probes::access::MutationProbe;
 
 /// `csrf.foreign_origin`: cross-site mutations must be refused.
 pub const FOREIGN_ORIGIN: CheckMeta = CheckMeta {
@@ -28,7 +28,7 @@ pub const FOREIGN_ORIGIN: CheckMeta = CheckMeta {
 /// The mutations that answered, or why none did. Shared with `idempotency`.
 pub(crate) fn answered(
     probes: &Probed<Vec<MutationProbe>>,
-) -> Result<Vec<(&MutationProbe, &crate::probes::http::HttpExchange)>, Unobserved> {
+) -> Result<Vec<(&MutationProbe, &crate::observations::http::HttpExchange)>, Unobserved> {
     let probes = probes.get()?;
     let seen: Vec<_> = probes
         .iter()
@@ -50,7 +50,7 @@ pub(crate) fn answered(
 /// Judge of [`FOREIGN_ORIGIN`].
 pub fn foreign_origin(obs: &Observations, _: &JudgeConfig) -> Result<Judgement, Unobserved> {
     let seen = answered(&obs.csrf)?;
-    let line = |ex: &crate::probes::http::HttpExchange| {
+    let line = |ex: &crate::observations::http::HttpExchange| {
         clip(
             &format!(
                 "{} (Origin: https://evil.example, Sec-Fetch-Site: cross-site)",

@@ -125,7 +125,7 @@ pub fn records(obs: &Observations, _cfg: &JudgeConfig) -> Result<Judgement, Unob
 mod tests {
     use super::*;
     use crate::model::Outcome;
-    use crate::probes::deps::dns::{DnsCaa, DnsName, DnsObservation};
+    use crate::observations::dns::{DnsCaa, DnsName, DnsObservation};
 
     fn name(a: &[&str], aaaa: &[&str], caa: Option<&str>) -> DnsName {
         DnsName {

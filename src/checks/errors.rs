@@ -6,12 +6,12 @@
 //! which map the code and its dependencies for an attacker. Detection is by plain substrings
 //! chosen to be specific to each runtime, so ordinary pages do not trip it.
 
-use super::headers::{EVIDENCE_MAX, clip};
+use super::evidence::{EVIDENCE_MAX, clip};
 use super::{CheckMeta, Judgement};
 use crate::config::JudgeConfig;
 use crate::model::{Category, Severity};
+use crate::observations::http::HttpExchange;
 use crate::observations::{ErrorProbeKind, Observations, Probed, Unobserved};
-use crate::probes::http::HttpExchange;
 
 /// `errors.leak`: error responses reveal no internals and malformed input gets a 4xx.
 pub const LEAK: CheckMeta = CheckMeta {

@@ -6,11 +6,11 @@
 
 use super::{CheckMeta, Judgement};
 use crate::config::JudgeConfig;
+use crate::observations::http::HttpExchange;
 use crate::observations::{
     ErrorProbe, ErrorProbeKind, HealthKind, HealthProbe, LatencySamples, Observations, Probed,
     TargetInfo, Unobserved,
 };
-use crate::probes::http::HttpExchange;
 
 /// The host every fixture target lives on.
 pub(crate) const HOST: &str = "app.example.com";
@@ -190,8 +190,8 @@ pub(crate) fn evidence_text(judgement: &Judgement) -> String {
 /// One configured POST mutation to `/api/orders` that answered `status` (CSRF, idempotency).
 pub(crate) fn mutation_answered(
     status: u16,
-) -> crate::observations::Probed<Vec<crate::probes::access::MutationProbe>> {
-    crate::observations::Probed::Observed(vec![crate::probes::access::MutationProbe {
+) -> crate::observations::Probed<Vec<crate::observations::access::MutationProbe>> {
+    crate::observations::Probed::Observed(vec![crate::observations::access::MutationProbe {
         method: "POST".into(),
         path: "/api/orders".into(),
         exchange: crate::observations::Probed::Observed(exchange_at(

@@ -14,7 +14,7 @@
 
 use serde_json::{Map, Value};
 
-use super::headers::clip;
+use super::evidence::clip;
 use crate::observations::HttpExchange;
 
 /// The most components read from one body (hostile bodies list thousands).

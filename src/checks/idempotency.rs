@@ -1,7 +1,7 @@
 //! `idempotency.key_required` (active): a mutation whose API names an idempotency header should
 //! refuse requests without it, or a retried request creates a duplicate.
 
-use super::headers::{EVIDENCE_MAX, clip};
+use super::evidence::{EVIDENCE_MAX, clip};
 use super::{CheckMeta, Judgement};
 use crate::config::JudgeConfig;
 use crate::model::{Category, Severity};
@@ -27,7 +27,7 @@ pub const KEY_REQUIRED: CheckMeta = CheckMeta {
 /// Judge of [`KEY_REQUIRED`].
 pub fn key_required(obs: &Observations, _: &JudgeConfig) -> Result<Judgement, Unobserved> {
     let seen = super::csrf::answered(&obs.idempotency)?;
-    let line = |ex: &crate::probes::http::HttpExchange| {
+    let line = |ex: &crate::observations::http::HttpExchange| {
         clip(
             &format!("{} without the idempotency header", ex.request_line()),
             EVIDENCE_MAX,
@@ -57,7 +57,7 @@ mod tests {
     use crate::checks::fixtures::{https_target, judge, mutation_answered, try_judge};
     use crate::model::Outcome;
     use crate::observations::Probed;
-    use crate::probes::access::MutationProbe;
+    use crate::observations::access::MutationProbe;
 
     fn obs(status: u16) -> Observations {
         Observations {

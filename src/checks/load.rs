@@ -132,7 +132,7 @@ mod tests {
     use crate::checks::fixtures::judge;
     use crate::model::Outcome;
     use crate::observations::Probed;
-    use crate::probes::load::{LoadObservation, Percentiles};
+    use crate::observations::load::{LoadObservation, Percentiles};
 
     fn obs(ok: u32, errors: u32) -> Observations {
         let mut l = LoadObservation {

@@ -9,8 +9,8 @@
 use super::{CheckMeta, Judgement};
 use crate::config::JudgeConfig;
 use crate::model::{Category, Severity};
+use crate::observations::logs::LogObservation;
 use crate::observations::{Observations, Unobserved};
-use crate::probes::logs::LogObservation;
 
 const OWASP_LOGGING: &str =
     "https://cheatsheetseries.owasp.org/cheatsheets/Logging_Cheat_Sheet.html";
@@ -187,7 +187,7 @@ mod tests {
     use super::*;
     use crate::model::Outcome;
     use crate::observations::Probed;
-    use crate::probes::logs::Leak;
+    use crate::observations::logs::Leak;
 
     fn obs(leaks: Vec<Leak>, non_json: usize, rid: usize) -> Observations {
         Observations {

@@ -16,10 +16,12 @@ pub mod csrf;
 pub mod db;
 pub mod dns;
 pub mod errors;
-pub mod fault;
+pub mod evidence;
+
 pub mod headers;
 pub mod health;
 pub mod health_body;
+pub mod health_fault;
 pub mod idempotency;
 pub mod k8s;
 pub mod load;
@@ -38,8 +40,6 @@ pub mod tracing;
 pub(crate) mod fixtures;
 #[cfg(test)]
 mod health_fixtures;
-
-use std::path::PathBuf;
 
 use crate::config::{Config, ConfigError, JudgeConfig};
 use crate::model::{Category, Outcome, Severity};
@@ -108,9 +108,9 @@ pub static CHECKS: &[&CheckMeta] = &[
     &health::READINESS_DEPTH,
     &health::LATENCY,
     &health::INFO_LEAK,
-    &fault::READINESS_FLIPS,
-    &fault::LIVENESS_STABLE,
-    &fault::RECOVERY,
+    &health_fault::READINESS_FLIPS,
+    &health_fault::LIVENESS_STABLE,
+    &health_fault::RECOVERY,
     &tls::HTTP_REDIRECT,
     &tls::CERTIFICATE,
     &tls::PROTOCOLS,
@@ -176,12 +176,12 @@ pub static CHECKS: &[&CheckMeta] = &[
     &db::MYSQL_PITR,
     &db::MYSQL_SUPERUSER,
     &db::MYSQL_CONN_HEADROOM,
-    &redis::REACHABLE,
-    &redis::AUTH,
-    &redis::PROTECTED_MODE,
-    &redis::PERSISTENCE,
-    &redis::MEMORY,
-    &redis::CLIENTS,
+    &self::redis::REACHABLE,
+    &self::redis::AUTH,
+    &self::redis::PROTECTED_MODE,
+    &self::redis::PERSISTENCE,
+    &self::redis::MEMORY,
+    &self::redis::CLIENTS,
     &rabbitmq::REACHABLE,
     &rabbitmq::DEFAULT_CREDENTIALS,
     &rabbitmq::DLX,
@@ -209,6 +209,12 @@ pub static CHECKS: &[&CheckMeta] = &[
 /// Looks up a built-in check by id.
 pub fn find(id: &str) -> Option<&'static CheckMeta> {
     CHECKS.iter().copied().find(|c| c.id == id)
+}
+
+/// A check's weight inside its category (1.0 for packs and unknown ids): what
+/// [`crate::scoring::score`] is given so that scoring never looks checks up itself.
+pub fn weight(id: &str) -> f64 {
+    find(id).map(|c| c.weight).unwrap_or(1.0)
 }
 
 /// One check of the catalogue: built in (Rust) or declared in a pack (TOML).
@@ -319,32 +325,31 @@ impl std::fmt::Debug for Catalogue {
 }
 
 impl Catalogue {
-    /// Built-in checks, the embedded packs, and the packs in each of `dirs` (`--probes`). A pack
-    /// id that collides with another check is an error unless the pack says `overrides = true`.
-    pub fn load(dirs: &[PathBuf]) -> Result<Catalogue, CatalogueError> {
+    /// Built-in checks, the embedded packs, and `user` packs (already read, in `--probes`
+    /// order; see `crate::packs` for the loader). A pack id that collides with another check is
+    /// an error unless the pack says `overrides = true`.
+    pub fn with_user_packs(user_packs: Vec<PackCheck>) -> Result<Catalogue, CatalogueError> {
         let mut packs = pack::builtin()?;
-        for dir in dirs {
-            for user in pack::load_dir(dir)? {
-                if let Some(at) = packs.iter().position(|p| p.id == user.id) {
-                    if !user.overrides {
-                        return Err(CatalogueError::Collision {
-                            id: user.id.clone(),
-                            file: user.source.clone(),
-                            line: user.line,
-                            other: packs[at].source.clone(),
-                        });
-                    }
-                    packs.remove(at);
-                } else if find(&user.id).is_some() && !user.overrides {
+        for user in user_packs {
+            if let Some(at) = packs.iter().position(|p| p.id == user.id) {
+                if !user.overrides {
                     return Err(CatalogueError::Collision {
                         id: user.id.clone(),
                         file: user.source.clone(),
                         line: user.line,
-                        other: "builtin".to_string(),
+                        other: packs[at].source.clone(),
                     });
                 }
-                packs.push(user);
+                packs.remove(at);
+            } else if find(&user.id).is_some() && !user.overrides {
+                return Err(CatalogueError::Collision {
+                    id: user.id.clone(),
+                    file: user.source.clone(),
+                    line: user.line,
+                    other: "builtin".to_string(),
+                });
             }
+            packs.push(user);
         }
         Ok(Catalogue { packs })
     }

@@ -9,8 +9,8 @@
 use super::{CheckMeta, Judgement};
 use crate::config::JudgeConfig;
 use crate::model::{Category, Severity};
+use crate::observations::process::{ServiceExit, format_ms};
 use crate::observations::{ErrorProbeKind, HttpExchange, Observations, Probed, Unobserved};
-use crate::supervise::{ServiceExit, format_ms};
 
 const K8S_TERMINATION: &str =
     "https://kubernetes.io/docs/concepts/workloads/pods/pod-lifecycle/#pod-termination";
@@ -394,8 +394,8 @@ mod tests {
     use super::*;
     use crate::model::Outcome;
     use crate::observations::Probed;
-    use crate::probes::fault::Poll;
-    use crate::supervise::{FailFastObservation, InFlightRequest, ShutdownObservation};
+    use crate::observations::fault::Poll;
+    use crate::observations::process::{FailFastObservation, InFlightRequest, ShutdownObservation};
 
     fn shutdown(exit: ServiceExit, ok: bool, ready_503: bool) -> Observations {
         let req = |i: i64| InFlightRequest {

@@ -3,12 +3,12 @@
 //! Both look at the root response (`GET /` with `Accept-Encoding: gzip, deflate, br`). They do not
 //! time anything; latency checks read repeated samples instead.
 
-use super::headers::{EVIDENCE_MAX, clip, header_line};
+use super::evidence::{EVIDENCE_MAX, clip, header_line};
 use super::{CheckMeta, Judgement};
 use crate::config::JudgeConfig;
 use crate::model::{Category, Severity};
+use crate::observations::http::HttpExchange;
 use crate::observations::{Observations, Unobserved};
-use crate::probes::http::HttpExchange;
 
 // ---------------------------------------------------------------------------------------------
 // perf.compression
@@ -243,7 +243,7 @@ pub const LATENCY: CheckMeta = CheckMeta {
 /// Judges `perf.latency`: the worst endpoint decides.
 pub fn latency(obs: &Observations, cfg: &JudgeConfig) -> Result<Judgement, Unobserved> {
     use crate::model::Outcome;
-    use crate::probes::load::Percentiles;
+    use crate::observations::load::Percentiles;
     let l = obs.latency.get()?;
     let mut worst = Outcome::Pass;
     let mut evidence = Vec::new();
@@ -373,11 +373,11 @@ pub const PAGINATION_DEPTH: CheckMeta = CheckMeta {
 
 /// Judges `perf.pagination_depth` on medians (robust to one slow sample).
 pub fn pagination_depth(obs: &Observations, cfg: &JudgeConfig) -> Result<Judgement, Unobserved> {
-    use crate::probes::load::Percentiles;
+    use crate::observations::load::Percentiles;
     let p = obs.pagination.get()?;
     let first = Percentiles::of(&p.first.samples_ms);
     let deep = Percentiles::of(&p.deep.samples_ms);
-    let codes = |s: &crate::probes::load::EndpointSamples| {
+    let codes = |s: &crate::observations::load::EndpointSamples| {
         s.statuses
             .iter()
             .map(|(c, n)| format!("{c}×{n}"))
@@ -576,8 +576,8 @@ mod tests {
 
     // perf.latency, perf.http2, perf.pagination_depth
 
-    fn samples(path: &str, ms: &[f64]) -> crate::probes::load::EndpointSamples {
-        crate::probes::load::EndpointSamples {
+    fn samples(path: &str, ms: &[f64]) -> crate::observations::load::EndpointSamples {
+        crate::observations::load::EndpointSamples {
             path: path.into(),
             warmup: 2,
             samples_ms: ms.to_vec(),
@@ -590,7 +590,7 @@ mod tests {
         let mut e = samples("/", ms);
         e.timeouts = timeouts;
         crate::observations::Observations {
-            latency: Probed::Observed(crate::probes::load::LatencyObservation {
+            latency: Probed::Observed(crate::observations::load::LatencyObservation {
                 endpoints: vec![e],
             }),
             ..Default::default()
@@ -634,7 +634,7 @@ mod tests {
 
     fn with_pages(first: &[f64], deep: &[f64]) -> crate::observations::Observations {
         crate::observations::Observations {
-            pagination: Probed::Observed(crate::probes::load::PaginationObservation {
+            pagination: Probed::Observed(crate::observations::load::PaginationObservation {
                 first_url: "https://app.example.com/api/orders?page=1".into(),
                 deep_url: "https://app.example.com/api/orders?page=500".into(),
                 deep_page: 500,

@@ -13,9 +13,12 @@
 use super::{CheckMeta, Judgement};
 use crate::config::JudgeConfig;
 use crate::model::{Category, Severity};
+use crate::observations::http::HttpExchange;
+use crate::observations::ratelimit::{BurstObservation, BurstStop, RateLimitHeaders};
+pub use crate::observations::ratelimit::{
+    DEGRADED_P95_FLOOR_MS, DEGRADED_P95_RATIO, latency_degraded,
+};
 use crate::observations::{Observations, Unobserved};
-use crate::probes::burst::{BurstObservation, BurstStop, RateLimitHeaders};
-use crate::probes::http::HttpExchange;
 
 fn statuses(b: &BurstObservation) -> String {
     let mut parts: Vec<String> = b
@@ -77,21 +80,6 @@ fn headers_line(ex: &HttpExchange) -> String {
 
 // ---------------------------------------------------------------------------------------------
 // ratelimit.enforced
-
-/// Latency only counts as degradation above this p95, whatever the ratio: on loopback a
-/// sub-millisecond endpoint "triples" on scheduler jitter alone.
-pub const DEGRADED_P95_FLOOR_MS: f64 = 250.0;
-
-/// How many times the first step's p95 a later step's must exceed to count as degradation.
-pub const DEGRADED_P95_RATIO: f64 = 3.0;
-
-/// True when a step's p95 shows the endpoint degrading: above both [`DEGRADED_P95_RATIO`] × the
-/// first step's p95 and [`DEGRADED_P95_FLOOR_MS`]. The burst stops on it; the judge re-checks it.
-pub fn latency_degraded(first_p95_ms: f64, step_p95_ms: f64) -> bool {
-    first_p95_ms > 0.0
-        && step_p95_ms > DEGRADED_P95_RATIO * first_p95_ms
-        && step_p95_ms > DEGRADED_P95_FLOOR_MS
-}
 
 /// `ratelimit.enforced`: the configured endpoint answers a bounded burst with 429.
 pub const ENFORCED: CheckMeta = CheckMeta {
@@ -387,7 +375,7 @@ mod tests {
     use crate::checks::fixtures::exchange;
     use crate::model::Outcome;
     use crate::observations::Probed;
-    use crate::probes::burst::{BurstCaps, BurstStep, First429, Recovery};
+    use crate::observations::ratelimit::{BurstCaps, BurstStep, First429, Recovery};
 
     fn burst(
         statuses: &[(u16, u32)],

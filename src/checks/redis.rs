@@ -11,8 +11,8 @@ use super::db::{capped, reachable_or_fail};
 use super::{CheckMeta, Judgement};
 use crate::config::{JudgeConfig, RedisRole};
 use crate::model::{Category, Severity};
+use crate::observations::redis::{RedisObservation, RedisSession};
 use crate::observations::{Observations, Probed, Unobserved};
-use crate::probes::deps::redis::{RedisObservation, RedisSession};
 
 fn redis(obs: &Observations) -> Result<&RedisObservation, Unobserved> {
     obs.redis.get()
@@ -477,7 +477,7 @@ mod tests {
 
     use super::*;
     use crate::model::Outcome;
-    use crate::probes::deps::redis::RedisReply;
+    use crate::observations::redis::RedisReply;
 
     fn map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
         pairs

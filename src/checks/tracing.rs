@@ -97,7 +97,7 @@ mod tests {
     use crate::checks::fixtures::exchange;
     use crate::model::Outcome;
     use crate::observations::Probed;
-    use crate::probes::trace_context::TraceProbe;
+    use crate::observations::trace::TraceProbe;
 
     fn obs(headers: &[(&str, &str)]) -> Observations {
         Observations {

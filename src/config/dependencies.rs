@@ -35,6 +35,8 @@ use url::Url;
 use super::ConfigError;
 use super::load::resolve_env;
 use crate::redact;
+// Moved to the observation floor: the Redis observation records the role it was judged for.
+pub use crate::observations::redis::RedisRole;
 
 /// The `[dependencies]` section.
 #[derive(Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -71,37 +73,6 @@ impl fmt::Debug for DependenciesConfig {
             .field("dns", &self.dns)
             .field("allow_cleartext_password", &self.allow_cleartext_password)
             .finish()
-    }
-}
-
-/// What a Redis instance is for; decides how memory and persistence are judged.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum RedisRole {
-    /// Losing keys is acceptable: `maxmemory` must be set, eviction is expected.
-    #[default]
-    Cache,
-    /// Keys are data: an evicting policy or no persistence loses data.
-    Store,
-    /// Keys are jobs/messages: same as a store.
-    Queue,
-}
-
-impl RedisRole {
-    /// The lowercase name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RedisRole::Cache => "cache",
-            RedisRole::Store => "store",
-            RedisRole::Queue => "queue",
-        }
-    }
-
-    /// True for roles whose keys must not be lost (store, queue).
-    pub fn keeps_data(self) -> bool {
-        !matches!(self, RedisRole::Cache)
     }
 }
 

@@ -10,13 +10,18 @@ use std::net::IpAddr;
 
 use super::Audit;
 use crate::config::{DependenciesConfig, url_password};
+use crate::observations::dns::DnsObservation;
+use crate::observations::mysql::MySqlObservation;
+use crate::observations::postgres::PgObservation;
+use crate::observations::rabbitmq::RabbitObservation;
+use crate::observations::redis::RedisObservation;
 use crate::observations::{Observations, Probed};
 use crate::probes::ProbeCx;
-use crate::probes::deps::dns::{self, DnsObservation};
-use crate::probes::deps::mysql::{self, MySqlObservation};
-use crate::probes::deps::postgres::{self, PgObservation};
-use crate::probes::deps::rabbitmq::{self, Management, RabbitObservation};
-use crate::probes::deps::redis::{self, RedisObservation};
+use crate::probes::deps::dns;
+use crate::probes::deps::mysql;
+use crate::probes::deps::postgres;
+use crate::probes::deps::rabbitmq::{self, Management};
+use crate::probes::deps::redis;
 
 /// What the dependency probes observed, to be stored in [`Observations`].
 #[derive(Debug, Clone)]

@@ -129,7 +129,7 @@ pub async fn run_on(audit: &Audit, net: &Net) -> Result<RunOutput, EngineError> 
         &audit.config.waivers,
         &crate::config::gate::today(),
     );
-    let scores = scoring::score(&findings, &audit.config.scoring);
+    let scores = scoring::score(&findings, &audit.config.scoring, &crate::checks::weight);
     let readiness = readiness(&findings, &obs).map(|r| scrub_readiness(r, &audit.redactor));
     let reachable = if dependency_only {
         dependencies::answered(&obs)

@@ -13,10 +13,13 @@ use url::Url;
 
 use super::Audit;
 use crate::config::HealthConfig;
+use crate::observations::http::{HttpExchange, RequestSpec};
 use crate::observations::{
     ErrorProbe, ErrorProbeKind, HealthKind, HealthProbe, LatencySamples, Observations, Probed,
 };
-use crate::probes::http::{self, HttpExchange, RequestSpec};
+use crate::probes::http;
+// Moved to the observation floor (pure URL joining, used by probes and packs alike).
+pub use crate::observations::http::join_path;
 use crate::probes::{ProbeCx, ProbeError};
 use crate::progress::track;
 
@@ -165,8 +168,9 @@ async fn http_redirect(cx: &ProbeCx, audit: &Audit) -> Probed<HttpExchange> {
 
 /// The TLS handshake and the TLS 1.0/1.1 acceptance probes, for https targets only. The user's
 /// `--ca-file` anchors (or the demo CA) count as trusted.
-async fn tls(cx: &ProbeCx, audit: &Audit) -> Probed<crate::probes::tls::TlsObservation> {
-    use crate::probes::tls::{self as tls_probe, LegacyVersion, TlsObservation};
+async fn tls(cx: &ProbeCx, audit: &Audit) -> Probed<crate::observations::tls::TlsObservation> {
+    use crate::observations::tls::{LegacyVersion, TlsObservation};
+    use crate::probes::tls as tls_probe;
     if audit.target.scheme() != "https" {
         return Probed::Skipped("the target is addressed over plain http".to_string());
     }
@@ -232,20 +236,6 @@ pub fn health_candidates(cfg: &HealthConfig) -> Vec<(String, HealthKind)> {
         }
     }
     out
-}
-
-/// Joins a path onto the target, keeping the target's own path prefix (`/app` + `/readyz`).
-pub fn join_path(target: &Url, path: &str) -> Url {
-    let mut url = target.clone();
-    let base = url.path().trim_end_matches('/').to_string();
-    let (path, query) = match path.split_once('?') {
-        Some((p, q)) => (p, Some(q)),
-        None => (path, None),
-    };
-    url.set_path(&format!("{base}{path}"));
-    url.set_query(query);
-    url.set_fragment(None);
-    url
 }
 
 async fn health(cx: &ProbeCx, audit: &Audit) -> Vec<HealthProbe> {

@@ -109,7 +109,7 @@ impl Recording {
             &config.waivers,
             &crate::config::gate::today(),
         );
-        let scores = crate::scoring::score(&findings, &config.scoring);
+        let scores = crate::scoring::score(&findings, &config.scoring, &crate::checks::weight);
         let readiness = super::readiness(&findings, &self.observations);
         let now = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
         Report {

@@ -380,7 +380,7 @@ pub fn unready_output(
         &audit.config.waivers,
         &crate::config::gate::today(),
     );
-    let scores = crate::scoring::score(&findings, &audit.config.scoring);
+    let scores = crate::scoring::score(&findings, &audit.config.scoring, &crate::checks::weight);
     let readiness = super::readiness(&findings, &obs);
     let report = Report {
         readyprobe_version: crate::VERSION.to_string(),

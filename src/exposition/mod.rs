@@ -43,6 +43,7 @@ mod text;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Write as _;
 
+use crate::text::clip;
 use serde::{Deserialize, Serialize};
 
 /// The most problems kept per exposition (the first ones; the count keeps going).
@@ -1109,10 +1110,6 @@ fn parse_value(raw: &str) -> Option<f64> {
             if ok { raw.parse::<f64>().ok() } else { None }
         }
     }
-}
-
-fn clip(s: &str, n: usize) -> String {
-    s.chars().take(n).collect()
 }
 
 /// NaN and ±Inf survive a JSON round trip as strings.

@@ -117,7 +117,7 @@ impl RemoteProxy {
             let message = serde_json::from_slice::<serde_json::Value>(&body)
                 .ok()
                 .and_then(|v| v["error"].as_str().map(str::to_string))
-                .unwrap_or_else(|| crate::probes::deps::clip(&String::from_utf8_lossy(&body), 200));
+                .unwrap_or_else(|| crate::text::clip(&String::from_utf8_lossy(&body), 200));
             return Err(fail(format!("{status}: {message}")));
         }
         serde_json::from_slice(&body)

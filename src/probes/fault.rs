@@ -6,7 +6,7 @@
 //! pool must connect through them from the start) and handed to this step through a
 //! task-local, so the engine's signatures stay unchanged. Remote ones (`control = …`, a
 //! `readyprobe proxy --control` deployed next to the service) are driven over HTTP. This probe
-//! only records what it saw; `checks::fault` judges. A cut is always restored, even when the
+//! only records what it saw; `checks::health_fault` judges. A cut is always restored, even when the
 //! step is cut short by the run's deadline (a drop guard restores it; a remote proxy also
 //! restores itself when the cut's hold runs out).
 
@@ -14,17 +14,18 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 use url::Url;
 
 use super::ProbeCx;
 use super::http;
 use crate::config::ProxyPlace;
-use crate::engine::{Audit, join_path};
+use crate::engine::Audit;
 use crate::fault_proxy::FaultProxy;
 use crate::fault_proxy::remote::RemoteProxy;
 use crate::manifests::ProbeKind;
+use crate::observations::fault::{FaultRun, Poll};
+use crate::observations::http::join_path;
 use crate::observations::{HealthKind, Observations, Probed};
 
 tokio::task_local! {
@@ -39,79 +40,6 @@ pub async fn with_proxies<F: Future>(proxies: Arc<Vec<Arc<FaultProxy>>>, fut: F)
 /// Once readiness has flipped, liveness is still watched at least this long (or to the end of
 /// the detect window, whichever is first).
 const MIN_WATCH_AFTER_FLIP: Duration = Duration::from_secs(1);
-
-/// One poll of an endpoint while a fault was on (or just after).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Poll {
-    /// Milliseconds since the cut (or the restore) when the answer came.
-    pub at_ms: u64,
-    /// The status, when the endpoint answered.
-    pub status: Option<u16>,
-    /// Why it did not answer (timeout, refused…).
-    pub error: Option<String>,
-}
-
-impl Poll {
-    /// True for a 2xx answer.
-    pub fn is_ok(&self) -> bool {
-        self.status.is_some_and(|s| (200..300).contains(&s))
-    }
-
-    /// `503` or `error: …`, for evidence.
-    pub fn describe(&self) -> String {
-        match (self.status, &self.error) {
-            (Some(status), _) => status.to_string(),
-            (None, Some(error)) => format!("no answer ({error})"),
-            (None, None) => "no answer".to_string(),
-        }
-    }
-}
-
-/// What one cut of one dependency showed.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct FaultRun {
-    /// The proxy's name (`database`).
-    pub proxy: String,
-    /// Where the proxy listens.
-    pub listen: String,
-    /// The real dependency behind it.
-    pub upstream: String,
-    /// The control URL of a remote proxy (absent when readyprobe ran the proxy itself).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub control: Option<String>,
-    /// The readiness URL polled (redacted).
-    pub readiness: String,
-    /// The liveness URL polled, when one exists (redacted).
-    pub liveness: Option<String>,
-    /// Readiness status just before the cut.
-    pub baseline_status: u16,
-    /// Live connections the cut reset.
-    pub reset_connections: u64,
-    /// How long readiness was watched for a flip, ms.
-    pub detect_window_ms: u64,
-    /// How long readiness was given to come back, ms.
-    pub recover_window_ms: u64,
-    /// Readiness polls while cut.
-    pub readiness_during: Vec<Poll>,
-    /// Liveness polls while cut.
-    pub liveness_during: Vec<Poll>,
-    /// Readiness polls after the restore.
-    pub readiness_after: Vec<Poll>,
-    /// Set when the run's deadline cut the measurement short.
-    pub cut_short: bool,
-}
-
-impl FaultRun {
-    /// The first readiness poll that was not 2xx while cut: time-to-detect.
-    pub fn detected(&self) -> Option<&Poll> {
-        self.readiness_during.iter().find(|p| !p.is_ok())
-    }
-
-    /// The first 2xx readiness poll after the restore: time-to-recover.
-    pub fn recovered(&self) -> Option<&Poll> {
-        self.readiness_after.iter().find(|p| p.is_ok())
-    }
-}
 
 /// A proxy the fault step can cut: one this process runs, or a remote one.
 enum Cuttable {

@@ -13,9 +13,11 @@ use url::Url;
 
 use super::ProbeCx;
 use super::ProbeError;
-use super::http::{self, RequestSpec};
-use crate::engine::{Audit, join_path};
+use super::http;
+use crate::engine::Audit;
 use crate::manifests::{LiveProbe, LiveProbes, ProbeAction, ProbeKind, ProbeRequest};
+use crate::observations::http::RequestSpec;
+use crate::observations::http::join_path;
 use crate::observations::{Observations, Probed};
 
 /// The `User-Agent` the kubelet sends (`kube-probe/<major>.<minor>`).

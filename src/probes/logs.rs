@@ -7,15 +7,17 @@
 //! report can carry one either. It reads logs, never writes or truncates them.
 
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
-
 use super::ProbeCx;
-use super::http::{self, RequestSpec};
+use super::http;
 use crate::config::LogSource;
-use crate::engine::{Audit, join_path};
-use crate::supervise::CapturedOutput;
+use crate::engine::Audit;
+use crate::observations::http::RequestSpec;
+use crate::observations::http::join_path;
+use crate::observations::logs::{Leak, LogObservation};
+use crate::text::clip;
 
 /// The most log lines read after the canaries.
 const MAX_LINES: usize = 20_000;
@@ -103,36 +105,6 @@ impl LogReader {
     }
 }
 
-/// A canary secret kind found in a log line.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Leak {
-    /// `password field`, `bearer token`, `session cookie`.
-    pub canary: String,
-    /// The line, canaries replaced by their labels, clipped.
-    pub excerpt: String,
-}
-
-/// What the log source showed after the canary requests.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct LogObservation {
-    /// Where the logs were read.
-    pub source: String,
-    /// The canary requests sent (request lines with status).
-    pub requests: Vec<String>,
-    /// The request id sent with every canary request.
-    pub request_id: String,
-    /// Non-empty lines read after the canaries were sent.
-    pub lines: usize,
-    /// Lines that are not a JSON object.
-    pub non_json: usize,
-    /// One such line, canaries masked, clipped.
-    pub non_json_example: Option<String>,
-    /// Lines carrying the request id.
-    pub request_id_lines: usize,
-    /// Canaries found.
-    pub leaks: Vec<Leak>,
-}
-
 /// The canary values of one run.
 struct Canaries {
     password: String,
@@ -175,15 +147,7 @@ impl Canaries {
         for (label, value) in self.labelled() {
             out = out.replace(value, &format!("«canary {label}»"));
         }
-        clip(&out)
-    }
-}
-
-fn clip(line: &str) -> String {
-    if line.chars().count() <= EXCERPT_MAX {
-        line.to_string()
-    } else {
-        format!("{}…", line.chars().take(EXCERPT_MAX).collect::<String>())
+        clip(&out, EXCERPT_MAX)
     }
 }
 
@@ -292,6 +256,62 @@ fn analyse(
         }
     }
     obs
+}
+
+/// The most output lines kept from the supervised process (later lines are counted, not kept).
+const MAX_CAPTURED_LINES: usize = 100_000;
+
+#[derive(Debug, Default)]
+struct Captured {
+    lines: Vec<String>,
+    dropped: u64,
+}
+
+/// The supervised process's stdout and stderr, line by line, shared with the log probe.
+#[derive(Debug, Clone, Default)]
+pub struct CapturedOutput(Arc<Mutex<Captured>>);
+
+impl CapturedOutput {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Captured> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Appends one line (the supervisor's output pump calls this).
+    pub fn push(&self, line: String) {
+        let mut c = self.lock();
+        if c.lines.len() < MAX_CAPTURED_LINES {
+            c.lines.push(line);
+        } else {
+            c.dropped += 1;
+        }
+    }
+
+    /// Lines captured so far.
+    pub fn line_count(&self) -> usize {
+        self.lock().lines.len()
+    }
+
+    /// Lines captured after the first `n`.
+    pub fn lines_since(&self, n: usize) -> Vec<String> {
+        let c = self.lock();
+        c.lines.get(n..).map(<[String]>::to_vec).unwrap_or_default()
+    }
+
+    /// The last `n` non-empty lines, each clipped, joined with ` | `.
+    pub fn tail(&self, n: usize) -> String {
+        let c = self.lock();
+        let lines: Vec<String> = c
+            .lines
+            .iter()
+            .rev()
+            .filter(|l| !l.trim().is_empty())
+            .take(n)
+            .map(|l| clip(l.trim(), 160))
+            .collect();
+        lines.into_iter().rev().collect::<Vec<_>>().join(" | ")
+    }
 }
 
 #[cfg(test)]

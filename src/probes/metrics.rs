@@ -24,67 +24,21 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
-use super::http::{self, HttpExchange, RequestSpec};
+use super::http;
 use super::{ProbeCx, ProbeError};
 use crate::config::MetricsConfig;
-use crate::engine::{Audit, join_path};
+use crate::engine::Audit;
 use crate::exposition::{self, Exposition, Limits, PROMETHEUS_ACCEPT};
 use crate::observations::Probed;
+use crate::observations::http::join_path;
+use crate::observations::http::{HttpExchange, RequestSpec};
+use crate::observations::metrics::{LiveProbe, MetricsObservation, PARSE_CUT, Scrape};
+use crate::text::clip;
 
 /// How much of a scraped body is kept in the recorded exchange.
 const KEEP_EVIDENCE: usize = 1024;
-
-/// Why a scrape has no exposition when the run's deadline passed before its body was parsed.
-pub const PARSE_CUT: &str = "parsing the exposition was cut by the run's deadline";
-
-/// One scrape: the exchange (body clipped) and the parsed exposition.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Scrape {
-    /// What came back (the body clipped to 1 KiB once parsed).
-    pub exchange: HttpExchange,
-    /// The strict parse of the whole body.
-    pub exposition: Exposition,
-}
-
-/// Requests sent between the scrapes, and the second scrape.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct LiveProbe {
-    /// Request lines sent between the scrapes (`GET https://…/ → 200`).
-    pub requests: Vec<String>,
-    /// The unique unknown path requested (`/__readyprobe_<hex>`).
-    pub unique_path: String,
-    /// The random token inside it, looked for among label values.
-    pub token: String,
-    /// How many of those requests were answered (absent in older recordings: all of them).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub answered: Option<u32>,
-    /// The second scrape.
-    pub after: Scrape,
-}
-
-impl LiveProbe {
-    /// Requests between the scrapes that got an answer.
-    pub fn answered(&self) -> u32 {
-        self.answered
-            .unwrap_or_else(|| u32::try_from(self.requests.len()).unwrap_or(u32::MAX))
-    }
-}
-
-/// Everything the metrics checks read.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct MetricsObservation {
-    /// Each path tried and what it answered (`GET https://…/metrics → 404`).
-    pub tried: Vec<String>,
-    /// The path that answered 2xx, if any.
-    pub path: Option<String>,
-    /// The first scrape of that path.
-    pub first: Option<Scrape>,
-    /// The requests and second scrape (only when the first scrape found an exposition).
-    pub live: Probed<LiveProbe>,
-}
 
 async fn scrape(cx: &ProbeCx, audit: &Audit, path: &str) -> Result<Scrape, ProbeError> {
     let spec = RequestSpec::get(join_path(&audit.target, path)).header("accept", PROMETHEUS_ACCEPT);
@@ -108,7 +62,7 @@ impl Drop for StopOnDrop {
 }
 
 /// Parses the exchange's body by its Content-Type on the blocking pool, waiting no later than
-/// `deadline` (the run's), and clips the stored body to [`KEEP_EVIDENCE`] bytes either way.
+/// `deadline` (the run's), and clips the stored body to [`KEEP_EVIDENCE`] characters either way.
 /// Fails with [`PARSE_CUT`] when the deadline comes first.
 async fn parse_exchange(
     exchange: &mut HttpExchange,
@@ -120,7 +74,7 @@ async fn parse_exchange(
         max_series: cfg.max_series,
     };
     let body = std::mem::take(&mut exchange.body);
-    exchange.body = clip(&body, KEEP_EVIDENCE).to_string();
+    exchange.body = clip(&body, KEEP_EVIDENCE);
     let failed = |reason: String| ProbeError::Protocol {
         subject: exchange.request_line(),
         reason,
@@ -150,15 +104,6 @@ async fn parse_exchange(
         Ok(Ok(Err(_))) | Err(_) => Err(cut()),
         Ok(Err(join)) => Err(failed(format!("parsing the exposition failed: {join}"))),
     }
-}
-
-/// The longest prefix of `text` of at most `max` bytes that ends on a character boundary.
-fn clip(text: &str, max: usize) -> &str {
-    let mut cut = max.min(text.len());
-    while !text.is_char_boundary(cut) {
-        cut -= 1;
-    }
-    &text[..cut]
 }
 
 /// A random lowercase hex token of 16 bytes.
@@ -311,7 +256,10 @@ mod tests {
             reason.starts_with("GET http://127.0.0.1:9/metrics → 200: "),
             "{reason}"
         );
-        assert!(ex.body.len() <= KEEP_EVIDENCE, "the body is clipped anyway");
+        assert!(
+            ex.body.chars().count() <= KEEP_EVIDENCE + 1,
+            "the body is clipped anyway"
+        );
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -332,12 +280,5 @@ mod tests {
             // A machine fast enough to parse 1 MiB in 20 ms: whole, never partial.
             Ok(e) => assert_eq!(e.sample_count(), 60_000),
         }
-    }
-
-    #[test]
-    fn clipping_keeps_whole_characters() {
-        assert_eq!(clip("héllo", 2), "h");
-        assert_eq!(clip("héllo", 3), "hé");
-        assert_eq!(clip("abc", 10), "abc");
     }
 }

@@ -2,30 +2,12 @@
 //! `traceparent`, so `tracing.request_id` can see whether the service echoes, propagates or
 //! generates a correlation id.
 
-use serde::{Deserialize, Serialize};
-
 use super::ProbeCx;
-use super::http::{self, HttpExchange, RequestSpec};
+use super::http;
 use crate::engine::Audit;
 use crate::observations::Probed;
-
-/// What was sent and what came back.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct TraceProbe {
-    /// The `X-Request-ID` sent.
-    pub request_id: String,
-    /// The `traceparent` sent (`00-<trace id>-<parent id>-01`).
-    pub traceparent: String,
-    /// The answer.
-    pub exchange: HttpExchange,
-}
-
-impl TraceProbe {
-    /// The trace id inside the sent `traceparent`.
-    pub fn trace_id(&self) -> &str {
-        self.traceparent.split('-').nth(1).unwrap_or_default()
-    }
-}
+use crate::observations::http::RequestSpec;
+use crate::observations::trace::TraceProbe;
 
 /// Sends the probe request to the target's root.
 pub async fn observe(cx: &ProbeCx, audit: &Audit) -> Probed<TraceProbe> {

@@ -170,16 +170,6 @@ fn ceil(text: &str, i: usize) -> usize {
     i
 }
 
-/// Cuts a line to at most `max` characters, ending it with `…` when cut.
-pub(crate) fn clip(line: String, max: usize) -> String {
-    if line.chars().count() <= max {
-        return line;
-    }
-    let mut out: String = line.chars().take(max.saturating_sub(1)).collect();
-    out.push('…');
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -259,11 +249,5 @@ mod tests {
         let shown = head(&long);
         assert_eq!(shown.chars().count(), EXCERPT_CHARS + 3);
         assert!(shown.ends_with("…\""));
-    }
-
-    #[test]
-    fn clip_respects_char_boundaries() {
-        assert_eq!(clip("ééééé".to_string(), 3), "éé…");
-        assert_eq!(clip("abc".to_string(), 3), "abc");
     }
 }

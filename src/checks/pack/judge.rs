@@ -9,12 +9,12 @@
 //! change the answer, and `Unobserved::Failed` when nothing at all was observed.
 
 use super::condition::{Evaluation, Response};
-use super::excerpt;
 use super::{PackCheck, PackRequest, PassWhen};
 use crate::checks::Judgement;
 use crate::model::Outcome;
+use crate::observations::http::HttpExchange;
 use crate::observations::{Probed, Unobserved};
-use crate::probes::http::HttpExchange;
+use crate::text::clip;
 
 /// Longest evidence line, in characters.
 const LINE_CHARS: usize = 300;
@@ -38,7 +38,7 @@ pub fn judge(
             Some(Probed::Failed(reason)) => RequestResult {
                 label: request.label(),
                 outcome: Outcome::Error,
-                line: excerpt::clip(reason.clone(), LINE_CHARS),
+                line: clip(reason, LINE_CHARS),
                 reason: Some(reason.clone()),
             },
             Some(Probed::Observed(exchange)) => judge_request(request, exchange),
@@ -156,7 +156,7 @@ fn judge_request(request: &PackRequest, exchange: &HttpExchange) -> RequestResul
     RequestResult {
         label,
         outcome,
-        line: excerpt::clip(line, LINE_CHARS),
+        line: clip(&line, LINE_CHARS),
         reason: None,
     }
 }

@@ -19,7 +19,6 @@ mod judge;
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
@@ -31,7 +30,7 @@ pub use judge::judge;
 
 use crate::config::ConfigError;
 use crate::model::{Category, Outcome, Severity};
-use crate::probes::http::RequestSpec;
+use crate::observations::http::RequestSpec;
 
 /// The packs shipped in the binary: (path in the repository, contents).
 const BUILTIN: &[(&str, &str)] = &[
@@ -128,11 +127,11 @@ pub struct PackRequest {
 }
 
 impl PackRequest {
-    /// The request to send to `target`: the path joined as `engine::join_path` does.
+    /// The request to send to `target`: the path joined as the probes do ([`join_path`](crate::observations::http::join_path)).
     pub fn spec(&self, target: &Url) -> RequestSpec {
         RequestSpec {
             method: self.method.clone(),
-            url: crate::engine::join_path(target, &self.path),
+            url: crate::observations::http::join_path(target, &self.path),
             headers: self.headers.clone(),
             body: self.body.clone(),
             follow_redirects: self.follow_redirects,
@@ -226,50 +225,9 @@ pub fn builtin() -> Result<Vec<PackCheck>, PackError> {
     Ok(checks)
 }
 
-/// Every `*.toml` pack in `dir`, files in name order (a single `.toml` file is accepted too).
-/// A missing or unreadable directory, a directory without packs, a malformed pack or an id used
-/// twice is an error; nothing is half-loaded.
-pub fn load_dir(dir: &Path) -> Result<Vec<PackCheck>, PackError> {
-    let shown = dir.display().to_string();
-    let files: Vec<PathBuf> = if dir.is_file() {
-        vec![dir.to_path_buf()]
-    } else {
-        let entries = std::fs::read_dir(dir).map_err(|e| PackError::Dir {
-            path: shown.clone(),
-            reason: e.to_string(),
-        })?;
-        let mut files = Vec::new();
-        for entry in entries {
-            let entry = entry.map_err(|e| PackError::Dir {
-                path: shown.clone(),
-                reason: e.to_string(),
-            })?;
-            let path = entry.path();
-            if path.extension().is_some_and(|ext| ext == "toml") && path.is_file() {
-                files.push(path);
-            }
-        }
-        files.sort();
-        files
-    };
-    if files.is_empty() {
-        return Err(PackError::Empty { path: shown });
-    }
-    let mut checks = Vec::new();
-    for file in files {
-        let origin = file.display().to_string();
-        let text = std::fs::read_to_string(&file).map_err(|e| PackError::Read {
-            path: origin.clone(),
-            reason: e.to_string(),
-        })?;
-        let parsed = parse(&text, &origin)?;
-        add_unique(&mut checks, parsed, &origin)?;
-    }
-    Ok(checks)
-}
-
-/// Appends one file's checks, refusing an id an earlier file already defined.
-fn add_unique(
+/// Appends one file's checks, refusing an id an earlier file already defined (also used by the
+/// directory loader, `crate::packs`).
+pub(crate) fn add_unique(
     into: &mut Vec<PackCheck>,
     file: Vec<PackCheck>,
     origin: &str,
@@ -526,7 +484,7 @@ fn describe(requests: &[PackRequest], pass_when: PassWhen) -> String {
             )
         }
     };
-    excerpt::clip(line, 200)
+    crate::checks::evidence::clip(&line, 200)
 }
 
 // ---- the file as written -------------------------------------------------------------------
@@ -694,333 +652,4 @@ impl<'de> Deserialize<'de> for RawCondition {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn fixture(name: &str) -> (String, String) {
-        let path = format!("{}/tests/fixtures/packs/{name}", env!("CARGO_MANIFEST_DIR"));
-        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-        (text, format!("tests/fixtures/packs/{name}"))
-    }
-
-    fn invalid(name: &str) -> String {
-        let (text, origin) = fixture(name);
-        parse(&text, &origin)
-            .err()
-            .unwrap_or_else(|| panic!("{name} loaded"))
-            .to_string()
-    }
-
-    #[test]
-    fn builtin_packs_parse_with_their_ids() {
-        let checks = builtin().expect("embedded packs are valid");
-        let ids: Vec<&str> = checks.iter().map(|c| c.id.as_str()).collect();
-        assert_eq!(
-            ids,
-            vec![
-                "exposure.sensitive_paths",
-                "docs.openapi",
-                "ops.version_endpoint"
-            ]
-        );
-        let exposure = &checks[0];
-        assert_eq!(exposure.category, Category::Security);
-        assert_eq!(exposure.severity, Severity::Critical);
-        assert_eq!(exposure.source, "builtin:probes/exposure.toml");
-        assert_eq!(exposure.requests.len(), 12);
-        assert!(
-            exposure
-                .requests
-                .iter()
-                .all(|r| !r.follow_redirects && r.method == "GET")
-        );
-        let docs = &checks[1];
-        assert_eq!(
-            (
-                docs.category,
-                docs.severity,
-                docs.on_failure,
-                docs.pass_when
-            ),
-            (
-                Category::Operational,
-                Severity::Medium,
-                Outcome::Warn,
-                PassWhen::Any
-            )
-        );
-        let ops = &checks[2];
-        assert_eq!(
-            (ops.category, ops.severity, ops.on_failure, ops.pass_when),
-            (
-                Category::Operational,
-                Severity::Low,
-                Outcome::Warn,
-                PassWhen::Any
-            )
-        );
-        for check in &checks {
-            assert!(
-                !check.rule.is_empty() && !check.remediation.is_empty(),
-                "{}",
-                check.id
-            );
-            assert!(!check.references.is_empty(), "{}", check.id);
-            assert!(!check.mutating && !check.overrides, "{}", check.id);
-        }
-    }
-
-    #[test]
-    fn builtin_ids_do_not_collide_with_rust_checks() {
-        for check in builtin().expect("valid") {
-            assert!(crate::checks::find(&check.id).is_none(), "{}", check.id);
-        }
-    }
-
-    #[test]
-    fn valid_fixture_parses_with_defaults() {
-        let (text, origin) = fixture("valid-basic.toml");
-        let checks = parse(&text, &origin).expect("valid");
-        assert_eq!(checks.len(), 1);
-        let c = &checks[0];
-        assert_eq!(c.id, "myapp.health");
-        assert_eq!(c.category, Category::HealthChecks);
-        assert_eq!(c.on_failure, Outcome::Fail);
-        assert_eq!(c.pass_when, PassWhen::All);
-        assert_eq!(c.source, "tests/fixtures/packs/valid-basic.toml");
-        assert_eq!(c.line, 2);
-        assert_eq!(
-            c.rule,
-            "GET /health: [STATUS] == 200 and [BODY].status == UP and [HEADER:content-type] contains json"
-        );
-        let r = &c.requests[0];
-        assert_eq!(r.method, "GET");
-        assert_eq!(
-            r.headers,
-            vec![("accept".to_string(), "application/json".to_string())]
-        );
-        assert!(!r.follow_redirects);
-        assert_eq!(r.all[1].outcome, Outcome::Fail);
-        assert_eq!(r.all[2].outcome, Outcome::Warn, "per-condition outcome");
-    }
-
-    #[test]
-    fn spec_joins_the_path_onto_the_target_prefix() {
-        let (text, origin) = fixture("valid-basic.toml");
-        let checks = parse(&text, &origin).expect("valid");
-        let target = Url::parse("https://app.example.com/api/").expect("url");
-        let spec = checks[0].requests[0].spec(&target);
-        assert_eq!(spec.url.as_str(), "https://app.example.com/api/health");
-        assert_eq!(spec.method, "GET");
-        assert!(!spec.follow_redirects);
-        assert_eq!(
-            spec.headers,
-            vec![("accept".to_string(), "application/json".to_string())]
-        );
-    }
-
-    #[test]
-    fn unknown_key_is_named_with_its_line() {
-        assert_eq!(
-            invalid("invalid-unknown-key.toml"),
-            "tests/fixtures/packs/invalid-unknown-key.toml: check[0].request[0].follow: \
-             unknown field `follow`, expected one of `path`, `method`, `headers`, `body`, \
-             `follow_redirects`, `all`, `any` (line 10)"
-        );
-    }
-
-    #[test]
-    fn bad_placeholder_is_named_with_its_line() {
-        assert_eq!(
-            invalid("invalid-placeholder.toml"),
-            "tests/fixtures/packs/invalid-placeholder.toml: check[0].request[0].all[1]: \
-             unknown placeholder [STAUTS] (line 12)"
-        );
-    }
-
-    #[test]
-    fn bad_regex_is_named_with_its_line() {
-        assert_eq!(
-            invalid("invalid-regex.toml"),
-            "tests/fixtures/packs/invalid-regex.toml: check[0].request[0].any[0]: \
-             invalid regex \"(?m)^[A-Z\": unclosed character class (line 10)"
-        );
-    }
-
-    #[test]
-    fn bad_severity_is_named_with_its_line() {
-        assert_eq!(
-            invalid("invalid-severity.toml"),
-            "tests/fixtures/packs/invalid-severity.toml: check[0].severity: unknown severity \
-             \"severe\"; expected one of critical, high, medium, low, info (line 5)"
-        );
-    }
-
-    #[test]
-    fn duplicate_id_is_named_with_its_line() {
-        assert_eq!(
-            invalid("invalid-duplicate-id.toml"),
-            "tests/fixtures/packs/invalid-duplicate-id.toml: check[1].id: duplicate id \
-             \"myapp.health\"; check[0] already uses it (line 13)"
-        );
-    }
-
-    #[test]
-    fn post_without_mutating_is_refused_with_the_reason() {
-        assert_eq!(
-            invalid("invalid-post-without-mutating.toml"),
-            "tests/fixtures/packs/invalid-post-without-mutating.toml: check[0].request[0].method: \
-             POST may change state on the target; only GET, HEAD and OPTIONS are sent unless the \
-             check sets mutating = true (line 10)"
-        );
-    }
-
-    #[test]
-    fn path_without_slash_is_refused() {
-        assert_eq!(
-            invalid("invalid-path.toml"),
-            "tests/fixtures/packs/invalid-path.toml: check[0].request[0].path: expected a path \
-             starting with / (no spaces, no #fragment), got \"health\" (line 9)"
-        );
-    }
-
-    #[test]
-    fn other_mistakes_have_exact_messages() {
-        let base = "[[check]]\nid = \"a.b\"\ntitle = \"t\"\ncategory = \"security\"\n\
-                    severity = \"low\"\nremediation = \"r\"\n";
-        let cases: &[(&str, &str)] = &[
-            (
-                "[[check.request]]\npath = \"/\"\n",
-                "t.toml: check[0].request[0]: no conditions; give all = [\"…\"] and/or any = [\"…\"] (line 8)",
-            ),
-            (
-                "outcome = \"error\"\n[[check.request]]\npath = \"/\"\nall = [\"[STATUS] == 200\"]\n",
-                "t.toml: check[0].outcome: expected \"fail\" or \"warn\", got \"error\" (line 7)",
-            ),
-            (
-                "pass_when = \"most\"\n[[check.request]]\npath = \"/\"\nall = [\"[STATUS] == 200\"]\n",
-                "t.toml: check[0].pass_when: expected \"all\" or \"any\", got \"most\" (line 7)",
-            ),
-            (
-                "[[check.request]]\npath = \"/\"\nall = [{ that = \"[STATUS] == 200\", outcome = \"pass\" }]\n",
-                "t.toml: check[0].request[0].all[0].outcome: expected \"fail\" or \"warn\", got \"pass\" (line 9)",
-            ),
-            (
-                "[[check.request]]\npath = \"/\"\nall = [{ when = \"[STATUS] == 200\" }]\n",
-                "t.toml: check[0].request[0].all[0]: unknown field `when`, expected one of `that`, `outcome`, `ok`, `broken` (line 9)",
-            ),
-            (
-                "[[check.request]]\npath = \"/\"\nheaders = { \"bad header\" = \"x\" }\nall = [\"[STATUS] == 200\"]\n",
-                "t.toml: check[0].request[0].headers.bad header: not a valid header name (line 9)",
-            ),
-            (
-                "[[check.request]]\npath = \"/\"\nmethod = \"GE T\"\nall = [\"[STATUS] == 200\"]\n",
-                "t.toml: check[0].request[0].method: expected an HTTP method such as GET, got \"GE T\" (line 9)",
-            ),
-            (
-                "",
-                "t.toml: check[0]: no [[check.request]]; a check sends at least one request (line 2)",
-            ),
-        ];
-        for (tail, expected) in cases {
-            let err = parse(&format!("{base}{tail}"), "t.toml").expect_err(tail);
-            assert_eq!(err.to_string(), *expected);
-        }
-        let bad_id = base.replace("\"a.b\"", "\"MyCheck\"");
-        assert_eq!(
-            parse(&bad_id, "t.toml").expect_err("id").to_string(),
-            "t.toml: check[0].id: expected a dotted lowercase id like \"myapp.health\", got \"MyCheck\" (line 2)"
-        );
-        assert_eq!(
-            parse("", "t.toml").expect_err("empty").to_string(),
-            "t.toml: (file): no [[check]] tables; a pack declares at least one check"
-        );
-        let wrong_category = base.replace("\"security\"", "\"securty\"");
-        assert!(
-            parse(&wrong_category, "t.toml")
-                .expect_err("category")
-                .to_string()
-                .starts_with("t.toml: check[0].category: unknown category \"securty\"; expected one of security,")
-        );
-    }
-
-    #[test]
-    fn category_accepts_names_and_keys() {
-        let text = "[[check]]\nid = \"a.b\"\ntitle = \"t\"\ncategory = \"Health Checks\"\n\
-                    severity = \"LOW\"\nremediation = \"r\"\n[[check.request]]\npath = \"/\"\n\
-                    all = [\"[STATUS] == 200\"]\n";
-        let check = parse(text, "t.toml").expect("valid").remove(0);
-        assert_eq!(
-            (check.category, check.severity),
-            (Category::HealthChecks, Severity::Low)
-        );
-    }
-
-    #[test]
-    fn mutating_check_may_post_with_a_body() {
-        let text = "[[check]]\nid = \"a.login\"\ntitle = \"t\"\ncategory = \"security\"\n\
-                    severity = \"low\"\nremediation = \"r\"\nmutating = true\n[[check.request]]\n\
-                    path = \"/login\"\nmethod = \"post\"\nbody = \"{}\"\nall = [\"[STATUS] == 400\"]\n";
-        let check = parse(text, "t.toml").expect("valid").remove(0);
-        assert!(check.mutating);
-        assert_eq!(check.requests[0].method, "POST");
-        assert_eq!(check.requests[0].label(), "POST /login");
-        assert_eq!(check.requests[0].body.as_deref(), Some("{}"));
-    }
-
-    #[test]
-    fn load_dir_reads_sorted_packs_and_refuses_ids_used_twice() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let (text, _) = fixture("valid-basic.toml");
-        std::fs::write(
-            dir.path().join("b.toml"),
-            text.replace("myapp.health", "myapp.b"),
-        )
-        .expect("write");
-        std::fs::write(dir.path().join("a.toml"), &text).expect("write");
-        std::fs::write(dir.path().join("notes.md"), "ignored").expect("write");
-        let ids: Vec<String> = load_dir(dir.path())
-            .expect("loads")
-            .into_iter()
-            .map(|c| c.id)
-            .collect();
-        assert_eq!(ids, vec!["myapp.health", "myapp.b"]);
-
-        std::fs::write(dir.path().join("c.toml"), &text).expect("write");
-        let err = load_dir(dir.path()).expect_err("duplicate across files");
-        let a = dir.path().join("a.toml").display().to_string();
-        let c = dir.path().join("c.toml").display().to_string();
-        assert_eq!(
-            err.to_string(),
-            format!(
-                "{c}: check[0].id: duplicate id \"myapp.health\"; {a} already defines it (line 2)"
-            )
-        );
-    }
-
-    #[test]
-    fn load_dir_names_a_missing_or_empty_directory() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let missing = dir.path().join("nope");
-        let err = load_dir(&missing).expect_err("missing");
-        assert!(
-            err.to_string().starts_with(&format!(
-                "{}: cannot read the probes directory: ",
-                missing.display()
-            )),
-            "{err}"
-        );
-        assert_eq!(
-            load_dir(dir.path()).expect_err("empty").to_string(),
-            format!(
-                "{}: no *.toml check packs in this directory",
-                dir.path().display()
-            )
-        );
-    }
-
-    #[test]
-    fn operators_constant_lists_every_operator() {
-        assert_eq!(OPERATORS.split(' ').count(), 12);
-    }
-}
+mod tests;

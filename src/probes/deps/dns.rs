@@ -16,58 +16,10 @@ use hickory_resolver::net::NetError;
 use hickory_resolver::net::runtime::TokioRuntimeProvider;
 use hickory_resolver::proto::rr::{RData, RecordType};
 use hickory_resolver::{Resolver, TokioResolver};
-use serde::{Deserialize, Serialize};
 
 use crate::observations::Probed;
+use crate::observations::dns::{DnsCaa, DnsName, DnsObservation};
 use crate::probes::{ProbeCx, ProbeError, error_chain};
-
-/// What DNS said about the audited names.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct DnsObservation {
-    /// `system resolver` or the nameserver address asked.
-    pub nameserver: String,
-    /// Each name resolved.
-    pub names: Vec<DnsName>,
-}
-
-/// The records of one name.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct DnsName {
-    /// The name as configured (no trailing dot).
-    pub name: String,
-    /// IPv4 addresses (empty: no A records).
-    pub a: Probed<Vec<String>>,
-    /// IPv6 addresses (empty: no AAAA records).
-    pub aaaa: Probed<Vec<String>>,
-    /// True when the nameserver said the name does not exist (NXDOMAIN).
-    pub nxdomain: bool,
-    /// The CAA set that governs the name.
-    pub caa: Probed<DnsCaa>,
-}
-
-impl DnsName {
-    /// Every address found, IPv4 first.
-    pub fn addresses(&self) -> Vec<&str> {
-        let mut out: Vec<&str> = Vec::new();
-        for set in [&self.a, &self.aaaa] {
-            if let Probed::Observed(list) = set {
-                out.extend(list.iter().map(String::as_str));
-            }
-        }
-        out
-    }
-}
-
-/// The relevant CAA record set.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct DnsCaa {
-    /// The name the set was found at (`None`: no CAA anywhere up the tree).
-    pub found_at: Option<String>,
-    /// The records (`0 issue "letsencrypt.org"`).
-    pub records: Vec<String>,
-    /// The names asked, in order.
-    pub checked: Vec<String>,
-}
 
 /// Resolves each name. `nameserver` `None` uses the system configuration.
 pub async fn resolve(

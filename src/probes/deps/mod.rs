@@ -38,6 +38,7 @@ use regex::Regex;
 use super::{ProbeCx, ProbeError};
 use crate::observations::Probed;
 use crate::redact::{self, MASK, Redactor};
+use crate::text::clip;
 
 /// `map` for [`Probed`]: transforms an observation, keeps a failure or skip reason.
 pub trait MapObserved<T> {
@@ -249,17 +250,6 @@ pub fn redact_sql(sql: &str, max: usize) -> String {
     let masked = QUOTED.replace_all(sql, "'***'");
     let collapsed = masked.split_whitespace().collect::<Vec<_>>().join(" ");
     clip(&collapsed, max)
-}
-
-/// Cuts text to `max` characters, marking the cut with `…`.
-pub fn clip(text: &str, max: usize) -> String {
-    if text.chars().count() <= max {
-        text.to_string()
-    } else {
-        let mut out: String = text.chars().take(max).collect();
-        out.push('…');
-        out
-    }
 }
 
 /// Milliseconds since `start`.

@@ -19,7 +19,6 @@ use std::str::FromStr;
 use std::sync::LazyLock;
 
 use regex::Regex;
-use serde::{Deserialize, Serialize};
 use sqlx::mysql::{MySqlConnectOptions, MySqlConnection, MySqlRow};
 use sqlx::{ConnectOptions, Connection, Row};
 use tokio::time::Instant;
@@ -27,6 +26,7 @@ use tokio::time::Instant;
 use super::guard::{Endpoint, Guard, Listen, Policy, Upstream, Wire};
 use super::{Dependency, MapObserved, clip, collect_capped, is_row_cap, ms_since};
 use crate::observations::Probed;
+use crate::observations::mysql::MySqlObservation;
 use crate::probes::{ProbeCx, ProbeError, error_chain};
 
 /// Global variables read with `SHOW GLOBAL VARIABLES`.
@@ -55,45 +55,6 @@ pub const STATUS: &[&str] = &[
     "Connection_errors_max_connections",
     "Aborted_connects",
 ];
-
-/// What one MySQL/MariaDB inspection saw.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct MySqlObservation {
-    /// The DSN, password masked.
-    pub server: String,
-    /// Connect (TCP, TLS, handshake, authentication) in milliseconds.
-    pub connect_ms: f64,
-    /// Round trip of `SELECT 1` in milliseconds.
-    pub select1_ms: f64,
-    /// `VERSION()`.
-    pub version: String,
-    /// `CURRENT_USER()` (`app@%`).
-    pub current_user: String,
-    /// The global variables of [`VARIABLES`] that exist on this server.
-    pub variables: Probed<BTreeMap<String, String>>,
-    /// This session's `Ssl_version` and `Ssl_cipher` (empty when unencrypted).
-    pub session_ssl: Probed<BTreeMap<String, String>>,
-    /// The global status counters of [`STATUS`].
-    pub status: Probed<BTreeMap<String, String>>,
-    /// `SHOW GRANTS` lines, credentials masked.
-    pub grants: Probed<Vec<String>>,
-}
-
-impl MySqlObservation {
-    /// True when the server calls itself MariaDB.
-    pub fn is_mariadb(&self) -> bool {
-        self.version.to_ascii_lowercase().contains("mariadb")
-    }
-
-    /// "MariaDB" or "MySQL", for sentences.
-    pub fn product(&self) -> &'static str {
-        if self.is_mariadb() {
-            "MariaDB"
-        } else {
-            "MySQL"
-        }
-    }
-}
 
 static IDENTIFIED: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)\bIDENTIFIED\b.*?(\s+(?:WITH\s+GRANT|REQUIRE|WITH\s+MAX|PASSWORD\s+EXPIRE|ACCOUNT)\b|$)")

@@ -29,14 +29,19 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
 use base64::Engine;
-use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 use tokio::time::Instant;
 use url::Url;
 
 use super::{Dependency, clip, ms_since};
 use crate::observations::Probed;
-use crate::probes::http::{self, BODY_KEEP, RequestSpec};
+use crate::observations::http::{BODY_KEEP, RequestSpec};
+use crate::observations::rabbitmq::{
+    AmqpConnect, DeadLetterExchange, GuestAttempt, GuestOutcome, QueueList, RabbitAlarms,
+    RabbitChannel, RabbitManagementView, RabbitNode, RabbitObservation, RabbitPolicy, RabbitQueue,
+    RabbitVhost, effective_dlx,
+};
+use crate::probes::http;
 use crate::probes::{ProbeCx, ProbeError, error_chain};
 
 /// Queues per management API page (small enough for one page to fit the kept body).
@@ -61,209 +66,6 @@ fn bounded_uri(url: &str) -> Result<lapin::uri::AMQPUri, String> {
     };
     uri.query.frame_max = Some(frame_max);
     Ok(uri)
-}
-
-/// What the RabbitMQ probes saw.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RabbitObservation {
-    /// The AMQP connect/close (skipped when `dependencies.rabbitmq` is not set).
-    pub amqp: Probed<AmqpConnect>,
-    /// The management API (skipped when `dependencies.rabbitmq_management` is not set).
-    pub management: Probed<RabbitManagementView>,
-    /// `guest:guest` tried against AMQP and the management API.
-    pub guest: Vec<GuestAttempt>,
-}
-
-/// A successful AMQP connect/close.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct AmqpConnect {
-    /// The URL, password masked.
-    pub server: String,
-    /// Connect, handshake and authentication, in milliseconds.
-    pub connect_ms: f64,
-    /// True when the connection was closed cleanly.
-    pub closed_cleanly: bool,
-}
-
-/// One `guest:guest` attempt.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct GuestAttempt {
-    /// `AMQP` or `management API`.
-    pub via: String,
-    /// Where it was sent (no credentials in it).
-    pub address: String,
-    /// True when the destination (and so the source) is a loopback address.
-    pub loopback: bool,
-    /// What happened.
-    pub outcome: GuestOutcome,
-}
-
-/// The result of a `guest:guest` attempt.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "result", content = "detail", rename_all = "lowercase")]
-pub enum GuestOutcome {
-    /// The credentials were accepted (with what the broker said).
-    Accepted(String),
-    /// The broker refused them (with its words).
-    Refused(String),
-    /// The attempt could not be made (unreachable, timeout).
-    Untested(String),
-}
-
-/// What the management API showed.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RabbitManagementView {
-    /// The API base URL, password masked.
-    pub api: String,
-    /// `rabbitmq_version` from `/api/overview`.
-    pub version: String,
-    /// `cluster_name` from `/api/overview`.
-    pub cluster_name: String,
-    /// Every queue visible to the user (up to the page cap).
-    pub queues: Probed<QueueList>,
-    /// The policies, for queues whose effective policy the broker has not reported yet.
-    pub policies: Probed<Vec<RabbitPolicy>>,
-    /// The dead-letter exchanges named by queues or policies: whether each exists and which
-    /// queues it routes to.
-    pub dead_letter_exchanges: Probed<Vec<DeadLetterExchange>>,
-    /// Channels (up to the page cap).
-    pub channels: Probed<Vec<RabbitChannel>>,
-    /// `/api/health/checks/alarms`.
-    pub alarms: Probed<RabbitAlarms>,
-    /// Nodes' running state and resource alarms.
-    pub nodes: Probed<Vec<RabbitNode>>,
-    /// Virtual hosts and their state per node.
-    pub vhosts: Probed<Vec<RabbitVhost>>,
-}
-
-/// The queue list and whether it was cut at the page cap.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct QueueList {
-    /// The queues read.
-    pub queues: Vec<RabbitQueue>,
-    /// How many the broker reported in total.
-    pub total: u64,
-    /// True when not every queue was read.
-    pub truncated: bool,
-}
-
-/// One queue.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct RabbitQueue {
-    /// Virtual host.
-    pub vhost: String,
-    /// Name.
-    pub name: String,
-    /// Survives a broker restart.
-    pub durable: bool,
-    /// Owned by one connection.
-    pub exclusive: bool,
-    /// Deleted when its last consumer goes.
-    pub auto_delete: bool,
-    /// `classic`, `quorum`, `stream`.
-    pub kind: String,
-    /// `x-dead-letter-exchange` from the queue's arguments.
-    pub dlx_argument: Option<String>,
-    /// The policy applied, by name.
-    pub policy: Option<String>,
-    /// `dead-letter-exchange` of the effective policy; `None` inside when the policy sets none.
-    /// The outer `None` means the broker had not reported the effective policy yet.
-    pub policy_dlx: Option<Option<String>>,
-    /// Messages ready for delivery.
-    pub messages_ready: Option<u64>,
-    /// Growth of `messages_ready` per second.
-    pub ready_rate: Option<f64>,
-    /// Consumers attached.
-    pub consumers: Option<u64>,
-}
-
-impl RabbitQueue {
-    /// `shop/orders` (the default vhost shown as `/`).
-    pub fn label(&self) -> String {
-        format!("{}/{}", self.vhost, self.name)
-    }
-}
-
-/// One policy (only what dead-lettering needs).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RabbitPolicy {
-    /// Virtual host.
-    pub vhost: String,
-    /// Name.
-    pub name: String,
-    /// Regular expression on queue names.
-    pub pattern: String,
-    /// `queues`, `all`, `exchanges`, `classic_queues`, `quorum_queues`, `streams`.
-    pub apply_to: String,
-    /// Higher wins.
-    pub priority: i64,
-    /// `dead-letter-exchange` of its definition.
-    pub dlx: Option<String>,
-}
-
-/// A dead-letter exchange named by some queue.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct DeadLetterExchange {
-    /// Virtual host.
-    pub vhost: String,
-    /// Exchange name (`""` is the default exchange).
-    pub name: String,
-    /// True when the exchange exists.
-    pub exists: bool,
-    /// Queues bound to it (the dead-letter queues).
-    pub bound_queues: Vec<String>,
-}
-
-/// One channel.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct RabbitChannel {
-    /// `127.0.0.1:5000 -> 127.0.0.1:5672 (1)`.
-    pub name: String,
-    /// Virtual host.
-    pub vhost: String,
-    /// User.
-    pub user: String,
-    /// Consumers on the channel.
-    pub consumers: u64,
-    /// Per-consumer prefetch (0: unbounded).
-    pub prefetch: u64,
-    /// Per-channel prefetch (0: unbounded).
-    pub global_prefetch: u64,
-    /// Publisher confirms enabled.
-    pub confirm: bool,
-    /// Messages published on it (from the broker's stats; 0 when none or unknown).
-    pub published: u64,
-}
-
-/// `/api/health/checks/alarms`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RabbitAlarms {
-    /// `ok` or `failed`.
-    pub status: String,
-    /// The broker's reason and alarms, as text.
-    pub detail: String,
-}
-
-/// One node.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RabbitNode {
-    /// Node name.
-    pub name: String,
-    /// Running.
-    pub running: bool,
-    /// Memory alarm raised.
-    pub mem_alarm: bool,
-    /// Disk alarm raised.
-    pub disk_free_alarm: bool,
-}
-
-/// One virtual host.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RabbitVhost {
-    /// Name.
-    pub name: String,
-    /// State per node (`running`, `stopped`…).
-    pub states: Vec<(String, String)>,
 }
 
 /// Observes the broker: AMQP (when `amqp` is set) and the management API (when `management`
@@ -501,7 +303,7 @@ impl Api {
         url
     }
 
-    async fn get(&self, url: &Url) -> Result<http::HttpExchange, ProbeError> {
+    async fn get(&self, url: &Url) -> Result<crate::observations::http::HttpExchange, ProbeError> {
         let spec = RequestSpec::get(url.clone())
             .no_follow()
             .header("authorization", &self.authorization)
@@ -835,44 +637,6 @@ fn channel(v: &Json) -> RabbitChannel {
             .and_then(Json::as_u64)
             .unwrap_or(0),
     }
-}
-
-/// The dead-letter exchange a queue names: its `x-dead-letter-exchange` argument (which wins
-/// over policies, as in RabbitMQ), else the highest-priority policy that matches it, else — when
-/// no policy definition matches (or they could not be read) — the effective policy the broker
-/// last reported for it.
-pub fn effective_dlx(queue: &RabbitQueue, policies: &[RabbitPolicy]) -> Option<String> {
-    if let Some(dlx) = &queue.dlx_argument {
-        return Some(dlx.clone());
-    }
-    match matching_policy(queue, policies) {
-        Some(policy) => policy.dlx.clone(),
-        None => queue.policy_dlx.clone().flatten(),
-    }
-}
-
-/// The policy RabbitMQ would apply to a queue: same vhost, applies to queues, pattern matches,
-/// highest priority.
-pub fn matching_policy<'a>(
-    queue: &RabbitQueue,
-    policies: &'a [RabbitPolicy],
-) -> Option<&'a RabbitPolicy> {
-    policies
-        .iter()
-        .filter(|p| p.vhost == queue.vhost)
-        .filter(|p| match p.apply_to.as_str() {
-            "all" | "queues" => true,
-            "classic_queues" => queue.kind == "classic",
-            "quorum_queues" => queue.kind == "quorum",
-            "streams" => queue.kind == "stream",
-            _ => false,
-        })
-        .filter(|p| {
-            regex::Regex::new(&p.pattern)
-                .map(|re| re.is_match(&queue.name))
-                .unwrap_or(false)
-        })
-        .max_by_key(|p| p.priority)
 }
 
 async fn dead_letter_exchanges(

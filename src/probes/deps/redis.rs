@@ -27,13 +27,13 @@ use redis::{
     Value,
 };
 use regex::Regex;
-use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
 use super::guard::{Endpoint, Guard, Listen, Policy, Upstream, Wire};
 use super::{Dependency, MapObserved, clip, ms_since};
 use crate::config::RedisRole;
 use crate::observations::Probed;
+use crate::observations::redis::{RedisObservation, RedisReply, RedisSession};
 use crate::probes::{ProbeCx, ProbeError, error_chain};
 
 /// The longest reply line or `ACL WHOAMI` kept as evidence.
@@ -79,63 +79,6 @@ pub const INFO_KEYS: &[&str] = &[
     "total_connections_received",
     "uptime_in_seconds",
 ];
-
-/// What one Redis inspection saw.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RedisObservation {
-    /// The URL, password masked.
-    pub server: String,
-    /// The declared role (from config), which decides how memory and persistence are judged.
-    pub role: RedisRole,
-    /// True when the URL carries credentials.
-    pub has_credentials: bool,
-    /// `PING` sent without any credentials.
-    pub unauthenticated: Probed<RedisReply>,
-    /// The session opened with the configured credentials.
-    pub session: Probed<RedisSession>,
-}
-
-/// A reply to one command: the status or error line as the server sent it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RedisReply {
-    /// `PONG`, or the error line (`NOAUTH Authentication required.`, `DENIED Redis is running…`).
-    pub reply: String,
-    /// Round trip in milliseconds (connect included for the unauthenticated ping).
-    pub ms: f64,
-}
-
-impl RedisReply {
-    /// True for `+PONG`.
-    pub fn is_pong(&self) -> bool {
-        self.reply.eq_ignore_ascii_case("PONG")
-    }
-
-    /// The error code (`NOAUTH`, `DENIED`, `WRONGPASS`…), if the reply is an error.
-    pub fn code(&self) -> Option<&str> {
-        if self.is_pong() {
-            None
-        } else {
-            self.reply.split_whitespace().next()
-        }
-    }
-}
-
-/// What the authenticated session saw.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RedisSession {
-    /// Connect and authenticate, in milliseconds.
-    pub connect_ms: f64,
-    /// `PING` round trip, in milliseconds.
-    pub ping_ms: f64,
-    /// `ACL WHOAMI` (skipped before Redis 6 or when refused).
-    pub whoami: Probed<String>,
-    /// The [`INFO_KEYS`] fields of `INFO`.
-    pub info: Probed<BTreeMap<String, String>>,
-    /// The [`CONFIG_KEYS`] of `CONFIG GET`.
-    pub config: Probed<BTreeMap<String, String>>,
-    /// `ACL LIST` lines, password hashes masked.
-    pub acl: Probed<Vec<String>>,
-}
 
 static ACL_SECRET: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(^|\s)([#>])\S+").unwrap_or_else(|_| unreachable!("static regex"))

@@ -9,9 +9,26 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-/// What one HTTP request saw. Defined beside the HTTP probe that records it; re-exported here so
-/// judges name observations only through this module.
-pub use crate::probes::http::HttpExchange;
+pub mod access;
+pub mod dns;
+pub mod fault;
+pub mod http;
+pub mod kube;
+pub mod load;
+pub mod logs;
+pub mod metrics;
+pub mod mysql;
+pub mod postgres;
+pub mod process;
+pub mod rabbitmq;
+pub mod ratelimit;
+pub mod redis;
+pub mod tls;
+pub mod trace;
+
+pub use self::http::{
+    ErrorProbe, ErrorProbeKind, HealthKind, HealthProbe, HttpExchange, LatencySamples, RequestSpec,
+};
 
 /// The result of one probe: what it saw, why it could not see, or why it did not run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -93,115 +110,6 @@ impl TargetInfo {
     }
 }
 
-/// What kind of health endpoint a path is meant to be.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum HealthKind {
-    /// "Is the process alive?" (`/livez`, `/healthz`, `/actuator/health/liveness`).
-    Liveness,
-    /// "Can it serve traffic?" (`/readyz`, `/ready`, `/actuator/health/readiness`).
-    Readiness,
-    /// A single generic endpoint (`/health`, `/actuator/health`).
-    Generic,
-}
-
-impl HealthKind {
-    /// The lowercase name used in evidence lines.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            HealthKind::Liveness => "liveness",
-            HealthKind::Readiness => "readiness",
-            HealthKind::Generic => "generic",
-        }
-    }
-}
-
-/// One health endpoint candidate and what it answered.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct HealthProbe {
-    /// The path requested (`/readyz`).
-    pub path: String,
-    /// What the path is meant to be.
-    pub kind: HealthKind,
-    /// True when the user named this path (`[health]`), false for a built-in candidate: a
-    /// configured readiness endpoint is judged whatever it answers, a candidate only if it exists.
-    #[serde(default)]
-    pub configured: bool,
-    /// What came back.
-    pub exchange: Probed<HttpExchange>,
-}
-
-impl HealthProbe {
-    /// True when the endpoint exists: it answered with anything but 404/405/410 (a 503 from a
-    /// readiness endpoint still proves the endpoint is there), and not with an HTML page (a
-    /// single-page app's catch-all route answers 200 with its index everywhere).
-    pub fn exists(&self) -> bool {
-        match self.exchange.observed() {
-            Some(ex) => {
-                !matches!(ex.status, 404 | 405 | 410) && ex.status < 600 && !ex.is_html_document()
-            }
-            None => false,
-        }
-    }
-
-    /// True when the path answered with an HTML page: a catch-all route, not a health endpoint.
-    pub fn is_catch_all_page(&self) -> bool {
-        self.exchange
-            .observed()
-            .is_some_and(|ex| !matches!(ex.status, 404 | 405 | 410) && ex.is_html_document())
-    }
-}
-
-/// Repeated timings of the health endpoints.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct LatencySamples {
-    /// The paths sampled, round-robin.
-    pub paths: Vec<String>,
-    /// Milliseconds of each request that completed.
-    pub samples_ms: Vec<f64>,
-    /// Requests that timed out.
-    pub timeouts: u32,
-    /// Requests that failed otherwise (refused, reset…), with the first reason.
-    pub failures: u32,
-    /// The first failure reason seen, if any.
-    pub first_failure: Option<String>,
-}
-
-/// Which malformed or unexpected request an error-page probe sent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ErrorProbeKind {
-    /// A path that cannot exist.
-    NotFound,
-    /// A query string with quotes and brackets that naive code chokes on.
-    MalformedQuery,
-    /// A 16 KiB request header.
-    OversizedHeader,
-    /// A truncated JSON body to a configured endpoint (only when configured: it is a mutation).
-    MalformedJson,
-}
-
-impl ErrorProbeKind {
-    /// Words for evidence lines.
-    pub fn describe(self) -> &'static str {
-        match self {
-            ErrorProbeKind::NotFound => "unknown path",
-            ErrorProbeKind::MalformedQuery => "malformed query string",
-            ErrorProbeKind::OversizedHeader => "16 KiB request header",
-            ErrorProbeKind::MalformedJson => "malformed JSON body",
-        }
-    }
-}
-
-/// One error-page probe and what it answered.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ErrorProbe {
-    /// What was sent.
-    pub kind: ErrorProbeKind,
-    /// What came back.
-    pub exchange: Probed<HttpExchange>,
-}
-
 /// Everything the probes observed in one run. New probe families add a field here
 /// (with `#[serde(default)]` so older recordings still load).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -224,57 +132,57 @@ pub struct Observations {
     /// Pack checks' requests, by check id, in the order the pack declares them.
     pub packs: BTreeMap<String, Vec<Probed<HttpExchange>>>,
     /// PostgreSQL, inspected read-only (`[dependencies] postgres`).
-    pub postgres: Probed<crate::probes::deps::postgres::PgObservation>,
+    pub postgres: Probed<postgres::PgObservation>,
     /// MySQL/MariaDB, inspected read-only (`[dependencies] mysql`).
-    pub mysql: Probed<crate::probes::deps::mysql::MySqlObservation>,
+    pub mysql: Probed<mysql::MySqlObservation>,
     /// Redis, inspected read-only (`[dependencies] redis`).
-    pub redis: Probed<crate::probes::deps::redis::RedisObservation>,
+    pub redis: Probed<self::redis::RedisObservation>,
     /// RabbitMQ over AMQP and its management API (`[dependencies] rabbitmq*`).
-    pub rabbitmq: Probed<crate::probes::deps::rabbitmq::RabbitObservation>,
+    pub rabbitmq: Probed<rabbitmq::RabbitObservation>,
     /// DNS records of the target's names (`[dependencies.dns]`).
-    pub dns: Probed<crate::probes::deps::dns::DnsObservation>,
+    pub dns: Probed<dns::DnsObservation>,
     /// TLS handshake (chain, verdict, version) and the TLS 1.0/1.1 acceptance probes (https
     /// targets only).
-    pub tls: Probed<crate::probes::tls::TlsObservation>,
+    pub tls: Probed<tls::TlsObservation>,
     /// CORS requests to the API paths (`[access] api_paths`, else the target itself, the
     /// discovered API paths and the OpenAPI document's).
-    pub cors: Probed<Vec<crate::probes::access::CorsProbe>>,
+    pub cors: Probed<Vec<access::CorsProbe>>,
     /// Protected routes requested without credentials (`[access] protected`).
-    pub protected: Probed<Vec<crate::probes::access::ProtectedProbe>>,
+    pub protected: Probed<Vec<access::ProtectedProbe>>,
     /// The OIDC discovery document's JWKS (or `/.well-known/jwks.json`).
-    pub jwks: Probed<crate::probes::access::JwksObservation>,
+    pub jwks: Probed<access::JwksObservation>,
     /// Forged tokens against the first protected route (active).
-    pub jwt_forgery: Probed<crate::probes::access::JwtForgery>,
+    pub jwt_forgery: Probed<access::JwtForgery>,
     /// Configured mutations sent cross-site (active).
-    pub csrf: Probed<Vec<crate::probes::access::MutationProbe>>,
+    pub csrf: Probed<Vec<access::MutationProbe>>,
     /// Configured mutations sent without their idempotency header (active).
-    pub idempotency: Probed<Vec<crate::probes::access::MutationProbe>>,
+    pub idempotency: Probed<Vec<access::MutationProbe>>,
     /// Each `[[fault.proxy]]` cut, with readiness/liveness polls and timings (active).
-    pub fault: Probed<Vec<crate::probes::fault::FaultRun>>,
+    pub fault: Probed<Vec<fault::FaultRun>>,
     /// SIGTERM to the supervised service with requests in flight (`[supervise]`, active).
-    pub shutdown: Probed<crate::supervise::ShutdownObservation>,
+    pub shutdown: Probed<process::ShutdownObservation>,
     /// The supervised service started with `[supervise] invalid_env`.
-    pub fail_fast: Probed<crate::supervise::FailFastObservation>,
+    pub fail_fast: Probed<process::FailFastObservation>,
     /// Canary requests and what the log source showed afterwards (`[logs]`).
-    pub logs: Probed<crate::probes::logs::LogObservation>,
+    pub logs: Probed<logs::LogObservation>,
     /// The metrics endpoint: discovery, two scrapes and the requests between them.
-    pub metrics: Probed<crate::probes::metrics::MetricsObservation>,
+    pub metrics: Probed<metrics::MetricsObservation>,
     /// `GET /` with an `X-Request-ID` and a `traceparent`.
-    pub tracing: Probed<crate::probes::trace_context::TraceProbe>,
+    pub tracing: Probed<trace::TraceProbe>,
     /// Sequential latency samples of the key endpoints (`[perf] endpoints`).
-    pub latency: Probed<crate::probes::load::LatencyObservation>,
+    pub latency: Probed<load::LatencyObservation>,
     /// First page vs deep page of `[perf] list_endpoint`.
-    pub pagination: Probed<crate::probes::load::PaginationObservation>,
+    pub pagination: Probed<load::PaginationObservation>,
     /// The rate-limit burst and recovery (active, `[ratelimit] endpoint`).
-    pub ratelimit: Probed<crate::probes::burst::BurstObservation>,
+    pub ratelimit: Probed<ratelimit::BurstObservation>,
     /// The closed-loop load baseline (active, `[load] enabled`).
-    pub load: Probed<crate::probes::load::LoadObservation>,
+    pub load: Probed<load::LoadObservation>,
     /// The Kubernetes manifests given for the service (`--kube-manifest`, `[kubernetes]`).
-    pub kubernetes: Probed<crate::manifests::KubeManifests>,
+    pub kubernetes: Probed<kube::KubeManifests>,
     /// The manifest's httpGet probes requested on the target as the kubelet would.
-    pub kube_probes: Probed<crate::manifests::LiveProbes>,
+    pub kube_probes: Probed<kube::LiveProbes>,
     /// How long the supervised service took to answer 2xx on its readiness URL after it started.
-    pub startup: Probed<crate::supervise::StartupObservation>,
+    pub startup: Probed<process::StartupObservation>,
 }
 
 impl Observations {

@@ -9,9 +9,9 @@
 use super::{CheckMeta, Judgement};
 use crate::config::JudgeConfig;
 use crate::model::{Category, Severity};
+use crate::observations::fault::{FaultRun, Poll};
+use crate::observations::process::format_ms;
 use crate::observations::{Observations, Unobserved};
-use crate::probes::fault::{FaultRun, Poll};
-use crate::supervise::format_ms;
 
 const K8S_PROBES: &str = "https://kubernetes.io/docs/tasks/configure-pod-container/configure-liveness-readiness-startup-probes/";
 const PRINCIPLES: &str = "https://principlesofchaos.org/";
