@@ -8,7 +8,6 @@
 use std::collections::{HashMap, HashSet};
 
 use super::render::escape_label;
-use super::validate::{validate_histogram, validate_summary};
 use super::{
     Exposition, Family, Format, Limits, MAX_PROBLEMS, MetricType, Problem, STOP_CHECK_LINES, Sample,
 };
@@ -304,24 +303,6 @@ impl<'s> Parser<'s> {
         self.families[idx].samples.push(sample);
         self.samples += 1;
         true
-    }
-
-    /// Validates what needs the whole exposition (histograms, summaries); false when the caller
-    /// asked to stop before it was done.
-    pub(super) fn validate(&mut self, families: &[Family]) -> bool {
-        for (i, fam) in families.iter().enumerate() {
-            if self.interrupted || self.stop_at(i) {
-                return false;
-            }
-            match fam.kind {
-                MetricType::Histogram | MetricType::GaugeHistogram => {
-                    validate_histogram(self, fam);
-                }
-                MetricType::Summary => validate_summary(self, fam),
-                _ => {}
-            }
-        }
-        !self.interrupted
     }
 
     /// The result, once read and validated.

@@ -7,6 +7,26 @@ use super::parser::Parser;
 use super::render::{escape_label, format_value};
 use super::{Family, MetricType, Sample};
 
+impl Parser<'_> {
+    /// Validates what needs the whole exposition (histograms, summaries); false when the caller
+    /// asked to stop before it was done.
+    pub(super) fn validate(&mut self, families: &[Family]) -> bool {
+        for (i, fam) in families.iter().enumerate() {
+            if self.interrupted || self.stop_at(i) {
+                return false;
+            }
+            match fam.kind {
+                MetricType::Histogram | MetricType::GaugeHistogram => {
+                    validate_histogram(self, fam);
+                }
+                MetricType::Summary => validate_summary(self, fam),
+                _ => {}
+            }
+        }
+        !self.interrupted
+    }
+}
+
 /// The labels of a sample without one label, sorted: the key of a histogram/summary series.
 fn series_key(sample: &Sample, without: &str) -> Vec<(String, String)> {
     let mut key: Vec<(String, String)> = sample
@@ -35,7 +55,7 @@ struct HistSeries {
     first_line: usize,
 }
 
-pub(super) fn validate_histogram(p: &mut Parser<'_>, fam: &Family) {
+fn validate_histogram(p: &mut Parser<'_>, fam: &Family) {
     let (sum_suffix, count_suffix) = if fam.kind == MetricType::GaugeHistogram {
         ("_gsum", "_gcount")
     } else {
@@ -139,7 +159,7 @@ pub(super) fn validate_histogram(p: &mut Parser<'_>, fam: &Family) {
     }
 }
 
-pub(super) fn validate_summary(p: &mut Parser<'_>, fam: &Family) {
+fn validate_summary(p: &mut Parser<'_>, fam: &Family) {
     let mut with_count: HashSet<Vec<(String, String)>> = HashSet::new();
     let mut keys: Vec<(Vec<(String, String)>, usize)> = Vec::new();
     for (i, s) in fam.samples.iter().enumerate() {
