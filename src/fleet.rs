@@ -76,7 +76,10 @@ pub fn parse(text: &str, base: &Path) -> (Vec<FleetTarget>, Vec<BadLine>) {
                 line,
                 url: url.to_string(),
             }),
-            Err(message) => bad.push(BadLine { line, message }),
+            Err(e) => bad.push(BadLine {
+                line,
+                message: e.to_string(),
+            }),
         }
     }
     (targets, bad)

@@ -4,6 +4,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Deserializer, Serializer};
 
+use super::value::ValueError;
+
 /// Serialises as humantime text (`"1m"`).
 pub fn serialize<S: Serializer>(value: &Duration, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&humantime::format_duration(*value).to_string())
@@ -50,9 +52,10 @@ impl schemars::JsonSchema for Text {
 }
 
 /// Parses `"60s"`, `"500ms"`, `"2m"`, with a message that says the expected form.
-pub fn parse(text: &str) -> Result<Duration, String> {
-    humantime::parse_duration(text.trim())
-        .map_err(|_| format!("expected a duration like \"60s\" or \"500ms\", got {text:?}"))
+pub fn parse(text: &str) -> Result<Duration, ValueError> {
+    humantime::parse_duration(text.trim()).map_err(|_| ValueError::Duration {
+        raw: text.to_string(),
+    })
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use super::value::{parse_host_port, validate_http_url};
 use super::{ConfigError, duration};
 
 /// The longest any fault or supervision window may be: a run must stay bounded.
@@ -258,8 +259,8 @@ pub(crate) fn validate(
         let field = |f: &str| format!("fault.proxy[{i}].{f}");
         match (&proxy.control, proxy.listen, &proxy.upstream) {
             (Some(control), None, None) => {
-                if let Err(m) = super::load::validate_http_url(control) {
-                    return err(field("control"), m);
+                if let Err(m) = validate_http_url(control) {
+                    return err(field("control"), m.to_string());
                 }
             }
             (Some(_), _, _) => {
@@ -276,7 +277,7 @@ pub(crate) fn validate(
                     );
                 }
                 if let Err(m) = parse_host_port(upstream) {
-                    return err(field("upstream"), m);
+                    return err(field("upstream"), m.to_string());
                 }
             }
             (None, None, _) => {
@@ -319,9 +320,9 @@ pub(crate) fn validate(
         );
     }
     if let Some(url) = &supervise.readiness_url
-        && let Err(m) = super::load::validate_http_url(url)
+        && let Err(m) = validate_http_url(url)
     {
-        return err("supervise.readiness_url".into(), m);
+        return err("supervise.readiness_url".into(), m.to_string());
     }
     if let Some(path) = &supervise.slow_path
         && !path.starts_with('/')
@@ -388,18 +389,6 @@ pub(crate) fn validate(
         );
     }
     Ok(())
-}
-
-/// Checks `host:port` (a name or an IP literal, a non-zero port).
-pub fn parse_host_port(raw: &str) -> Result<(String, u16), String> {
-    let bad = || format!("expected host:port, got {raw:?}");
-    let (host, port) = raw.trim().rsplit_once(':').ok_or_else(bad)?;
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    let port: u16 = port.parse().map_err(|_| bad())?;
-    if host.is_empty() || port == 0 {
-        return Err(bad());
-    }
-    Ok((host.to_string(), port))
 }
 
 #[cfg(test)]

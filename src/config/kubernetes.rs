@@ -12,6 +12,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use super::ConfigError;
+use super::value::validate_http_url;
 use crate::manifests::KubeManifests;
 use crate::manifests::load::{DEFAULT_MAX_BYTES, Selection, Source};
 
@@ -122,9 +123,9 @@ pub fn validate(cfg: &KubernetesConfig, origin: &str) -> Result<(), ConfigError>
         }
     }
     if let Some(url) = &cfg.probe_url
-        && let Err(m) = super::load::validate_http_url(url)
+        && let Err(m) = validate_http_url(url)
     {
-        return err("kubernetes.probe_url", m);
+        return err("kubernetes.probe_url", m.to_string());
     }
     if cfg.samples == 0 || cfg.samples > MAX_SAMPLES {
         return err(

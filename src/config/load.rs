@@ -2,6 +2,8 @@
 
 use std::path::Path;
 
+use super::value::parse_nameserver;
+pub use super::value::{resolve_env, validate_http_url};
 use super::{Config, ConfigError, JudgeConfig};
 
 /// Reads, parses and validates a config file.
@@ -59,12 +61,12 @@ impl Config {
         if let Some(target) = &self.target
             && let Err(m) = validate_http_url(target)
         {
-            return err("target", m);
+            return err("target", m.to_string());
         }
         if let Some(http_url) = &self.run.http_url
             && let Err(m) = validate_http_url(http_url)
         {
-            return err("run.http_url", m);
+            return err("run.http_url", m.to_string());
         }
         if self.run.deadline.is_zero() {
             return err("run.deadline", "must be more than 0s".into());
@@ -97,8 +99,8 @@ impl Config {
             );
         }
         for ns in &self.run.nameservers {
-            if let Err(m) = super::parse_nameserver(ns) {
-                return err("run.nameservers", m);
+            if let Err(m) = parse_nameserver(ns) {
+                return err("run.nameservers", m.to_string());
             }
         }
         for (field, paths) in [
@@ -292,33 +294,6 @@ fn validate_judge(judge: &JudgeConfig, origin: &str) -> Result<(), ConfigError> 
         }
     }
     Ok(())
-}
-
-/// Accepts only absolute http(s) URLs with a host.
-pub fn validate_http_url(raw: &str) -> Result<url::Url, String> {
-    let shown = crate::redact::url_str(raw);
-    let parsed = url::Url::parse(raw.trim())
-        .map_err(|e| format!("expected an http:// or https:// URL, got {shown:?} ({e})"))?;
-    if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
-        return Err(format!(
-            "expected an http:// or https:// URL, got {shown:?}"
-        ));
-    }
-    Ok(parsed)
-}
-
-/// Resolves a value that may be `env:NAME`; `field` names it in the error.
-pub fn resolve_env(value: &str, origin: &str, field: &str) -> Result<String, ConfigError> {
-    match value.strip_prefix("env:") {
-        Some(name) => std::env::var(name).map_err(|_| {
-            ConfigError::field(
-                origin,
-                field,
-                format!("environment variable {name} is not set (the value says env:{name})"),
-            )
-        }),
-        None => Ok(value.to_string()),
-    }
 }
 
 #[cfg(test)]

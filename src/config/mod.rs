@@ -14,6 +14,7 @@ mod kubernetes;
 pub mod load;
 mod measure;
 pub mod schema;
+pub mod value;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -24,16 +25,17 @@ use serde::{Deserialize, Serialize};
 pub use access::{AccessConfig, MutationConfig};
 pub use dependencies::{
     DependenciesConfig, DnsDependency, RabbitManagement, RedisDependency, RedisRole,
-    parse_nameserver, percent_decode, url_password,
+    percent_decode, url_password,
 };
 pub use fault::{
     FaultConfig, FaultProxyConfig, LogSource, LogsConfig, ProxyPlace, SuperviseConfig,
-    parse_host_port,
 };
 pub use gate::WaiverConfig;
 pub use kubernetes::KubernetesConfig;
 pub use load::{from_file, from_str};
 pub use measure::{LoadConfig, MetricsConfig, PerfConfig, RateLimitConfig};
+pub(crate) use value::is_env_name;
+pub use value::{ValueError, parse_host_port, parse_nameserver};
 
 use crate::model::Severity;
 
@@ -209,12 +211,17 @@ impl Default for RunConfig {
             user_agent: format!("readyprobe/{}", crate::VERSION),
             ca_file: None,
             http_url: None,
-            max_connections_per_host: crate::probes::net::pool::DEFAULT_LIMIT,
+            max_connections_per_host: DEFAULT_MAX_CONNECTIONS_PER_HOST,
             nameservers: Vec::new(),
             strict_tls: false,
         }
     }
 }
+
+/// `run.max_connections_per_host` when nothing is configured: six, as browsers do. The HTTP
+/// connection pool ([`crate::probes::net::pool`]) takes its default from here, so config never
+/// depends on the probes.
+pub const DEFAULT_MAX_CONNECTIONS_PER_HOST: usize = 6;
 
 /// Headers sent with every request to the target.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, schemars::JsonSchema)]
@@ -484,10 +491,4 @@ impl Default for JudgeConfig {
             k8s_unready_fail_secs: 60.0,
         }
     }
-}
-
-/// True for a usable environment variable name (letters, digits, `_`; not empty): the form
-/// every `*token_env` key takes.
-pub(crate) fn is_env_name(name: &str) -> bool {
-    !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }

@@ -3,7 +3,9 @@
 //! exemplars after ` # `. An exposition without `# EOF` is truncated and invalid.
 //! Reference: <https://github.com/prometheus/OpenMetrics/blob/main/specification/OpenMetrics.md>.
 
-use super::{Format, Parser, Sample, parse_value, sample_head, unescape_help};
+use super::parser::Parser;
+use super::tokens::{parse_value, sample_head, unescape_help};
+use super::{Format, Sample};
 
 /// Feeds every line of `body` to the parser.
 pub(super) fn parse(p: &mut Parser<'_>, body: &str) {
@@ -94,7 +96,7 @@ fn sample(p: &mut Parser<'_>, line: &str, line_no: usize) -> bool {
     let (name, labels, rest) = match sample_head(line) {
         Ok(head) => head,
         Err(m) => {
-            p.error(line_no, m);
+            p.error(line_no, m.to_string());
             return true;
         }
     };

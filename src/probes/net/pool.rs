@@ -51,7 +51,7 @@ pub type Body = Full<Bytes>;
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// The connection limit per address when nothing is configured, as browsers do.
-pub const DEFAULT_LIMIT: usize = 6;
+pub const DEFAULT_LIMIT: usize = crate::config::DEFAULT_MAX_CONNECTIONS_PER_HOST;
 
 /// Streams assumed allowed on a new HTTP/2 connection until the server's SETTINGS arrive
 /// (RFC 9113 §6.5.2 recommends servers allow at least 100).
