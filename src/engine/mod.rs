@@ -13,6 +13,7 @@ pub mod budget;
 pub mod dependencies;
 mod judge;
 mod passive;
+pub mod plan;
 pub mod record;
 pub mod wait;
 

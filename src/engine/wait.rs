@@ -455,3 +455,38 @@ pub fn never_ready_output(audit: &Audit, wait: &WaitOutcome, started: SystemTime
         },
     )
 }
+
+/// The report of a supervised service that never became ready (it exited, or its readiness URL
+/// never answered 2xx in time); `reason` says which, and is scrubbed here.
+pub fn supervised_never_ready(audit: &Audit, reason: &str, started: SystemTime) -> RunOutput {
+    let cfg = &audit.config.supervise;
+    let waited = format!(
+        "supervise.startup_timeout {}",
+        humantime::format_duration(cfg.startup_timeout)
+    );
+    let path = cfg
+        .readiness_url
+        .as_deref()
+        .unwrap_or("the supervised service")
+        .to_string();
+    let reason = audit.redactor.scrub(reason);
+    let judgement = health::never_ready(&waited, &path, None, &reason);
+    let elapsed = started.elapsed().unwrap_or_default();
+    unready_output(
+        audit,
+        judgement,
+        "not run: the supervised service did not become ready ([supervise])",
+        None,
+        UnreadyRun {
+            started,
+            elapsed,
+            requests: 0,
+            scope: vec![format!(
+                "Supervised: readyprobe started `{}`; it did not become ready, so nothing was audited ({reason}).",
+                cfg.command.join(" ")
+            )],
+            wait: None,
+            answered: false,
+        },
+    )
+}
