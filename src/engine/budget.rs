@@ -34,6 +34,21 @@ pub const LOAD_SHARE: f64 = 0.2;
 /// Requests the JWT forgery sends at most (alg:none, HS256 key confusion, tampered, expired).
 pub const FORGERY_REQUESTS: u64 = 4;
 
+// The active steps' names: the keys of the plan, and how `engine::active::STEPS` names them.
+
+/// The JWT forgery step's name.
+pub const FORGERY: &str = "JWT forgery";
+/// The CSRF step's name.
+pub const CSRF: &str = "CSRF mutations";
+/// The idempotency step's name.
+pub const IDEMPOTENCY: &str = "idempotency mutations";
+/// The rate-limit burst step's name.
+pub const BURST: &str = "rate-limit burst";
+/// The load baseline step's name.
+pub const LOAD: &str = "load baseline";
+/// The fault injection step's name.
+pub const FAULT: &str = "dependency fault injection";
+
 /// One active step's reservation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StepShare {
@@ -133,12 +148,12 @@ pub fn needs(config: &Config, proxies: usize) -> Vec<(&'static str, u64, bool)> 
     let per_proxy = 1 + 2 * polls(fault.detect_window) + polls(fault.recover_window);
     let fault_need = per_proxy * proxies as u64;
     vec![
-        (super::active::FORGERY, forgery, false),
-        (super::active::CSRF, csrf, false),
-        (super::active::IDEMPOTENCY, idempotency, false),
-        (super::active::BURST, burst, false),
-        (super::active::LOAD, load, true),
-        (super::active::FAULT, fault_need, false),
+        (FORGERY, forgery, false),
+        (CSRF, csrf, false),
+        (IDEMPOTENCY, idempotency, false),
+        (BURST, burst, false),
+        (LOAD, load, true),
+        (FAULT, fault_need, false),
     ]
 }
 
