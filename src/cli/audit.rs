@@ -130,7 +130,9 @@ pub(super) async fn audit(args: AuditArgs) -> Result<u8> {
         !args.quiet,
         activity.clone(),
     );
-    let output = activity.scope(session.run(&audit)).await;
+    let output = activity
+        .scope(engine::run_supervised(&audit, session))
+        .await;
     ticker.finish().await;
     let mut output = output?;
     if let Some(d) = demo {

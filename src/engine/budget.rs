@@ -16,6 +16,7 @@
 //! | rate-limit burst | `ratelimit.max_requests` + 1 (the recovery request), when `[ratelimit] endpoint` is set |
 //! | load baseline | `load.max_requests`, at most [`LOAD_SHARE`] of N — and, being elastic, whatever earlier phases left |
 //! | dependency fault injection | per fault proxy (`[[fault.proxy]]`, or the demo's): 1 + 2 × (detect_window / poll_interval + 1) + (recover_window / poll_interval + 1) |
+//! | supervised checks | `supervise.in_flight` + one readiness poll per 100 ms of `supervise.grace_period` + 1, when `[supervise] command` is set; 2 more for the log canaries when `[logs] source` is set |
 //!
 //! When the active reservations add up to more than N − [`PASSIVE_FLOOR`] × N, each is scaled
 //! down in proportion. What a phase does not spend rolls over to the phases after it (the
@@ -48,6 +49,12 @@ pub const BURST: &str = "rate-limit burst";
 pub const LOAD: &str = "load baseline";
 /// The fault injection step's name.
 pub const FAULT: &str = "dependency fault injection";
+
+/// The supervised phase's name (log canaries, graceful shutdown, fail-fast): it runs last.
+pub const SUPERVISED: &str = "supervised checks";
+
+/// Requests the log canaries send at most (a GET, and a POST when `logs.post_path` is set).
+pub const LOG_CANARY_REQUESTS: u64 = 2;
 
 /// One active step's reservation.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -147,6 +154,15 @@ pub fn needs(config: &Config, proxies: usize) -> Vec<(&'static str, u64, bool)> 
     };
     let per_proxy = 1 + 2 * polls(fault.detect_window) + polls(fault.recover_window);
     let fault_need = per_proxy * proxies as u64;
+    let supervised = if config.supervise.is_enabled() {
+        crate::supervise::shutdown_requests(&config.supervise)
+    } else {
+        0
+    } + if config.logs.source.is_some() {
+        LOG_CANARY_REQUESTS
+    } else {
+        0
+    };
     vec![
         (FORGERY, forgery, false),
         (CSRF, csrf, false),
@@ -154,6 +170,7 @@ pub fn needs(config: &Config, proxies: usize) -> Vec<(&'static str, u64, bool)> 
         (BURST, burst, false),
         (LOAD, load, true),
         (FAULT, fault_need, false),
+        (SUPERVISED, supervised, false),
     ]
 }
 
