@@ -12,8 +12,8 @@ use std::sync::Arc;
 
 use tokio::sync::Semaphore;
 
-use crate::cli::exit;
 use crate::config::Config;
+use crate::exit;
 use crate::model::Report;
 
 /// One target of the fleet.
@@ -145,7 +145,8 @@ pub async fn run_keeping(
     // Parsing the packs (TOML, regexes) costs more than cloning them: once per fleet. The
     // per-target copies of the config and catalogue are made once a slot is free, so the tasks
     // still waiting hold only pointers.
-    let catalogue = Arc::new(crate::cli::load_catalogue(probes).map_err(|e| format!("{e:#}")));
+    let catalogue =
+        Arc::new(crate::engine::plan::load_catalogue(probes).map_err(|e| format!("{e:#}")));
     // One transport for the whole fleet: many targets behind one address share its
     // per-host connection limit, and each name is resolved once.
     let net = crate::engine::Net::for_run(&base.run);
@@ -213,7 +214,7 @@ async fn one(
         Ok(c) => c,
         Err(e) => return failed(line, shown, e),
     };
-    let audit = match crate::cli::build_audit(&url, cfg, &origin, catalogue) {
+    let audit = match crate::engine::plan::build_audit(&url, cfg, &origin, catalogue) {
         Ok(a) => a,
         Err(e) => return failed(line, shown, format!("{e:#}")),
     };
@@ -221,18 +222,12 @@ async fn one(
         Ok(o) => o,
         Err(e) => return failed(line, shown, e.to_string()),
     };
-    let (code, notes) = if !output.reachable {
-        (
-            exit::UNREACHABLE,
-            vec!["could not be reached at all".to_string()],
-        )
+    let failures = crate::scoring::gate_failures(&output.report, &audit.config.gate);
+    let code = exit::for_run(output.reachable, &failures);
+    let notes = if output.reachable {
+        failures
     } else {
-        let failures = crate::scoring::gate_failures(&output.report, &audit.config.gate);
-        if failures.is_empty() {
-            (exit::PASSED, Vec::new())
-        } else {
-            (exit::GATE_FAILED, failures)
-        }
+        vec!["could not be reached at all".to_string()]
     };
     let summary = MemberSummary {
         verdict: output.report.verdict.as_str().to_string(),
@@ -268,7 +263,7 @@ fn failed(line: usize, target: String, note: String) -> MemberResult {
 
 /// The worst exit code: unreachable (3) over usage (2) over gate failed (1) over passed (0).
 pub fn worst(codes: impl IntoIterator<Item = u8>) -> u8 {
-    codes.into_iter().max().unwrap_or(exit::PASSED)
+    exit::worst(codes)
 }
 
 /// A file-name-safe slug of a target (`https://a.example:8443/x` → `a.example_8443_x`).

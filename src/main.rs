@@ -9,7 +9,8 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use readyprobe::cli::{self, Cli, exit};
+use readyprobe::cli::{self, Cli};
+use readyprobe::exit;
 
 fn main() -> ExitCode {
     quiet_broken_pipe();

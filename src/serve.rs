@@ -167,17 +167,18 @@ async fn probe(
     let budget = budget(&headers, st.opts.timeout_offset, cfg.run.deadline);
     cfg.run.deadline = budget;
     cfg.run.timeout = cfg.run.timeout.min(budget);
-    let catalogue = match crate::cli::load_catalogue(&st.opts.probes) {
+    let catalogue = match crate::engine::plan::load_catalogue(&st.opts.probes) {
         Ok(c) => c,
         Err(e) => {
             st.metrics.failure.fetch_add(1, Ordering::Relaxed);
             return plain(StatusCode::INTERNAL_SERVER_ERROR, format!("{e:#}\n"));
         }
     };
-    let mut audit = match crate::cli::build_audit(url.as_str(), cfg, &st.opts.origin, catalogue) {
-        Ok(a) => a,
-        Err(e) => return reject(format!("{e:#}")),
-    };
+    let mut audit =
+        match crate::engine::plan::build_audit(url.as_str(), cfg, &st.opts.origin, catalogue) {
+            Ok(a) => a,
+            Err(e) => return reject(format!("{e:#}")),
+        };
     audit
         .extra_roots
         .extend(st.opts.extra_roots.iter().cloned());

@@ -1,9 +1,9 @@
-//! Supervised runs: readyprobe starts the service itself (`[supervise] command`), waits until it
-//! is ready, audits it, and then proves what only the owner of the process can prove — that it
+//! Supervised runs: readyprobe starts the service itself (`[supervise] command`) and waits until
+//! it is ready; the engine audits it and, in its last phase (`engine::run_supervised`), proves
+//! what only the owner of the process can prove with [`shutdown`] and [`fail_fast`] — that it
 //! drains in-flight requests on SIGTERM (`ops.graceful_shutdown`) and that it refuses to start
 //! with an invalid configuration (`ops.fail_fast_config`). It also owns the fault proxies
-//! (`[[fault.proxy]]`), which must be listening before the service dials its dependencies, and
-//! the post-run log canaries (`[logs]`).
+//! (`[[fault.proxy]]`), which must be listening before the service dials its dependencies.
 //!
 //! What it must not do: leave anything behind. The service runs in its own process group; every
 //! exit path (success, error, panic unwinding, a dropped future) kills the group and reaps the
@@ -12,35 +12,29 @@
 
 use std::collections::BTreeMap;
 use std::process::Stdio;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime};
+use std::sync::Arc;
+use std::time::Duration;
 
 use rustls_pki_types::CertificateDer;
 use rustls_pki_types::pem::PemObject;
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::process::{Child, Command};
-use tokio::sync::Semaphore;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use url::Url;
 
 use crate::config::{Config, SuperviseConfig};
-use crate::engine::{self, Audit, EngineError, RunOutput, join_path};
 use crate::fault_proxy::{FaultProxy, ProxyError};
-use crate::observations::Probed;
-use crate::observations::fault::Poll;
-use crate::observations::http::RequestSpec;
-use crate::probes::ProbeCx;
-use crate::probes::fault;
+
+mod shutdown;
 use crate::probes::http::{self, ClientOptions};
-use crate::probes::logs::{self, LogReader};
-// The captured output moved beside the log probe that reads it (supervise writes it).
+use crate::probes::logs::CapturedOutput;
+pub use shutdown::{fail_fast, shutdown};
+// The process observations live on the observation floor; re-exported for supervise's users.
 pub use crate::observations::process::{
     FailFastObservation, InFlightRequest, ServiceExit, ShutdownObservation, StartupObservation,
     format_ms, signal_name,
 };
-pub use crate::probes::logs::CapturedOutput;
 
 /// Time between readiness polls while waiting for the service to start, and during shutdown.
 const READY_POLL: Duration = Duration::from_millis(100);
@@ -291,8 +285,16 @@ impl Service {
         }
     }
 
+    /// Sends SIGTERM and waits up to `grace` for the process to exit, then kills its group.
+    pub async fn stop(&mut self, grace: Duration) {
+        sig::process(self.pid, sig::TERM);
+        if self.wait_for(grace).await.is_none() {
+            self.kill().await;
+        }
+    }
+
     /// Kills the whole process group and reaps the child.
-    async fn kill(&mut self) {
+    pub async fn kill(&mut self) {
         sig::group(self.pid, sig::KILL);
         if self.exited.is_none() {
             let _ = self.child.start_kill();
@@ -380,6 +382,17 @@ impl Drop for Service {
             pump.abort();
         }
     }
+}
+
+/// The most requests the graceful-shutdown check sends: the in-flight requests, and one readiness
+/// poll per [`READY_POLL`] through the grace period (plus one). The budget plan reserves them.
+pub fn shutdown_requests(sup: &SuperviseConfig) -> u64 {
+    let polls = sup
+        .grace_period
+        .as_millis()
+        .div_ceil(READY_POLL.as_millis()) as u64
+        + 1;
+    u64::from(sup.in_flight) + polls
 }
 
 /// `420 ms`, `3 s`, `12.5 s`.
@@ -472,327 +485,34 @@ impl Session {
         self.service.as_ref().map(Service::pid)
     }
 
-    /// Runs the audit with the proxies available to the fault step, then the post-run checks
-    /// (log canaries, graceful shutdown, fail-fast), and re-judges the report with them.
-    pub async fn run(mut self, audit: &Audit) -> Result<RunOutput, EngineError> {
-        let mut out = fault::with_proxies(Arc::clone(&self.proxies), engine::run(audit)).await?;
-        let cfg = &audit.config;
-        let needs_post = cfg.supervise.is_enabled() || cfg.logs.source.is_some();
-        if !needs_post {
-            return Ok(out);
-        }
-        let post_started = Instant::now();
-        if let Some(took) = self.started_in {
-            out.observations.startup = Probed::Observed(StartupObservation {
-                readiness: self.readiness.as_ref().map(crate::redact::url),
-                ready_ms: took.as_millis() as u64,
-            });
-        }
-        let cx = post_cx(audit)?;
-        let active = cfg.profile.allows_active();
-        let mut scope = Vec::new();
-
-        if let Some(source) = &cfg.logs.source {
-            let captured = self.service.as_ref().map(|s| s.output().clone());
-            out.observations.logs = match LogReader::from_config(source, captured.as_ref()) {
-                Some(reader) => match logs::canaries(&cx, audit, &reader).await {
-                    Ok(obs) => Probed::Observed(obs),
-                    Err(reason) => Probed::Failed(reason),
-                },
-                None => Probed::Skipped("no supervised process to read logs from".to_string()),
-            };
-        }
-
-        if let Some(mut service) = self.service.take() {
-            let pid = service.pid();
-            if active {
-                out.observations.shutdown = Probed::Observed(
-                    shutdown(&cx, audit, &mut service, self.readiness.as_ref()).await,
-                );
-                scope.push(format!(
-                    "Supervised: readyprobe started `{}` (pid {pid}), audited it, then sent SIGTERM with {} request(s) in flight.",
-                    cfg.supervise.command.join(" "),
-                    cfg.supervise.in_flight
-                ));
-            } else {
-                sig::process(pid, sig::TERM);
-                if service.wait_for(cfg.supervise.grace_period).await.is_none() {
-                    service.kill().await;
-                }
-                scope.push(format!(
-                    "Supervised: readyprobe started `{}` (pid {pid}) and stopped it; shutdown checks are active and were not run under the {} profile.",
-                    cfg.supervise.command.join(" "),
-                    cfg.profile.as_str()
-                ));
-            }
-            service.kill().await;
-            drop(service);
-            if active && !cfg.supervise.invalid_env.is_empty() {
-                out.observations.fail_fast = match fail_fast(cfg, self.readiness.as_ref()).await {
-                    Ok(obs) => Probed::Observed(obs),
-                    Err(reason) => Probed::Failed(reason),
-                };
-            } else if cfg.supervise.invalid_env.is_empty() {
-                out.observations.fail_fast = Probed::Skipped(
-                    "no [supervise] invalid_env is configured to start the service with"
-                        .to_string(),
-                );
-            }
-        }
-
-        rejudge(&mut out, audit, &cx, post_started, scope);
-        Ok(out)
+    /// The fault proxies, for the fault step (`probes::fault::with_proxies`).
+    pub fn proxies(&self) -> Arc<Vec<Arc<FaultProxy>>> {
+        Arc::clone(&self.proxies)
     }
-}
 
-/// A probe context for the checks that run after the engine's run.
-fn post_cx(audit: &Audit) -> Result<ProbeCx, EngineError> {
-    let run = &audit.config.run;
-    let sup = &audit.config.supervise;
-    let client = http::client(&ClientOptions {
-        timeout: run.timeout,
-        extra_roots: audit.extra_roots.clone(),
-        user_agent: run.user_agent.clone(),
-    })
-    .map_err(EngineError::Client)?;
-    let budget = sup.grace_period
-        + sup.fail_fast_within
-        + audit.config.logs.settle
-        + run.timeout * 3
-        + Duration::from_secs(10);
-    Ok(ProbeCx {
-        net: crate::probes::net::NetCx::standalone(run, &audit.extra_roots),
-        client,
-        limit: Arc::new(Semaphore::new(
-            run.concurrency.max(sup.in_flight as usize + 1),
-        )),
-        timeout: run.timeout,
-        deadline: Instant::now() + budget,
-        requests: Arc::new(AtomicU64::new(0)),
-        max_requests: run.max_requests,
-        max_body: run.max_body_bytes,
-        extra_headers: audit.headers.clone(),
-        redactor: audit.redactor.clone(),
-        answered: Arc::new(AtomicBool::new(false)),
-        // The supervised steps run on their own counter, outside the audit's phases.
-        share: None,
-    })
-}
-
-/// Judges again with the post-run observations and updates the report's scores and totals.
-fn rejudge(
-    out: &mut RunOutput,
-    audit: &Audit,
-    cx: &ProbeCx,
-    post_started: Instant,
-    scope: Vec<String>,
-) {
-    let mut findings = engine::judge(
-        &out.observations,
-        &audit.config,
-        &audit.catalogue,
-        &audit.redactor,
-    );
-    crate::config::gate::apply_waivers(
-        &mut findings,
-        &audit.config.waivers,
-        &crate::config::gate::today(),
-    );
-    let scores = crate::scoring::score(&findings, &audit.config.scoring, &crate::checks::weight);
-    let report = &mut out.report;
-    report.findings = findings;
-    scores.apply_to(report);
-    report.requests_sent += cx.requests_sent();
-    report.duration_ms += post_started.elapsed().as_millis() as u64;
-    report.finished_at = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
-    report.scope.extend(scope);
-}
-
-/// Sends SIGTERM with requests in flight and records what happened.
-async fn shutdown(
-    cx: &ProbeCx,
-    audit: &Audit,
-    service: &mut Service,
-    readiness: Option<&Url>,
-) -> ShutdownObservation {
-    let sup = &audit.config.supervise;
-    let url = join_path(&audit.target, sup.slow_path.as_deref().unwrap_or("/"));
-    let shown = format!("GET {}", crate::redact::url(&url));
-    let signal_at: Arc<Mutex<Option<Instant>>> = Arc::new(Mutex::new(None));
-    let mut requests = Vec::new();
-    for _ in 0..sup.in_flight {
-        let cx = cx.clone();
-        let spec = RequestSpec::get(url.clone());
-        let signal_at = Arc::clone(&signal_at);
-        requests.push(tokio::spawn(async move {
-            let result = http::send(&cx, &spec).await;
-            let finished = Instant::now();
-            let at = *signal_at
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            let finished_ms = match at {
-                Some(at) if finished >= at => (finished - at).as_millis() as i64,
-                Some(at) => -((at - finished).as_millis() as i64),
-                None => -1,
-            };
-            (
-                finished_ms,
-                result.map(|ex| ex.status).map_err(|e| e.to_string()),
-            )
-        }));
+    /// The supervised service's readiness URL, when one is configured.
+    pub fn readiness(&self) -> Option<&Url> {
+        self.readiness.as_ref()
     }
-    tokio::time::sleep(IN_FLIGHT_HEAD_START).await;
 
-    let sent = Instant::now();
-    *signal_at
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(sent);
-    let stop = Arc::new(AtomicBool::new(false));
-    let poller = readiness.cloned().map(|url| {
-        let cx = cx.clone();
-        let stop = Arc::clone(&stop);
-        tokio::spawn(async move {
-            let mut polls = Vec::new();
-            while !stop.load(Ordering::SeqCst) {
-                let poll = match tokio::time::timeout(Duration::from_secs(1), http::get(&cx, &url))
-                    .await
-                {
-                    Ok(Ok(ex)) => Poll {
-                        at_ms: sent.elapsed().as_millis() as u64,
-                        status: Some(ex.status),
-                        error: None,
-                    },
-                    Ok(Err(err)) => Poll {
-                        at_ms: sent.elapsed().as_millis() as u64,
-                        status: None,
-                        error: Some(err.to_string()),
-                    },
-                    Err(_) => Poll {
-                        at_ms: sent.elapsed().as_millis() as u64,
-                        status: None,
-                        error: Some("no answer within 1 s".to_string()),
-                    },
-                };
-                polls.push(poll);
-                tokio::time::sleep(READY_POLL).await;
-            }
-            polls
+    /// How long the supervised service took to become ready, when one was started.
+    pub fn startup(&self) -> Option<StartupObservation> {
+        self.started_in.map(|took| StartupObservation {
+            readiness: self.readiness.as_ref().map(crate::redact::url),
+            ready_ms: took.as_millis() as u64,
         })
-    });
-    sig::process(service.pid(), sig::TERM);
-    let exit = match service.wait_for(sup.grace_period).await {
-        Some(status) => ServiceExit::Exited {
-            after_ms: sent.elapsed().as_millis() as u64,
-            code: status.code(),
-            signal: sig::of(&status),
-        },
-        None => {
-            let after_ms = sent.elapsed().as_millis() as u64;
-            service.kill().await;
-            ServiceExit::Killed { after_ms }
-        }
-    };
-    stop.store(true, Ordering::SeqCst);
-    // Whatever the process left behind in its group goes too.
-    sig::group(service.pid(), sig::KILL);
-    let mut readiness_polls = match poller {
-        Some(task) => task.await.unwrap_or_default(),
-        None => Vec::new(),
-    };
-    let ended = match exit {
-        ServiceExit::Exited { after_ms, .. } | ServiceExit::Killed { after_ms } => after_ms,
-    };
-    readiness_polls.retain(|p| p.at_ms <= ended + 1000);
-    let mut in_flight = Vec::new();
-    for task in requests {
-        let (finished_ms, result) = task
-            .await
-            .unwrap_or((0, Err("the request task ended abnormally".to_string())));
-        in_flight.push(match result {
-            Ok(status) => InFlightRequest {
-                request: shown.clone(),
-                finished_ms,
-                status: Some(status),
-                error: None,
-            },
-            Err(error) => InFlightRequest {
-                request: shown.clone(),
-                finished_ms,
-                status: None,
-                error: Some(error),
-            },
-        });
     }
-    let pid = service.pid();
-    let pid_gone = wait_gone(pid).await;
-    ShutdownObservation {
-        pid,
-        grace_period_ms: sup.grace_period.as_millis() as u64,
-        requests: in_flight,
-        readiness: readiness.map(crate::redact::url),
-        readiness_polls,
-        exit,
-        pid_gone,
-    }
-}
 
-/// Waits (bounded) until no process with `pid` exists.
-async fn wait_gone(pid: u32) -> bool {
-    let until = Instant::now() + REAP_TIMEOUT;
-    while sig::exists(pid) {
-        if Instant::now() >= until {
-            return false;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
+    /// The supervised service's captured output, for the log canaries.
+    pub fn captured_output(&self) -> Option<CapturedOutput> {
+        self.service.as_ref().map(|s| s.output().clone())
     }
-    true
-}
 
-/// Starts the service again with `invalid_env` and records whether it refused to run.
-async fn fail_fast(cfg: &Config, readiness: Option<&Url>) -> Result<FailFastObservation, String> {
-    let sup = &cfg.supervise;
-    let mut service = Service::spawn(sup, &sup.invalid_env).map_err(|e| e.to_string())?;
-    let within = sup.fail_fast_within;
-    let started = Instant::now();
-    let status = service.wait_for(within).await;
-    let (exit, readiness_poll) = match status {
-        Some(status) => (
-            ServiceExit::Exited {
-                after_ms: started.elapsed().as_millis() as u64,
-                code: status.code(),
-                signal: sig::of(&status),
-            },
-            None,
-        ),
-        None => {
-            let after_ms = started.elapsed().as_millis() as u64;
-            let poll = match readiness {
-                Some(url) => {
-                    let at = Instant::now();
-                    let result = readiness_poll(cfg, url).await;
-                    Some(Poll {
-                        at_ms: after_ms + at.elapsed().as_millis() as u64,
-                        status: result.as_ref().ok().copied(),
-                        error: result.err(),
-                    })
-                }
-                None => None,
-            };
-            (ServiceExit::Killed { after_ms }, poll)
-        }
-    };
-    service.kill().await;
-    let last_output = service.output().tail(2);
-    let pid = service.pid();
-    drop(service);
-    let _ = wait_gone(pid).await;
-    Ok(FailFastObservation {
-        variables: sup.invalid_env.keys().cloned().collect(),
-        within_ms: within.as_millis() as u64,
-        exit,
-        last_output,
-        readiness: readiness_poll,
-    })
+    /// Hands the service over to be shut down (the session then no longer owns it); `None` when
+    /// no service was started or it was already taken.
+    pub fn take_service(&mut self) -> Option<Service> {
+        self.service.take()
+    }
 }
 
 #[cfg(test)]

@@ -33,6 +33,7 @@ mod serve;
 mod telemetry;
 #[cfg(test)]
 mod tests;
+pub mod tuning;
 
 use std::fmt;
 use std::io;

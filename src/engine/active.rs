@@ -20,18 +20,7 @@ pub type ActiveStep = for<'a> fn(
     &'a mut Observations,
 ) -> Pin<Box<dyn Future<Output = ()> + Send + 'a>>;
 
-/// The JWT forgery step's name.
-pub const FORGERY: &str = "JWT forgery";
-/// The CSRF step's name.
-pub const CSRF: &str = "CSRF mutations";
-/// The idempotency step's name.
-pub const IDEMPOTENCY: &str = "idempotency mutations";
-/// The rate-limit burst step's name.
-pub const BURST: &str = "rate-limit burst";
-/// The load baseline step's name.
-pub const LOAD: &str = "load baseline";
-/// The fault injection step's name.
-pub const FAULT: &str = "dependency fault injection";
+pub use super::budget::{BURST, CSRF, FAULT, FORGERY, IDEMPOTENCY, LOAD};
 
 /// The active steps in the order they run. Each family of active checks adds its step here and
 /// its need to `budget::needs`.

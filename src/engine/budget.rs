@@ -16,6 +16,7 @@
 //! | rate-limit burst | `ratelimit.max_requests` + 1 (the recovery request), when `[ratelimit] endpoint` is set |
 //! | load baseline | `load.max_requests`, at most [`LOAD_SHARE`] of N — and, being elastic, whatever earlier phases left |
 //! | dependency fault injection | per fault proxy (`[[fault.proxy]]`, or the demo's): 1 + 2 × (detect_window / poll_interval + 1) + (recover_window / poll_interval + 1) |
+//! | supervised checks | `supervise.in_flight` + one readiness poll per 100 ms of `supervise.grace_period` + 1, when `[supervise] command` is set; 2 more for the log canaries when `[logs] source` is set |
 //!
 //! When the active reservations add up to more than N − [`PASSIVE_FLOOR`] × N, each is scaled
 //! down in proportion. What a phase does not spend rolls over to the phases after it (the
@@ -33,6 +34,27 @@ pub const LOAD_SHARE: f64 = 0.2;
 
 /// Requests the JWT forgery sends at most (alg:none, HS256 key confusion, tampered, expired).
 pub const FORGERY_REQUESTS: u64 = 4;
+
+// The active steps' names: the keys of the plan, and how `engine::active::STEPS` names them.
+
+/// The JWT forgery step's name.
+pub const FORGERY: &str = "JWT forgery";
+/// The CSRF step's name.
+pub const CSRF: &str = "CSRF mutations";
+/// The idempotency step's name.
+pub const IDEMPOTENCY: &str = "idempotency mutations";
+/// The rate-limit burst step's name.
+pub const BURST: &str = "rate-limit burst";
+/// The load baseline step's name.
+pub const LOAD: &str = "load baseline";
+/// The fault injection step's name.
+pub const FAULT: &str = "dependency fault injection";
+
+/// The supervised phase's name (log canaries, graceful shutdown, fail-fast): it runs last.
+pub const SUPERVISED: &str = "supervised checks";
+
+/// Requests the log canaries send at most (a GET, and a POST when `logs.post_path` is set).
+pub const LOG_CANARY_REQUESTS: u64 = 2;
 
 /// One active step's reservation.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -132,13 +154,23 @@ pub fn needs(config: &Config, proxies: usize) -> Vec<(&'static str, u64, bool)> 
     };
     let per_proxy = 1 + 2 * polls(fault.detect_window) + polls(fault.recover_window);
     let fault_need = per_proxy * proxies as u64;
+    let supervised = if config.supervise.is_enabled() {
+        crate::supervise::shutdown_requests(&config.supervise)
+    } else {
+        0
+    } + if config.logs.source.is_some() {
+        LOG_CANARY_REQUESTS
+    } else {
+        0
+    };
     vec![
-        (super::active::FORGERY, forgery, false),
-        (super::active::CSRF, csrf, false),
-        (super::active::IDEMPOTENCY, idempotency, false),
-        (super::active::BURST, burst, false),
-        (super::active::LOAD, load, true),
-        (super::active::FAULT, fault_need, false),
+        (FORGERY, forgery, false),
+        (CSRF, csrf, false),
+        (IDEMPOTENCY, idempotency, false),
+        (BURST, burst, false),
+        (LOAD, load, true),
+        (FAULT, fault_need, false),
+        (SUPERVISED, supervised, false),
     ]
 }
 

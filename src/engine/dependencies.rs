@@ -57,7 +57,7 @@ fn not_configured<T>(what: &str, example: &str) -> Probed<T> {
 
 /// Probes every configured dependency concurrently.
 pub async fn observe(cx: &ProbeCx, audit: &Audit) -> DependencyObservations {
-    // `cli::build_audit` resolves `env:` values; an Audit built elsewhere may still hold them.
+    // `plan::build_audit` resolves `env:` values; an Audit built elsewhere may still hold them.
     let deps = match audit.config.dependencies.resolve("config") {
         Ok(deps) => deps,
         Err(err) => return all_failed(&err.to_string()),

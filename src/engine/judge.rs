@@ -157,3 +157,34 @@ fn label_unverified(finding: &mut Finding, reason: &str) {
          no configured header or credential was sent over it."
     ));
 }
+
+/// The findings of a run that audited nothing: `health.ready_now` gets `ready_now` (unless it is
+/// disabled), every other check is skipped with `reason`. Severity overrides apply and every text
+/// is scrubbed, as in [`judge`].
+pub(super) fn not_run(
+    config: &Config,
+    catalogue: &Catalogue,
+    redactor: &Redactor,
+    ready_now: &Judgement,
+    reason: &str,
+) -> Vec<Finding> {
+    catalogue
+        .entries()
+        .into_iter()
+        .map(|check| {
+            let result = if check.id() == crate::checks::health::READY_NOW.id
+                && !config.checks.disable.iter().any(|d| d == check.id())
+            {
+                Ok(ready_now.clone())
+            } else {
+                Err(Unobserved::Skipped(reason.to_string()))
+            };
+            let mut finding = finding(&check, result);
+            if let Some(severity) = config.checks.severity.get(check.id()) {
+                finding.severity = *severity;
+            }
+            scrub(&mut finding, redactor);
+            finding
+        })
+        .collect()
+}

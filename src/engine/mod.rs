@@ -10,10 +10,13 @@
 
 pub mod active;
 pub mod budget;
+mod conclude;
 pub mod dependencies;
 mod judge;
 mod passive;
+pub mod plan;
 pub mod record;
+mod supervised;
 pub mod wait;
 
 use std::sync::Arc;
@@ -25,6 +28,7 @@ use tokio::sync::Semaphore;
 use tokio::time::Instant;
 use url::Url;
 
+pub use conclude::{Judging, RunMeta, conclude, rfc3339};
 pub use judge::judge;
 pub use passive::join_path;
 
@@ -37,7 +41,7 @@ use crate::probes::http::{self, ClientOptions};
 pub use crate::probes::net::Net;
 use crate::probes::net::NetCx;
 use crate::redact::{self, Redactor};
-use crate::scoring;
+use crate::supervise::Session;
 
 /// Everything one audit needs, resolved from config, flags and environment.
 #[derive(Debug, Clone)]
@@ -95,6 +99,25 @@ pub async fn run(audit: &Audit) -> Result<RunOutput, EngineError> {
 /// Runs one audit on `net`, the transport (connection pool, per-host limit, resolver) of a run
 /// that may hold many audits: a fleet, or the exporter.
 pub async fn run_on(audit: &Audit, net: &Net) -> Result<RunOutput, EngineError> {
+    Box::pin(run_with(audit, net, None)).await
+}
+
+/// Runs a supervised audit: the fault proxies and the service `session` started. The fault step
+/// cuts its proxies; after the active steps, the supervised phase (log canaries, graceful
+/// shutdown, fail-fast) runs under the same deadline and request budget, and the run is judged
+/// once. The session's proxies and service are stopped when this returns.
+pub async fn run_supervised(audit: &Audit, session: Session) -> Result<RunOutput, EngineError> {
+    let net = Net::for_run(&audit.config.run);
+    let proxies = session.proxies();
+    crate::probes::fault::with_proxies(proxies, Box::pin(run_with(audit, &net, Some(session))))
+        .await
+}
+
+async fn run_with(
+    audit: &Audit,
+    net: &Net,
+    session: Option<Session>,
+) -> Result<RunOutput, EngineError> {
     let started_wall = SystemTime::now();
     let started = Instant::now();
     let cx = probe_cx(audit, net, started)?;
@@ -122,20 +145,18 @@ pub async fn run_on(audit: &Audit, net: &Net) -> Result<RunOutput, EngineError> 
         passive_sent = cx.requests_sent();
         active::run(&cx, audit, &mut obs, &plan).await
     };
-
-    let mut findings = judge(&obs, &audit.config, &audit.catalogue, &audit.redactor);
-    crate::config::gate::apply_waivers(
-        &mut findings,
-        &audit.config.waivers,
-        &crate::config::gate::today(),
-    );
-    let scores = scoring::score(&findings, &audit.config.scoring, &crate::checks::weight);
-    let readiness = readiness(&findings, &obs).map(|r| scrub_readiness(r, &audit.redactor));
     let reachable = if dependency_only {
         dependencies::answered(&obs)
     } else {
         cx.any_answer()
     };
+    // Last, the phase only the owner of the process can run (a dependency-only audit has no
+    // supervised service: planning refuses one).
+    let supervised_scope = match session {
+        Some(session) => supervised::run(&cx, audit, session, &mut obs, &plan).await,
+        None => Vec::new(),
+    };
+
     let mut scope = if dependency_only {
         dependencies::scope_lines(audit)
     } else {
@@ -189,61 +210,27 @@ pub async fn run_on(audit: &Audit, net: &Net) -> Result<RunOutput, EngineError> 
                 .to_string()
         });
     }
-    let report = Report {
-        readyprobe_version: crate::VERSION.to_string(),
-        target: obs.target.url.clone(),
-        profile: audit.config.profile.as_str().to_string(),
-        started_at: humantime::format_rfc3339_seconds(started_wall).to_string(),
-        finished_at: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
-        duration_ms: started.elapsed().as_millis() as u64,
-        requests_sent: cx.requests_sent(),
-        findings,
-        categories: scores.categories,
-        overall_score: scores.overall,
-        overall_score_with_waived: scores.overall_with_waived,
-        band: scores.band,
-        verdict: scores.verdict,
-        verdict_reasons: scores.reasons,
-        scope,
-        readiness,
-        wait_ready: None,
-    };
+    scope.extend(supervised_scope);
+    let report = conclude(
+        &obs,
+        &audit.config,
+        &audit.catalogue,
+        RunMeta {
+            target: obs.target.url.clone(),
+            started_at: rfc3339(started_wall),
+            duration: started.elapsed(),
+            requests_sent: cx.requests_sent(),
+            scope,
+            redactor: &audit.redactor,
+            wait_ready: None,
+            judging: Judging::All,
+        },
+    );
     Ok(RunOutput {
         report,
         observations: obs,
         reachable,
     })
-}
-
-/// The readiness answer for the report, when `health.ready_now` judged it (not when the check is
-/// disabled, skipped or could not measure).
-pub(crate) fn readiness(
-    findings: &[crate::model::Finding],
-    obs: &Observations,
-) -> Option<crate::model::Readiness> {
-    let judged = findings.iter().any(|f| {
-        f.check_id == crate::checks::health::READY_NOW.id
-            && matches!(
-                f.outcome,
-                crate::model::Outcome::Pass
-                    | crate::model::Outcome::Warn
-                    | crate::model::Outcome::Fail
-            )
-    });
-    if judged {
-        crate::checks::health::readiness_report(obs)
-    } else {
-        None
-    }
-}
-
-/// Masks configured secrets in the readiness answer's free text.
-fn scrub_readiness(mut r: crate::model::Readiness, redactor: &Redactor) -> crate::model::Readiness {
-    for c in &mut r.components {
-        c.name = redactor.scrub(&c.name);
-        c.message = c.message.as_deref().map(|m| redactor.scrub(m));
-    }
-    r
 }
 
 /// Builds the probe context: transport, limits, deadline, budget.

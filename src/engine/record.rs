@@ -103,36 +103,23 @@ impl Recording {
     /// Re-judges the observations with `config` and `catalogue`: findings, waivers (as of
     /// today), scores and the verdict. Nothing is sent anywhere.
     pub fn judge(&self, config: &Config, catalogue: &Catalogue, source: &str) -> Report {
-        let mut findings = super::judge(&self.observations, config, catalogue, &Redactor::new());
-        crate::config::gate::apply_waivers(
-            &mut findings,
-            &config.waivers,
-            &crate::config::gate::today(),
-        );
-        let scores = crate::scoring::score(&findings, &config.scoring, &crate::checks::weight);
-        let readiness = super::readiness(&findings, &self.observations);
-        let now = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
-        Report {
-            readyprobe_version: crate::VERSION.to_string(),
-            target: self.target.clone(),
-            profile: config.profile.as_str().to_string(),
-            started_at: self.started_at.clone(),
-            finished_at: now,
-            duration_ms: 0,
-            requests_sent: 0,
-            findings,
-            categories: scores.categories,
-            overall_score: scores.overall,
-            overall_score_with_waived: scores.overall_with_waived,
-            band: scores.band,
-            verdict: scores.verdict,
-            verdict_reasons: scores.reasons,
-            scope: vec![format!(
-                "Re-judged offline from {source}, recorded at {} by readyprobe {}; no request was sent.",
-                self.started_at, self.readyprobe_version
-            )],
-            readiness,
-            wait_ready: None,
-        }
+        super::conclude(
+            &self.observations,
+            config,
+            catalogue,
+            super::RunMeta {
+                target: self.target.clone(),
+                started_at: self.started_at.clone(),
+                duration: std::time::Duration::ZERO,
+                requests_sent: 0,
+                scope: vec![format!(
+                    "Re-judged offline from {source}, recorded at {} by readyprobe {}; no request was sent.",
+                    self.started_at, self.readyprobe_version
+                )],
+                redactor: &Redactor::new(),
+                wait_ready: None,
+                judging: super::Judging::All,
+            },
+        )
     }
 }

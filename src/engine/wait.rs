@@ -17,7 +17,7 @@ use tokio::time::Instant;
 use super::{Audit, EngineError, RunOutput};
 use crate::checks::Judgement;
 use crate::checks::health::{self, ReadinessSource, ReadyState};
-use crate::model::{Report, WaitReady};
+use crate::model::WaitReady;
 use crate::observations::{HealthKind, HealthProbe, Observations, Probed, Unobserved};
 use crate::redact;
 
@@ -352,55 +352,24 @@ pub fn unready_output(
         health: last.into_iter().collect(),
         ..Observations::default()
     };
-    let mut findings: Vec<crate::model::Finding> = audit
-        .catalogue
-        .entries()
-        .into_iter()
-        .map(|check| {
-            let result = if check.id() == health::READY_NOW.id
-                && !audit.config.checks.disable.iter().any(|d| d == check.id())
-            {
-                Ok(ready_now.clone())
-            } else {
-                Err(Unobserved::Skipped(not_run.to_string()))
-            };
-            let mut f = super::judge::finding(&check, result);
-            if let Some(severity) = audit.config.checks.severity.get(check.id()) {
-                f.severity = *severity;
-            }
-            f.summary = audit.redactor.scrub(&f.summary);
-            for line in &mut f.evidence {
-                *line = audit.redactor.scrub(line);
-            }
-            f
-        })
-        .collect();
-    crate::config::gate::apply_waivers(
-        &mut findings,
-        &audit.config.waivers,
-        &crate::config::gate::today(),
+    let report = super::conclude(
+        &obs,
+        &audit.config,
+        &audit.catalogue,
+        super::RunMeta {
+            target: redact::url(&audit.target),
+            started_at: super::conclude::rfc3339(run.started),
+            duration: run.elapsed,
+            requests_sent: run.requests,
+            scope: run.scope,
+            redactor: &audit.redactor,
+            wait_ready: run.wait,
+            judging: super::Judging::NotRun {
+                ready_now,
+                reason: not_run.to_string(),
+            },
+        },
     );
-    let scores = crate::scoring::score(&findings, &audit.config.scoring, &crate::checks::weight);
-    let readiness = super::readiness(&findings, &obs);
-    let report = Report {
-        readyprobe_version: crate::VERSION.to_string(),
-        target: redact::url(&audit.target),
-        profile: audit.config.profile.as_str().to_string(),
-        started_at: humantime::format_rfc3339_seconds(run.started).to_string(),
-        finished_at: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
-        duration_ms: run.elapsed.as_millis() as u64,
-        requests_sent: run.requests,
-        findings,
-        categories: scores.categories,
-        overall_score: scores.overall,
-        overall_score_with_waived: scores.overall_with_waived,
-        band: scores.band,
-        verdict: scores.verdict,
-        verdict_reasons: scores.reasons,
-        scope: run.scope,
-        readiness,
-        wait_ready: run.wait,
-    };
     RunOutput {
         report,
         observations: obs,
@@ -452,6 +421,41 @@ pub fn never_ready_output(audit: &Audit, wait: &WaitOutcome, started: SystemTime
             scope: vec![wait.scope_line()],
             wait: Some(wait.record()),
             answered: wait.answered,
+        },
+    )
+}
+
+/// The report of a supervised service that never became ready (it exited, or its readiness URL
+/// never answered 2xx in time); `reason` says which, and is scrubbed here.
+pub fn supervised_never_ready(audit: &Audit, reason: &str, started: SystemTime) -> RunOutput {
+    let cfg = &audit.config.supervise;
+    let waited = format!(
+        "supervise.startup_timeout {}",
+        humantime::format_duration(cfg.startup_timeout)
+    );
+    let path = cfg
+        .readiness_url
+        .as_deref()
+        .unwrap_or("the supervised service")
+        .to_string();
+    let reason = audit.redactor.scrub(reason);
+    let judgement = health::never_ready(&waited, &path, None, &reason);
+    let elapsed = started.elapsed().unwrap_or_default();
+    unready_output(
+        audit,
+        judgement,
+        "not run: the supervised service did not become ready ([supervise])",
+        None,
+        UnreadyRun {
+            started,
+            elapsed,
+            requests: 0,
+            scope: vec![format!(
+                "Supervised: readyprobe started `{}`; it did not become ready, so nothing was audited ({reason}).",
+                cfg.command.join(" ")
+            )],
+            wait: None,
+            answered: false,
         },
     )
 }
