@@ -309,9 +309,17 @@ pub struct ServeArgs {
     /// Subtracted from Prometheus's scrape timeout to bound each audit, e.g. 500ms.
     #[arg(long, value_parser = parse_duration, default_value = "500ms")]
     pub timeout_offset: Duration,
-    /// Add the check packs in DIR; repeatable.
+    /// Add the check packs in DIR; repeatable. Loaded once, at start: a bad pack stops serve.
     #[arg(long, value_name = "DIR")]
     pub probes: Vec<PathBuf>,
+    /// Answer a target's scrapes from its last audit for this long (several Prometheus servers,
+    /// an HA pair), with readyprobe_probe_cache_age_seconds; 0 = audit on every scrape.
+    #[arg(long, value_name = "DURATION", value_parser = crate::serve::parse_min_interval, default_value = "0", env = "READYPROBE_MIN_INTERVAL")]
+    pub min_interval: Duration,
+    /// The most targets whose last answer is kept for --min-interval; a full cache drops
+    /// expired answers, then the oldest.
+    #[arg(long, value_name = "N", default_value_t = crate::serve::DEFAULT_CACHE_ENTRIES)]
+    pub cache_entries: usize,
 }
 
 /// `readyprobe checks` options.
@@ -1198,14 +1206,16 @@ async fn serve(args: ServeArgs) -> Result<u8> {
         base.run.max_connections_per_host = n;
         base.validate(&format!("{origin} (with command-line flags)"))?;
     }
-    // Fail at start, not at the first scrape: packs, config and CA must load.
-    load_catalogue(&args.probes)?.validate_config(&base, &origin)?;
+    // The CA must load at start, like the packs and config (loaded once, by the router).
     let extra_roots = match &args.ca_file {
         Some(path) => load_ca_file(path)?,
         None => Vec::new(),
     };
     if args.max_concurrent == 0 {
         bail!("--max-concurrent: expected at least 1");
+    }
+    if args.cache_entries == 0 {
+        bail!("--cache-entries: expected at least 1");
     }
     let opts = crate::serve::ServeOptions {
         base,
@@ -1214,14 +1224,10 @@ async fn serve(args: ServeArgs) -> Result<u8> {
         extra_roots,
         max_concurrent: args.max_concurrent,
         timeout_offset: args.timeout_offset,
+        min_interval: args.min_interval,
+        cache_entries: args.cache_entries,
     };
-    eprintln!(
-        "readyprobe serve: listening on http://{}/ (probe: /probe?target=https://…&profile=staging)",
-        args.listen
-    );
-    crate::serve::serve(args.listen, opts, wait_for_shutdown_signal())
-        .await
-        .with_context(|| format!("--listen {}: cannot serve", args.listen))?;
+    crate::serve::serve(args.listen, opts, wait_for_shutdown_signal()).await?;
     Ok(exit::PASSED)
 }
 
