@@ -293,9 +293,17 @@ pub struct ServeArgs {
     /// Subtracted from Prometheus's scrape timeout to bound each audit, e.g. 500ms.
     #[arg(long, value_parser = parse_duration, default_value = "500ms")]
     pub timeout_offset: Duration,
-    /// Add the check packs in DIR; repeatable.
+    /// Add the check packs in DIR; repeatable. Loaded once, at start: a bad pack stops serve.
     #[arg(long, value_name = "DIR")]
     pub probes: Vec<PathBuf>,
+    /// Answer a target's scrapes from its last audit for this long (several Prometheus servers,
+    /// an HA pair), with readyprobe_probe_cache_age_seconds; 0 = audit on every scrape.
+    #[arg(long, value_name = "DURATION", value_parser = crate::serve::parse_min_interval, default_value = "0", env = "READYPROBE_MIN_INTERVAL")]
+    pub min_interval: Duration,
+    /// The most targets whose last answer is kept for --min-interval; a full cache drops
+    /// expired answers, then the oldest.
+    #[arg(long, value_name = "N", default_value_t = crate::serve::DEFAULT_CACHE_ENTRIES)]
+    pub cache_entries: usize,
 }
 
 /// `readyprobe checks` options.

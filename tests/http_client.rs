@@ -252,14 +252,8 @@ async fn serve_holds_the_per_host_limit_across_concurrent_scrapes() {
     let (target, seen) = counting_server().await;
     let mut base = readyprobe::config::Config::default();
     base.run.max_connections_per_host = 2;
-    let router = readyprobe::serve::router(readyprobe::serve::ServeOptions {
-        base,
-        origin: "test".to_string(),
-        probes: Vec::new(),
-        extra_roots: Vec::new(),
-        max_concurrent: 4,
-        timeout_offset: Duration::from_millis(500),
-    });
+    let router = readyprobe::serve::router(readyprobe::serve::ServeOptions::new(base, "test"))
+        .expect("router");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");

@@ -47,6 +47,11 @@
 //! - `runmodes`: CI gate (waivers, category minimums, JUnit, `--wait-ready`, the GitHub Actions
 //!   example run as written), history on SQLite and PostgreSQL with `diff` and the webhook, fleets,
 //!   record/replay, the HTML report in headless Chromium, `serve` scraped by a real Prometheus.
+//! - `serve`: the real `readyprobe serve` scraped as Prometheus does: a bad pack stops it at
+//!   start, concurrent scrapes of one target share one audit, `--min-interval` answers from the
+//!   last audit with its age, a short scrape timeout gets a partial report in time, and the soak
+//!   (600 probes across 50 targets, 10,000 with `READYPROBE_FULL_SOAK=1`; RSS and fds flat,
+//!   `/healthz` answering throughout).
 //! - `store`: the history store under `kill -9` at random points (20 per backend, 200 with
 //!   `READYPROBE_FULL_SOAK=1`), ten concurrent cron runs on one store, and stores written by the
 //!   pre-migration schema — SQLite and the machine's PostgreSQL.
@@ -83,6 +88,7 @@ mod packs;
 mod ratelimit;
 mod readiness;
 mod runmodes;
+mod serve;
 mod store;
 mod tls;
 mod util;

@@ -167,14 +167,16 @@ pub(super) async fn serve(args: ServeArgs) -> Result<u8> {
         base.run.max_connections_per_host = n;
         base.validate(&format!("{origin} (with command-line flags)"))?;
     }
-    // Fail at start, not at the first scrape: packs, config and CA must load.
-    plan::load_catalogue(&args.probes)?.validate_config(&base, &origin)?;
+    // The CA must load at start, like the packs and config (loaded once, by the router).
     let extra_roots = match &args.ca_file {
         Some(path) => plan::load_ca_file(path)?,
         None => Vec::new(),
     };
     if args.max_concurrent == 0 {
         bail!("--max-concurrent: expected at least 1");
+    }
+    if args.cache_entries == 0 {
+        bail!("--cache-entries: expected at least 1");
     }
     let opts = crate::serve::ServeOptions {
         base,
@@ -183,14 +185,10 @@ pub(super) async fn serve(args: ServeArgs) -> Result<u8> {
         extra_roots,
         max_concurrent: args.max_concurrent,
         timeout_offset: args.timeout_offset,
+        min_interval: args.min_interval,
+        cache_entries: args.cache_entries,
     };
-    eprintln!(
-        "readyprobe serve: listening on http://{}/ (probe: /probe?target=https://…&profile=staging)",
-        args.listen
-    );
-    crate::serve::serve(args.listen, opts, wait_for_shutdown_signal())
-        .await
-        .with_context(|| format!("--listen {}: cannot serve", args.listen))?;
+    crate::serve::serve(args.listen, opts, wait_for_shutdown_signal()).await?;
     Ok(exit::PASSED)
 }
 
