@@ -45,6 +45,11 @@
 //! - `runmodes`: CI gate (waivers, category minimums, JUnit, `--wait-ready`, the GitHub Actions
 //!   example run as written), history on SQLite and PostgreSQL with `diff` and the webhook, fleets,
 //!   record/replay, the HTML report in headless Chromium, `serve` scraped by a real Prometheus.
+//! - `shard`: `serve` scaled out by Prometheus — a real Prometheus runs
+//!   `examples/prometheus-sharded.yml` against two real `serve` replicas and 20 demo targets:
+//!   every target audited by exactly one replica (Prometheus's series and targets and the
+//!   replicas' own probe counters agree), a lost replica loses only its shard until the reload;
+//!   `examples/kubernetes/serve/` read by the manifest loader; every YAML under `examples/` parses.
 //! - `store`: the history store under `kill -9` at random points (20 per backend, 200 with
 //!   `READYPROBE_FULL_SOAK=1`), ten concurrent cron runs on one store, and stores written by the
 //!   pre-migration schema — SQLite and the machine's PostgreSQL.
@@ -80,6 +85,7 @@ mod packs;
 mod ratelimit;
 mod readiness;
 mod runmodes;
+mod shard;
 mod store;
 mod tls;
 mod util;
