@@ -524,7 +524,11 @@ impl Prometheus {
                     .map(|(_, v)| v.into_owned())
                     .collect();
                 let instance = t["labels"]["instance"].as_str().unwrap_or("").to_string();
-                assert_eq!(target, [instance.clone()], "?target= is the instance");
+                assert_eq!(
+                    target,
+                    std::slice::from_ref(&instance),
+                    "?target= is the instance"
+                );
                 let host = format!(
                     "{}:{}",
                     url.host_str().unwrap_or(""),
@@ -721,9 +725,9 @@ fn prometheus_shards_twenty_targets_across_two_serve_replicas() {
     );
 
     // Losing replica 1 loses its shard only: shard 1 goes down, shard 0 keeps being audited.
-    let shard0_up = format!(r#"count_over_time(up{{job="readyprobe-shard-0"}}[1h])"#);
+    let shard0_up = r#"count_over_time(up{job="readyprobe-shard-0"}[1h])"#;
     let before: BTreeMap<String, f64> = prom
-        .query(&shard0_up)
+        .query(shard0_up)
         .iter()
         .map(|s| (label(s, "instance").to_string(), s.1))
         .collect();
@@ -736,7 +740,7 @@ fn prometheus_shards_twenty_targets_across_two_serve_replicas() {
     });
     prom.wait("shard 0 audited again", || {
         let again = prom
-            .query(&shard0_up)
+            .query(shard0_up)
             .iter()
             .filter(|s| s.1 > before.get(label(s, "instance")).copied().unwrap_or(0.0))
             .count();
