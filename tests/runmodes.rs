@@ -1312,7 +1312,7 @@ fn html_report_renders_in_headless_chromium() {
 // serve + a real Prometheus
 
 /// A child process killed on drop.
-struct ChildGuard(Child);
+pub(crate) struct ChildGuard(pub(crate) Child);
 
 impl Drop for ChildGuard {
     fn drop(&mut self) {
@@ -1321,7 +1321,7 @@ impl Drop for ChildGuard {
     }
 }
 
-fn wait_port(addr: &str, within: Duration) -> bool {
+pub(crate) fn wait_port(addr: &str, within: Duration) -> bool {
     let deadline = Instant::now() + within;
     while Instant::now() < deadline {
         if std::net::TcpStream::connect(addr).is_ok() {
@@ -1332,7 +1332,7 @@ fn wait_port(addr: &str, within: Duration) -> bool {
     false
 }
 
-fn http_get(url: &str) -> (u16, String) {
+pub(crate) fn http_get(url: &str) -> (u16, String) {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -1411,7 +1411,7 @@ fn serve_probes_http_targets_refuses_others_and_exports_its_own_metrics() {
     demo.stop();
 }
 
-fn prometheus_bin() -> Option<PathBuf> {
+pub(crate) fn prometheus_bin() -> Option<PathBuf> {
     let p = PathBuf::from("/usr/bin/prometheus");
     if p.exists() {
         return Some(p);

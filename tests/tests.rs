@@ -52,6 +52,11 @@
 //!   last audit with its age, a short scrape timeout gets a partial report in time, and the soak
 //!   (600 probes across 50 targets, 10,000 with `READYPROBE_FULL_SOAK=1`; RSS and fds flat,
 //!   `/healthz` answering throughout).
+//! - `shard`: `serve` scaled out by Prometheus — a real Prometheus runs
+//!   `examples/prometheus-sharded.yml` against two real `serve` replicas and 20 demo targets:
+//!   every target audited by exactly one replica (Prometheus's series and targets and the
+//!   replicas' own probe counters agree), a lost replica loses only its shard until the reload;
+//!   `examples/kubernetes/serve/` read by the manifest loader; every YAML under `examples/` parses.
 //! - `store`: the history store under `kill -9` at random points (20 per backend, 200 with
 //!   `READYPROBE_FULL_SOAK=1`), ten concurrent cron runs on one store, and stores written by the
 //!   pre-migration schema — SQLite and the machine's PostgreSQL.
@@ -89,6 +94,7 @@ mod ratelimit;
 mod readiness;
 mod runmodes;
 mod serve;
+mod shard;
 mod store;
 mod tls;
 mod util;
