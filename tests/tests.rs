@@ -21,6 +21,9 @@
 //! - `hostile_deps`: the real binary with `[dependencies]` pointing at local PostgreSQL, MySQL,
 //!   Redis, AMQP, management-API and DNS servers that each misbehave one way: same bounds, the
 //!   dependency's checks carry the reason, no credential reaches a server it must not.
+//! - `hostile_h2`: the real binary against HTTPS servers that negotiate `h2` and then misbehave
+//!   over raw frames (SETTINGS flood, endless CONTINUATION, a zero flow-control window, GOAWAY on
+//!   every stream, PING flood): same bounds as `hostile`, the configured credential in no output.
 //! - `fuzz`: property tests feeding arbitrary input to every parser that reads target data or
 //!   configuration (CSP, Set-Cookie, health JSON, JWKS/JWT, TOML config, metrics exposition,
 //!   legacy TLS answers, redaction); `PROPTEST_CASES` raises the case count.
@@ -83,6 +86,7 @@ mod fault;
 mod fuzz;
 mod hostile;
 mod hostile_deps;
+mod hostile_h2;
 mod http_client;
 mod kube;
 mod metrics;
