@@ -4,14 +4,14 @@
 #   bash bench/profile.sh                     # 1,000 × HTTPS+h2 against Debian nginx, perf record
 #   bash bench/profile.sh 1000 http           # … plain HTTP instead (or `mixed`)
 #   BENCH_NO_BUILD=1 bash bench/profile.sh    # profile the release binary already built
+#   BENCH_BIN=/path/readyprobe bash bench/profile.sh   # profile that binary
 #
 # Starts the same Debian nginx as bench/bench.py part 2 (plain HTTP + HTTPS with HTTP/2, every
 # `/tNNNN/` a target of its own), runs `readyprobe audit --targets … --profile production
 # --fleet-concurrency 100` under `perf record` (DWARF call graphs, PERF_FREQ Hz, default 499),
 # then prints the top frames by self time (`perf report --stdio --no-children`) and by inclusive
 # time (`--children`): the prober process only (perf follows the command it starts). Where
-# perf cannot sample (no
-# perf_event_open), it runs the fleet under `valgrind --tool=callgrind` instead (use a small
+# perf cannot sample (no perf_event_open), it runs the fleet under `valgrind --tool=callgrind` instead (use a small
 # fleet: `bash bench/profile.sh 50`) and prints `callgrind_annotate`'s top functions.
 # Outputs (gitignored): bench/out/perf.data (or callgrind.out), bench/out/profile.txt.
 # Needs: Debian `linux-perf` (installed when missing, root) or `valgrind`; nginx; python3; cargo.
@@ -33,8 +33,8 @@ fi
 [ -x /usr/sbin/nginx ] || { echo "bench/profile.sh: nginx is not installed (bench/run.sh installs it)" >&2; exit 1; }
 
 target_dir="${CARGO_TARGET_DIR:-$root/target}"
-bin="$target_dir/release/readyprobe"
-if [ "${BENCH_NO_BUILD:-0}" != 1 ]; then
+bin="${BENCH_BIN:-$target_dir/release/readyprobe}"
+if [ "${BENCH_NO_BUILD:-0}" != 1 ] && [ -z "${BENCH_BIN:-}" ]; then
     say "cargo build --release"
     (cd "$root" && timeout 3600 cargo build --release --quiet)
 fi
