@@ -7,11 +7,13 @@ and every descendant it reaped — testssl.sh's openssl children included). Long
 (the demo targets, nginx, blackbox_exporter) are read from /proc instead. Only loopback targets are
 used; every wait is bounded; every process started here is killed on exit, also on SIGINT/SIGTERM.
 
-Usage: bench.py --bin target/release/readyprobe --out bench/out/raw.json [--parts 1,2,3]
+Usage: bench.py --bin target/release/readyprobe --out bench/out/raw.json [--parts 1,2,3,4]
+       bench.py --bin … --profile-fleet 1000 [--scheme https] [--perf-out bench/out/perf.data]
 Environment knobs (all optional): BENCH_RUNS (10+ runs per figure, default 15), BENCH_WARMUP (2),
-BENCH_FLEET_RUNS (3), BENCH_FLEET_SIZES ("100,1000"), BENCH_FLEET_CONCURRENCY (100),
+BENCH_FLEET_RUNS (3), BENCH_FLEET_SIZES ("1000"), BENCH_FLEET_SCHEMES ("http,https"),
+BENCH_FLEET_CONCURRENCY (100), BENCH_STREAM_SIZE (10000), BENCH_STREAM_MARKS ("1000,5000,10000"),
 BENCH_PEER_RUNS (10), BENCH_TESTSSL_RUNS (1), BENCH_PEER_PROFILE (hardened), BENCH_TOOLS
-(bench/.tools).
+(bench/.tools), PERF_FREQ (499), PERF_CALLGRAPH ("dwarf,16384").
 """
 
 import argparse
@@ -37,13 +39,17 @@ TOOLS = Path(os.environ.get("BENCH_TOOLS", HERE / ".tools"))
 RUNS = max(10, int(os.environ.get("BENCH_RUNS", "15")))
 WARMUP = int(os.environ.get("BENCH_WARMUP", "2"))
 FLEET_RUNS = max(1, int(os.environ.get("BENCH_FLEET_RUNS", "3")))
-FLEET_SIZES = [int(x) for x in os.environ.get("BENCH_FLEET_SIZES", "100,1000").split(",")]
+FLEET_SIZES = [int(x) for x in os.environ.get("BENCH_FLEET_SIZES", "1000").split(",")]
+FLEET_SCHEMES = [x.strip() for x in os.environ.get("BENCH_FLEET_SCHEMES", "http,https").split(",")]
+STREAM_SIZE = int(os.environ.get("BENCH_STREAM_SIZE", "10000"))
+STREAM_MARKS = [int(x) for x in os.environ.get("BENCH_STREAM_MARKS", "1000,5000,10000").split(",")]
 FLEET_CONCURRENCY = int(os.environ.get("BENCH_FLEET_CONCURRENCY", "100"))
 PEER_RUNS = max(3, int(os.environ.get("BENCH_PEER_RUNS", "10")))
 TESTSSL_RUNS = max(1, int(os.environ.get("BENCH_TESTSSL_RUNS", "1")))
 PEER_PROFILE = os.environ.get("BENCH_PEER_PROFILE", "hardened")
 
 BACKGROUND = []  # Popen objects of servers started here, killed at exit
+BACKGROUND_MEASURED = []  # pids of the commands `measure` is running right now
 
 
 def log(msg):
@@ -118,6 +124,7 @@ def measure(cmd, timeout, stdout_path=None, env=None):
     t0 = time.perf_counter()
     p = subprocess.Popen(cmd, stdout=out, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
                          start_new_session=True, env=env)
+    BACKGROUND_MEASURED.append(p.pid)
     timed_out = threading.Event()
 
     def expire():
@@ -144,6 +151,7 @@ def measure(cmd, timeout, stdout_path=None, env=None):
     timer.start()
     _, status, ru = os.wait4(p.pid, 0)
     wall = time.perf_counter() - t0
+    BACKGROUND_MEASURED.remove(p.pid)
     timer.cancel()
     p.returncode = os.waitstatus_to_exitcode(status)
     for r in readers:
@@ -410,10 +418,15 @@ class Nginx:
             return True
         wait_for(listening, 30, "nginx")
 
-    def urls(self, n):
-        """n targets, alternating plain HTTP and HTTPS with HTTP/2."""
-        return [f"http://127.0.0.1:{self.http_port}/t{i:04d}/" if i % 2 == 0
-                else f"https://127.0.0.1:{self.https_port}/t{i:04d}/" for i in range(n)]
+    def urls(self, n, scheme="mixed"):
+        """n targets: all plain HTTP (`http`), all HTTPS with HTTP/2 (`https`), or alternating
+        (`mixed`)."""
+        def one(i):
+            tls = scheme == "https" or (scheme == "mixed" and i % 2 == 1)
+            if tls:
+                return f"https://127.0.0.1:{self.https_port}/t{i:04d}/"
+            return f"http://127.0.0.1:{self.http_port}/t{i:04d}/"
+        return [one(i) for i in range(n)]
 
     def cpu_s(self):
         """CPU of the master and its workers."""
@@ -436,52 +449,185 @@ class Nginx:
         stop_background(self.proc)
 
 
+def fleet_cmd(binary, targets, ca, extra=()):
+    return [str(binary), "audit", "--targets", str(targets), "--ca-file", str(ca),
+            "--profile", "production", "--fleet-concurrency", str(FLEET_CONCURRENCY),
+            "--no-color", *extra]
+
+
+def summary_rows(table):
+    """The fleet summary table (stdout) as dicts keyed by its header: line, target, verdict,
+    score, fail, error, requests, exit, notes."""
+    rows = [[c.strip() for c in l.strip("│ ").split("┆")] for l in table.splitlines()]
+    header = next((r for r in rows if r and r[0] == "line"), None)
+    if header is None:
+        return []
+    return [dict(zip(header, r)) for r in rows if len(r) == len(header) and r[0].isdigit()]
+
+
+def fleet_figures(m, n, table):
+    rows = summary_rows(table)
+    m["audited"] = sum(1 for r in rows if r.get("verdict") not in (None, "", "—"))
+    m["error_findings"] = sum(int(r["error"]) for r in rows if r.get("error", "").isdigit())
+    reqs = [int(r["requests"]) for r in rows if r.get("requests", "").isdigit()]
+    m["requests"] = sum(reqs) if reqs else None
+    m["cpu_per_request_ms"] = m["cpu_s"] * 1000 / m["requests"] if m["requests"] else None
+    m["unreachable"] = m["stderr"].count("could not be reached")
+    m["ok"] = (m["exit"] in (0, 1)) and not m["timed_out"] and m["audited"] == n
+    if not m["ok"]:
+        log(f"fleet run failed: exit {m['exit']}, audited {m['audited']}/{n}, "
+            f"stderr tail: {m['stderr'][-400:]}")
+    m["audits_per_s"] = n / m["wall_s"] if m["wall_s"] else None
+
+
 def part2(binary, work):
     out = {"concurrency": FLEET_CONCURRENCY, "sizes": {}, "mode": "audit --targets",
-           "server": "nginx"}
+           "server": "nginx", "schemes": {}}
     log("part 2: starting Debian nginx (HTTP and HTTPS with HTTP/2)")
     nginx = Nginx(work)
     out["nginx_version"] = tool_version([NGINX, "-v"])
     try:
-        for n in FLEET_SIZES:
-            targets = work / f"targets-{n}.txt"
-            targets.write_text("\n".join(nginx.urls(n)) + "\n")
-            samples = []
-            for i in range(FLEET_RUNS):
-                log(f"part 2: fleet of {n} at concurrency {FLEET_CONCURRENCY}, run {i + 1}/{FLEET_RUNS}")
-                cmd = [str(binary), "audit", "--targets", str(targets), "--ca-file", str(nginx.ca),
-                       "--profile", "production", "--fleet-concurrency", str(FLEET_CONCURRENCY),
-                       "--no-color"]
-                cpu_before = nginx.cpu_s()
-                short_before = nginx.not_enough()
-                m = measure(cmd, timeout=900)
-                m["server_cpu_s"] = nginx.cpu_s() - cpu_before
-                m["not_enough"] = nginx.not_enough() - short_before
-                table = m.pop("stdout")
-                # Rows of the summary table: │ line ┆ target ┆ verdict ┆ score ┆ fail ┆ error ┆ …
-                rows = [[c.strip() for c in l.strip("│ ").split("┆")] for l in table.splitlines()]
-                rows = [r for r in rows if len(r) > 5 and r[0].isdigit()]
-                m["audited"] = sum(1 for r in rows if r[2] not in ("", "—"))
-                m["error_findings"] = sum(int(r[5]) for r in rows if r[5].isdigit())
-                m["unreachable"] = m["stderr"].count("could not be reached")
-                m["ok"] = (m["exit"] in (0, 1)) and not m["timed_out"] and m["audited"] == n
-                if not m["ok"]:
-                    log(f"fleet run failed: exit {m['exit']}, audited {m['audited']}/{n}, "
-                        f"stderr tail: {m['stderr'][-400:]}")
-                m["audits_per_s"] = n / m["wall_s"] if m["wall_s"] else None
-                m["load"] = loadavg()
-                samples.append(m)
-            s = summarize(samples, ("audits_per_s", "server_cpu_s"))
-            s["audited"] = samples[-1]["audited"]
-            s["unreachable"] = samples[-1]["unreachable"]
-            s["error_findings"] = sum(x["error_findings"] for x in samples)
-            s["not_enough"] = sum(x["not_enough"] for x in samples)
-            s["load_after"] = loadavg()
-            out["sizes"][str(n)] = s
+        for scheme in FLEET_SCHEMES:
+            sizes = out["schemes"].setdefault(scheme, {})
+            for n in FLEET_SIZES:
+                targets = work / f"targets-{scheme}-{n}.txt"
+                targets.write_text("\n".join(nginx.urls(n, scheme)) + "\n")
+                samples = []
+                for i in range(FLEET_RUNS):
+                    log(f"part 2: fleet of {n} × {scheme} at concurrency {FLEET_CONCURRENCY}, "
+                        f"run {i + 1}/{FLEET_RUNS}")
+                    cpu_before = nginx.cpu_s()
+                    short_before = nginx.not_enough()
+                    m = measure(fleet_cmd(binary, targets, nginx.ca), timeout=900)
+                    m["server_cpu_s"] = nginx.cpu_s() - cpu_before
+                    m["not_enough"] = nginx.not_enough() - short_before
+                    fleet_figures(m, n, m.pop("stdout"))
+                    m["load"] = loadavg()
+                    log(f"  wall {m['wall_s']:.2f} s, cpu {m['cpu_s']:.2f} s, rss {m['rss_mb']:.0f} MB, "
+                        f"requests {m['requests']}, errors {m['error_findings']}, load {m['load']}")
+                    samples.append(m)
+                s = summarize(samples, ("audits_per_s", "server_cpu_s", "requests",
+                                        "cpu_per_request_ms"))
+                s["audited"] = samples[-1]["audited"]
+                s["unreachable"] = samples[-1]["unreachable"]
+                s["error_findings"] = sum(x["error_findings"] for x in samples)
+                s["not_enough"] = sum(x["not_enough"] for x in samples)
+                s["load_after"] = loadavg()
+                s["loads"] = [x["load"] for x in samples]
+                sizes[str(n)] = s
         out["server_rss_mb_peak"] = proc_hwm_mb(nginx.proc.pid)
     finally:
         nginx.stop()
     return out
+
+
+# ---------------------------------------------------------------------------------------------
+# part 4: a 10,000-target plain-HTTP fleet, streamed to disk: RSS by count of finished audits
+
+def proc_rss_mb(pid):
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    return None
+
+
+def child_pid(pid):
+    """The process GNU time started (the prober), else `pid` itself."""
+    try:
+        kids = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        return int(kids[0]) if kids else None
+    except OSError:
+        return None
+
+
+def part4(binary, work):
+    """`audit --targets` over STREAM_SIZE plain-HTTP targets with `--out-dir`: the prober's VmRSS
+    is sampled every 50 ms next to the number of reports already on disk (`*.json` in the out
+    dir), so RSS can be read at 1k, 5k and 10k finished audits."""
+    n = STREAM_SIZE
+    out = {"targets": n, "concurrency": FLEET_CONCURRENCY, "marks": {}, "curve": []}
+    log(f"part 4: starting Debian nginx; fleet of {n} plain-HTTP targets with --out-dir")
+    nginx = Nginx(work, name="p4-nginx")
+    reports = work / "p4-reports"
+    shutil.rmtree(reports, ignore_errors=True)
+    try:
+        targets = work / f"targets-stream-{n}.txt"
+        targets.write_text("\n".join(nginx.urls(n, "http")) + "\n")
+        cmd = fleet_cmd(binary, targets, nginx.ca, ["--out-dir", str(reports)])
+        samples = []
+        stop = threading.Event()
+
+        def sampler():
+            prober = None
+            while not stop.is_set():
+                if prober is None:
+                    for p in list(BACKGROUND_MEASURED):
+                        prober = child_pid(p) if Path(GNU_TIME).exists() else p
+                if prober is not None:
+                    rss = proc_rss_mb(prober)
+                    if rss is not None:
+                        try:
+                            done = sum(1 for e in os.scandir(reports) if e.name.endswith(".json"))
+                        except OSError:
+                            done = 0
+                        samples.append((done, rss))
+                stop.wait(0.05)
+
+        t = threading.Thread(target=sampler, daemon=True)
+        t.start()
+        m = measure(cmd, timeout=1800)
+        stop.set()
+        t.join(timeout=5)
+        fleet_figures(m, n, m.pop("stdout"))
+        out.update({k: m.get(k) for k in ("wall_s", "cpu_s", "rss_mb", "audited", "requests",
+                                          "error_findings", "ok", "exit", "cpu_per_request_ms")})
+        out["reports_written"] = sum(1 for e in os.scandir(reports) if e.name.endswith(".json"))
+        for mark in STREAM_MARKS:
+            # The highest RSS seen while fewer than `mark` audits were on disk.
+            seen = [rss for done, rss in samples if done <= mark]
+            out["marks"][str(mark)] = max(seen) if seen else None
+        step = max(1, n // 20)
+        for k in range(step, n + 1, step):
+            seen = [rss for done, rss in samples if k - step < done <= k]
+            if seen:
+                out["curve"].append((k, max(seen)))
+        out["samples"] = len(samples)
+        out["load_after"] = loadavg()
+    finally:
+        nginx.stop()
+        shutil.rmtree(reports, ignore_errors=True)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# profile: the fleet under `perf record`
+
+def profile_fleet(binary, work, n, scheme, perf_out):
+    log(f"profile: starting Debian nginx; fleet of {n} × {scheme} under perf record")
+    nginx = Nginx(work, name="prof-nginx")
+    try:
+        targets = work / f"targets-prof-{scheme}-{n}.txt"
+        targets.write_text("\n".join(nginx.urls(n, scheme)) + "\n")
+        cmd = fleet_cmd(binary, targets, nginx.ca)
+        perf = shutil.which("perf")
+        if perf and subprocess.run([perf, "record", "-o", "/dev/null", "-q", "true"],
+                                   capture_output=True).returncode == 0:
+            cmd = [perf, "record", "-F", os.environ.get("PERF_FREQ", "499"), "--call-graph",
+                   os.environ.get("PERF_CALLGRAPH", "dwarf,16384"), "-o", str(perf_out), "--", *cmd]
+            tool = "perf"
+        else:
+            cmd = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={perf_out}", *cmd]
+            tool = "callgrind"
+        m = measure(cmd, timeout=1800)
+        fleet_figures(m, n, m.pop("stdout"))
+        log(f"profile ({tool}): wall {m['wall_s']:.2f} s, cpu {m['cpu_s']:.2f} s (incl. {tool}), "
+            f"requests {m['requests']}, audited {m['audited']}/{n}, error findings {m['error_findings']}")
+        print(json.dumps({"tool": tool, "data": str(perf_out)}))
+    finally:
+        nginx.stop()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -633,6 +779,10 @@ def main():
     ap.add_argument("--bin", required=True)
     ap.add_argument("--out", required=True)
     ap.add_argument("--parts", default="1,2,3")
+    ap.add_argument("--profile-fleet", type=int, default=0,
+                    help="run one fleet of N targets under perf record (or callgrind) and exit")
+    ap.add_argument("--scheme", default="https", choices=["http", "https", "mixed"])
+    ap.add_argument("--perf-out", default=None)
     args = ap.parse_args()
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
@@ -642,6 +792,13 @@ def main():
     work = out_path.parent / "work"
     work.mkdir(parents=True, exist_ok=True)
     parts = {p.strip() for p in args.parts.split(",")}
+    if args.profile_fleet:
+        try:
+            perf_out = Path(args.perf_out or out_path.parent / "perf.data").resolve()
+            profile_fleet(binary, work, args.profile_fleet, args.scheme, perf_out)
+        finally:
+            cleanup()
+        return
     raw = {
         "started": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
         "machine": machine(),
@@ -653,7 +810,8 @@ def main():
             "node": tool_version(["node", "--version"]),
         },
         "config": {"runs": RUNS, "warmup": WARMUP, "fleet_runs": FLEET_RUNS,
-                   "fleet_sizes": FLEET_SIZES, "fleet_concurrency": FLEET_CONCURRENCY,
+                   "fleet_sizes": FLEET_SIZES, "fleet_schemes": FLEET_SCHEMES,
+                   "fleet_concurrency": FLEET_CONCURRENCY, "stream_size": STREAM_SIZE,
                    "peer_runs": PEER_RUNS, "testssl_runs": TESTSSL_RUNS},
     }
     try:
@@ -668,6 +826,8 @@ def main():
             raw["part2"] = part2(binary, work)
         if "3" in parts:
             raw["part3"] = part3(binary, work)
+        if "4" in parts:
+            raw["part4"] = part4(binary, work)
     finally:
         cleanup()
         raw["load_after"] = loadavg()

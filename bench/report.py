@@ -10,13 +10,15 @@ import json
 import sys
 from pathlib import Path
 
-# The targets from issue 9 (a benchmark, not a test).
-T_PASSIVE_WALL_S = 0.3
-T_PASSIVE_RSS_MB = 60
+# The targets of issues 9, 15 and 17 (a benchmark, not a test).
+T_PASSIVE_WALL_S = 0.040  # issue 17 (issue 9: 0.3 s)
+T_PASSIVE_RSS_MB = 20  # issue 17 (issue 9: 60 MB)
 T_PASSIVE_REQUESTS = 100
 T_FLEET_N = 1000
-T_FLEET_WALL_S = 15
-T_FLEET_RSS_MB = 300
+T_FLEET_WALL_S = 8  # 1,000 × HTTPS+h2 (issue 17; issue 9: 15 s)
+T_FLEET_RSS_MB = 150  # (issue 17; issue 9: 300 MB)
+T_FLEET_CPU_PER_REQUEST_MS = 0.08
+T_STREAM_FLAT = 1.10  # RSS at the last mark ÷ RSS at the first: "flat" = within 10 %
 
 
 def f_s(x):
@@ -72,7 +74,7 @@ def render(raw):
             w(f"| {prof} | {f_s(s['wall_s'])} ({f_s(s['wall_min_s'])}–{f_s(s['wall_max_s'])}) | {f_s(s['cpu_s'])} | "
               f"{f_mb(s['rss_mb'])} | {f_n(s['requests_sent'])} ({f_n(s['requests_max'])}) | {f_n(s['duration_ms'])} | "
               f"{s.get('verdict') or '—'} | {s['failures']}/{s['runs']} | {f_load(s.get('load_after'))} |")
-            targets.append((f"passive audit ({prof}) wall ≤ {T_PASSIVE_WALL_S} s", f_s(s["wall_s"]),
+            targets.append((f"passive audit ({prof}) wall ≤ {T_PASSIVE_WALL_S * 1000:.0f} ms", f_s(s["wall_s"]),
                             s["wall_s"] is not None and s["wall_s"] <= T_PASSIVE_WALL_S))
             targets.append((f"passive audit ({prof}) peak RSS ≤ {T_PASSIVE_RSS_MB} MB", f_mb(s["rss_mb"]),
                             s["rss_mb"] is not None and s["rss_mb"] <= T_PASSIVE_RSS_MB))
@@ -83,38 +85,70 @@ def render(raw):
     if p2:
         w("")
         w(f"### 2. Fleet: `audit --targets` at concurrency {p2['concurrency']} against Debian nginx "
-          f"(passive; half plain HTTP, half HTTPS with HTTP/2; medians of {c['fleet_runs']} runs)")
+          f"(passive; medians of {c['fleet_runs']} runs)")
         w("")
         nginx = (p2.get("nginx_version") or "nginx").replace("nginx version: ", "")
         w(f"Every target (`/t0000/`, `/t0001/`, …) is served by one {nginx} "
           "(one worker, 1,024 worker connections) on the same 2 cores: many targets behind one "
-          "address, sharing readyprobe's per-host connection limit (6). *error findings* and "
-          "*nginx \"not enough\"* are totals over all runs of that size.")
+          "address, sharing readyprobe's per-host connection limit (6). *per request* = prober CPU "
+          "(user+sys) ÷ requests the audits sent (the summary's `requests` column). *error "
+          "findings* and *nginx \"not enough\"* are totals over all runs of that row.")
         w("")
-        w("| targets | wall (min–max) | audits/s | prober CPU user+sys | prober peak RSS | nginx CPU | audited / unreachable | error findings | nginx \"not enough\" | failed runs | load after |")
-        w("|---|---|---|---|---|---|---|---|---|---|---|")
-        sizes = p2["sizes"]
-        for n, s in sizes.items():
-            audited = "—" if s.get("audited") is None else str(s["audited"])
-            w(f"| {n} | {f_s(s['wall_s'])} ({f_s(s['wall_min_s'])}–{f_s(s['wall_max_s'])}) | {f_n(s['audits_per_s'], 1)} | "
-              f"{f_s(s['cpu_s'])} | {f_mb(s['rss_mb'])} | {f_s(s['server_cpu_s'])} | {audited} / {s.get('unreachable')} | "
-              f"{f_n(s.get('error_findings'))} | {f_n(s.get('not_enough'))} | "
-              f"{s['failures']}/{s['runs']} | {f_load(s.get('load_after'))} |")
-        keys = list(sizes)
-        if len(keys) >= 2:
-            a, b = sizes[keys[0]], sizes[keys[-1]]
-            w(f"| growth {keys[0]}→{keys[-1]} (×{int(keys[-1]) // int(keys[0])} targets) | {f_ratio(b['wall_s'], a['wall_s'])} | "
-              f"{f_ratio(b['audits_per_s'], a['audits_per_s'])} | {f_ratio(b['cpu_s'], a['cpu_s'])} | {f_ratio(b['rss_mb'], a['rss_mb'])} | "
-              f"{f_ratio(b['server_cpu_s'], a['server_cpu_s'])} | | | | | |")
-        errors = sum(s.get("error_findings") or 0 for s in sizes.values())
-        targets.append(("fleet: zero error findings across every run", f_n(errors), errors == 0))
-        big = sizes.get(str(T_FLEET_N))
-        if big:
-            ok_runs = big["failures"] == 0
-            targets.append((f"fleet of {T_FLEET_N} wall ≤ {T_FLEET_WALL_S} s", f_s(big["wall_s"]),
-                            ok_runs and big["wall_s"] is not None and big["wall_s"] <= T_FLEET_WALL_S))
-            targets.append((f"fleet of {T_FLEET_N} peak RSS ≤ {T_FLEET_RSS_MB} MB", f_mb(big["rss_mb"]),
-                            ok_runs and big["rss_mb"] is not None and big["rss_mb"] <= T_FLEET_RSS_MB))
+        w("| fleet | wall (min–max) | prober CPU user+sys | per request | prober peak RSS | requests | nginx CPU | audited / unreachable | error findings | nginx \"not enough\" | failed runs | load (1 min) per run |")
+        w("|---|---|---|---|---|---|---|---|---|---|---|---|")
+        schemes = p2.get("schemes") or {"mixed": p2.get("sizes", {})}
+        label = {"http": "plain HTTP", "https": "HTTPS + h2", "mixed": "half HTTP, half HTTPS + h2"}
+        errors = 0
+        for scheme, sizes in schemes.items():
+            for n, s in sizes.items():
+                audited = "—" if s.get("audited") is None else str(s["audited"])
+                per = s.get("cpu_per_request_ms")
+                loads = " · ".join(f"{l[0]:.1f}" for l in s.get("loads") or [] if l)
+                w(f"| {int(n):,} × {label.get(scheme, scheme)} | {f_s(s['wall_s'])} ({f_s(s['wall_min_s'])}–{f_s(s['wall_max_s'])}) | "
+                  f"{f_s(s['cpu_s'])} | {'—' if per is None else f'{per:.3f} ms'} | {f_mb(s['rss_mb'])} | "
+                  f"{f_n(s.get('requests'))} | {f_s(s['server_cpu_s'])} | {audited} / {s.get('unreachable')} | "
+                  f"{f_n(s.get('error_findings'))} | {f_n(s.get('not_enough'))} | "
+                  f"{s['failures']}/{s['runs']} | {loads or f_load(s.get('load_after'))} |")
+                errors += s.get("error_findings") or 0
+                if scheme == "https" and int(n) == T_FLEET_N:
+                    ok = s["failures"] == 0
+                    targets.append((f"1,000 × HTTPS+h2 wall ≤ {T_FLEET_WALL_S} s", f_s(s["wall_s"]),
+                                    ok and s["wall_s"] is not None and s["wall_s"] <= T_FLEET_WALL_S))
+                    targets.append((f"1,000 × HTTPS+h2 prober CPU per request ≤ {T_FLEET_CPU_PER_REQUEST_MS} ms",
+                                    "—" if per is None else f"{per:.3f} ms",
+                                    ok and per is not None and per <= T_FLEET_CPU_PER_REQUEST_MS))
+                    targets.append((f"1,000 × HTTPS+h2 peak RSS ≤ {T_FLEET_RSS_MB} MB", f_mb(s["rss_mb"]),
+                                    ok and s["rss_mb"] is not None and s["rss_mb"] <= T_FLEET_RSS_MB))
+        targets.append(("fleet: no `error` finding in any run", f_n(errors), errors == 0))
+
+    p4 = raw.get("part4")
+    if p4:
+        w("")
+        w(f"### 4. Streaming: {p4['targets']:,} plain-HTTP targets with `--out-dir` (one run)")
+        w("")
+        w("The prober's VmRSS (from `/proc`, every 50 ms) against the number of reports already "
+          "on disk; *RSS at k* is the highest sample while at most k audits were written.")
+        w("")
+        marks = p4.get("marks", {})
+        w("| " + " | ".join(["wall", "prober CPU", "per request", "peak RSS"]
+                            + [f"RSS at {int(k):,}" for k in marks]
+                            + ["reports written", "error findings", "load after"]) + " |")
+        w("|" + "---|" * (7 + len(marks)))
+        per = p4.get("cpu_per_request_ms")
+        w("| " + " | ".join([f_s(p4.get("wall_s")), f_s(p4.get("cpu_s")),
+                             "—" if per is None else f"{per:.3f} ms", f_mb(p4.get("rss_mb"))]
+                            + [f_mb(v) for v in marks.values()]
+                            + [f_n(p4.get("reports_written")), f_n(p4.get("error_findings")),
+                               f_load(p4.get("load_after"))]) + " |")
+        curve = p4.get("curve") or []
+        if curve:
+            w("")
+            w("RSS curve (finished audits → MB): " + " · ".join(f"{k:,} → {v:.0f}" for k, v in curve))
+        vals = [v for v in marks.values() if v is not None]
+        if len(vals) >= 2:
+            growth = vals[-1] / vals[0]
+            targets.append((f"{p4['targets']:,} plain HTTP: RSS flat after the first 1,000 (last ÷ first mark ≤ {T_STREAM_FLAT})",
+                            f"{growth:.2f}×", growth <= T_STREAM_FLAT and p4.get("audited") == p4["targets"]))
 
     p3 = raw.get("part3")
     if p3:
@@ -163,7 +197,7 @@ def render(raw):
 
     if targets:
         w("")
-        w("### Targets (issues 9 and 15)")
+        w("### Targets (issues 9, 15 and 17)")
         w("")
         w("| target | figure | |")
         w("|---|---|---|")

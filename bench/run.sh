@@ -4,19 +4,24 @@
 #
 #   bash bench/run.sh                 # install missing tools, build --release, measure, print
 #   bash bench/run.sh --update        # … and replace the table block in BENCHMARKS.md
-#   bash bench/run.sh --parts 1,3     # only some parts (1 passive demo audit, 2 fleet, 3 peers)
+#   bash bench/run.sh --parts 1,2,4   # only some parts (1 passive demo audit, 2 fleet, 3 peers,
+#                                     # 4 streamed 10k fleet)
+#   bash bench/profile.sh             # the 1,000 × HTTPS+h2 fleet under perf record: top frames
 #   BENCH_NO_BUILD=1 bash bench/run.sh  # measure the binary already built
+#   BENCH_BIN=/path/readyprobe bash bench/run.sh  # measure that binary (e.g. a baseline copy)
 #
 # What it measures (method in BENCHMARKS.md):
 #   1. the passive audit (`--profile production`) of a standalone demo target, flawed and
 #      hardened: wall, CPU (user+sys), peak RSS, requests sent — medians of BENCH_RUNS (≥ 10,
 #      default 15) runs after BENCH_WARMUP (2) warm-up runs;
-#   2. fleet mode `audit --targets` over 100 and 1,000 targets served by one Debian nginx (half
-#      plain HTTP, half HTTPS with HTTP/2) at concurrency 100: wall, peak RSS, audits/s, the
-#      growth 100→1,000, error findings and nginx's "worker_connections are not enough" lines;
+#   2. fleet mode `audit --targets` over 1,000 plain-HTTP and 1,000 HTTPS+HTTP/2 targets served
+#      by one Debian nginx at concurrency 100: wall, prober CPU, CPU per request, peak RSS, error
+#      findings and nginx's "worker_connections are not enough" lines;
 #   3. in the same run against one local demo target on 127.0.0.1:443/:80: readyprobe, the MDN
 #      HTTP Observatory CLI, testssl.sh (--fast and default) and blackbox_exporter's http /probe,
-#      as ratios to readyprobe.
+#      as ratios to readyprobe;
+#   4. a 10,000-target plain-HTTP fleet with --out-dir: the prober's RSS at 1k, 5k and 10k
+#      finished audits (reports are written as they finish; RSS must stay flat).
 # Only loopback targets. Every wait is bounded. Every process it starts is killed on exit.
 #
 # Needs: Debian/Ubuntu (apt-get) and root for the installs and for binding :443/:80 in part 3
@@ -25,7 +30,7 @@
 # `time`, `nginx` (its service is not started); npm `@mdn/mdn-http-observatory` (--ignore-scripts) into bench/.tools/npm with an empty
 # conf/hsts-preload.json (its postinstall would download the preload list).
 # Knobs (environment): BENCH_RUNS, BENCH_WARMUP, BENCH_FLEET_RUNS, BENCH_FLEET_SIZES,
-# BENCH_FLEET_CONCURRENCY, BENCH_PEER_RUNS, BENCH_TESTSSL_RUNS, BENCH_PEER_PROFILE, CARGO_TARGET_DIR.
+# BENCH_FLEET_SCHEMES, BENCH_FLEET_CONCURRENCY, BENCH_STREAM_SIZE, BENCH_STREAM_MARKS, BENCH_PEER_RUNS, BENCH_TESTSSL_RUNS, BENCH_PEER_PROFILE, CARGO_TARGET_DIR.
 # Outputs (gitignored): bench/out/raw.json (every figure), bench/out/table.md, bench/out/work/.
 set -euo pipefail
 
@@ -34,12 +39,12 @@ root=$(cd "$here/.." && pwd)
 tools="$here/.tools"
 out="$here/out"
 update=0
-parts="1,2,3"
+parts="1,2,3,4"
 while [ $# -gt 0 ]; do
     case "$1" in
         --update) update=1 ;;
         --parts) parts="$2"; shift ;;
-        -h|--help) sed -n '2,30p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,37p' "$0"; exit 0 ;;
         *) echo "bench/run.sh: unknown argument $1" >&2; exit 2 ;;
     esac
     shift
@@ -92,8 +97,8 @@ fi
 
 # --- build ---------------------------------------------------------------------------------------
 target_dir="${CARGO_TARGET_DIR:-$root/target}"
-bin="$target_dir/release/readyprobe"
-if [ "${BENCH_NO_BUILD:-0}" != 1 ]; then
+bin="${BENCH_BIN:-$target_dir/release/readyprobe}"
+if [ "${BENCH_NO_BUILD:-0}" != 1 ] && [ -z "${BENCH_BIN:-}" ]; then
     say "cargo build --release"
     (cd "$root" && timeout 3600 cargo build --release --quiet)
 fi
