@@ -554,7 +554,7 @@ async fn h2_zero_flow_control_window_forever() {
     let url = url::Url::parse(&format!("https://{addr}/api/orders")).expect("url");
     let get = readyprobe::probes::http::get(&cx, &url).await;
     assert_eq!(get.expect("the GET is answered").version, "HTTP/2.0");
-    let mut post = readyprobe::probes::http::RequestSpec::get(url);
+    let mut post = readyprobe::observations::http::RequestSpec::get(url);
     post.method = "POST".to_string();
     post.body = Some("{\"item\":\"readyprobe-test\"}".to_string());
     let started = std::time::Instant::now();
