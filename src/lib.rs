@@ -5,6 +5,8 @@
 //! computes category scores and the verdict; [`report`] renders the one [`model::Report`] in
 //! every format.
 
+#![warn(missing_docs)]
+
 pub mod checks;
 pub mod cli;
 pub mod config;

@@ -222,24 +222,43 @@ pub enum DemoDependency {
     Postgres(Url),
 }
 
+/// Why `--dependency` / `READYPROBE_DEMO_DEPENDENCY` is not a usable database address.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DemoDependencyError {
+    /// A `postgres://` value that does not parse as a URL.
+    #[error("not a valid postgres:// URL ({reason})")]
+    InvalidUrl {
+        /// What the URL parser said (it never quotes the value).
+        reason: String,
+    },
+    /// A `postgres://` URL without a host.
+    #[error("the postgres:// URL has no host")]
+    NoHost,
+    /// Neither `IP:port` nor a `postgres://` URL.
+    #[error("expected an IP:port address or a postgres:// URL, got {shown:?}")]
+    NotAnAddress {
+        /// The value, any password masked.
+        shown: String,
+    },
+}
+
 impl DemoDependency {
     /// Parses `host:port` or a `postgres://` URL; the error says which forms are accepted.
-    pub fn parse(raw: &str) -> Result<DemoDependency, String> {
+    pub fn parse(raw: &str) -> Result<DemoDependency, DemoDependencyError> {
         let raw = raw.trim();
         if raw.starts_with("postgres://") || raw.starts_with("postgresql://") {
-            let url = Url::parse(raw).map_err(|e| format!("not a valid postgres:// URL ({e})"))?;
+            let url = Url::parse(raw).map_err(|e| DemoDependencyError::InvalidUrl {
+                reason: e.to_string(),
+            })?;
             if url.host_str().is_none_or(str::is_empty) {
-                return Err("the postgres:// URL has no host".to_string());
+                return Err(DemoDependencyError::NoHost);
             }
             return Ok(DemoDependency::Postgres(url));
         }
         raw.parse::<SocketAddr>()
             .map(DemoDependency::Tcp)
-            .map_err(|_| {
-                format!(
-                    "expected an IP:port address or a postgres:// URL, got {:?}",
-                    crate::redact::url_str(raw)
-                )
+            .map_err(|_| DemoDependencyError::NotAnAddress {
+                shown: crate::redact::url_str(raw),
             })
     }
 }
