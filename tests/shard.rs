@@ -24,12 +24,12 @@ const REPLICAS: usize = 2;
 /// Demo targets sharded across them.
 const TARGETS: usize = 20;
 /// Scrape interval and timeout: short for a test, long enough for a round of 20 audits (about
-/// 0.2 s of CPU each in a debug build, plus the demo targets' side) on a two-core machine busy
-/// with the rest of the suite — at 10 s, scrapes timed out there. Each audit's budget is this
-/// minus serve's 500 ms offset; past it the engine still answers a (partial) report.
-const INTERVAL: &str = "20s";
+/// 0.2 s of CPU each in a debug build, plus the demo targets' side and serve's per-scrape setup)
+/// on a two-core machine shared with other work: at 10 s scrapes timed out under a load of 12,
+/// at 20 s some still did under 19. Each audit's budget is this minus serve's 500 ms offset.
+const INTERVAL: &str = "30s";
 /// The longest any wait below may take.
-const WAIT: Duration = Duration::from_secs(150);
+const WAIT: Duration = Duration::from_secs(200);
 /// Prometheus's regex for the shard jobs.
 const SHARD_JOBS: &str = r#"job=~"readyprobe-shard-.+""#;
 
@@ -450,7 +450,8 @@ impl Prometheus {
 
     fn fail(&self, what: &str, last: &str) -> ! {
         let log = std::fs::read_to_string(&self.log).unwrap_or_default();
-        panic!("{what}: {last}\n--- prometheus log ---\n{log}");
+        let errors = self.scrape_errors();
+        panic!("{what}: {last}\n--- last scrapes ---\n{errors}--- prometheus log ---\n{log}");
     }
 
     /// Polls `check` every 250 ms until it is `Ok`, for at most [`WAIT`]; fails with its last
@@ -539,7 +540,7 @@ impl Prometheus {
             .collect()
     }
 
-    /// The last error of every unhealthy target, for failure messages.
+    /// Every target's last scrape (health, duration, error), for failure messages.
     fn scrape_errors(&self) -> String {
         let (_, body) = http_get(&format!("{}/api/v1/targets?state=active", self.base));
         let json: Value = serde_json::from_str(&body).unwrap_or_default();
@@ -547,11 +548,14 @@ impl Prometheus {
             .as_array()
             .into_iter()
             .flatten()
-            .filter(|t| t["health"] != "up")
             .map(|t| {
                 format!(
-                    "{} {}: {}\n",
-                    t["labels"]["job"], t["scrapeUrl"], t["lastError"]
+                    "{} {} {} {}s {}\n",
+                    t["labels"]["job"],
+                    t["labels"]["instance"],
+                    t["health"],
+                    t["lastScrapeDuration"],
+                    t["lastError"]
                 )
             })
             .collect()
@@ -615,13 +619,13 @@ fn prometheus_shards_twenty_targets_across_two_serve_replicas() {
     std::fs::write(&config, scrape_config(&example, &addrs, &targets_file)).unwrap();
     let prom = Prometheus::start(&bin, dir.path(), &config);
 
-    // Two scrape rounds: every target has at least two `up` samples.
-    let rounds = format!("count_over_time(up{{{SHARD_JOBS}}}[1h]) >= 2");
+    // Two scrape rounds: every target has been scored at least twice.
+    let rounds = "count_over_time(readyprobe_overall_score[1h]) >= 2";
     prom.wait("two scrape rounds of all 20 targets", || {
-        let got = prom.query(&rounds).len();
-        (got == TARGETS)
+        let got = prom.query(rounds).len();
+        (got >= TARGETS)
             .then_some(())
-            .ok_or(format!("{got} targets scraped twice"))
+            .ok_or(format!("{got} targets scored twice"))
     });
 
     // Every scrape succeeded and every target has exactly one score series over the whole run:
@@ -629,7 +633,7 @@ fn prometheus_shards_twenty_targets_across_two_serve_replicas() {
     let up = prom.query(&format!("up{{{SHARD_JOBS}}}"));
     assert_eq!(up.len(), TARGETS, "{up:?}");
     if !up.iter().all(|s| s.1 == 1.0) {
-        prom.fail("a scrape failed", &prom.scrape_errors());
+        prom.fail("a scrape failed", "");
     }
     let scores = prom.query("count_over_time(readyprobe_overall_score[1h])");
     let per_target: BTreeMap<&str, usize> = scores.iter().fold(BTreeMap::new(), |mut m, s| {
