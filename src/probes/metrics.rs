@@ -35,7 +35,6 @@ use crate::observations::Probed;
 use crate::observations::http::join_path;
 use crate::observations::http::{HttpExchange, RequestSpec};
 use crate::observations::metrics::{LiveProbe, MetricsObservation, PARSE_CUT, Scrape};
-use crate::text::clip;
 
 /// How much of a scraped body is kept in the recorded exchange.
 const KEEP_EVIDENCE: usize = 1024;
@@ -62,7 +61,7 @@ impl Drop for StopOnDrop {
 }
 
 /// Parses the exchange's body by its Content-Type on the blocking pool, waiting no later than
-/// `deadline` (the run's), and clips the stored body to [`KEEP_EVIDENCE`] characters either way.
+/// `deadline` (the run's), and cuts the stored body to [`KEEP_EVIDENCE`] bytes either way.
 /// Fails with [`PARSE_CUT`] when the deadline comes first.
 async fn parse_exchange(
     exchange: &mut HttpExchange,
@@ -74,7 +73,13 @@ async fn parse_exchange(
         max_series: cfg.max_series,
     };
     let body = std::mem::take(&mut exchange.body);
-    exchange.body = clip(&body, KEEP_EVIDENCE);
+    // The stored body stays a document (its lines intact): cut on a character boundary, not
+    // clipped into one evidence line.
+    let mut keep = KEEP_EVIDENCE.min(body.len());
+    while !body.is_char_boundary(keep) {
+        keep -= 1;
+    }
+    exchange.body = body[..keep].to_string();
     let failed = |reason: String| ProbeError::Protocol {
         subject: exchange.request_line(),
         reason,
@@ -256,10 +261,7 @@ mod tests {
             reason.starts_with("GET http://127.0.0.1:9/metrics → 200: "),
             "{reason}"
         );
-        assert!(
-            ex.body.chars().count() <= KEEP_EVIDENCE + 1,
-            "the body is clipped anyway"
-        );
+        assert!(ex.body.len() <= KEEP_EVIDENCE, "the body is clipped anyway");
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

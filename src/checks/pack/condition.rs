@@ -188,7 +188,7 @@ impl Condition {
         if !text.starts_with('[') {
             return Err(format!(
                 "expected a placeholder such as [STATUS], [BODY] or [HEADER:name] at the start, got {:?}",
-                clip(text, 40)
+                clip(text, 39)
             ));
         }
         let token_end = text.find(char::is_whitespace).unwrap_or(text.len());
@@ -311,7 +311,7 @@ impl Condition {
             (Actual::Text(body, TextKind::Body), _) => format!("{} B", body.len()),
             (Actual::Text(text, TextKind::Quoted), _) => excerpt::head(text),
             (Actual::Text(text, TextKind::Json), _) => {
-                clip(&excerpt::mask(text), excerpt::EXCERPT_CHARS)
+                clip(&excerpt::mask(text), excerpt::EXCERPT_CHARS - 1)
             }
             (Actual::Number(_, shown), _) => shown.clone(),
             (Actual::Missing(why), _) => (*why).to_string(),
@@ -348,7 +348,7 @@ impl Condition {
     /// request line (`GET … → 200`), so a status that is as expected says nothing.
     fn words(&self, holds: bool, actual: &Actual, shown: &str) -> String {
         let s = self.subject_words();
-        let v = clip(unquote(&self.value_text), excerpt::EXCERPT_CHARS);
+        let v = clip(unquote(&self.value_text), excerpt::EXCERPT_CHARS - 1);
         let status = self.subject == Subject::Status;
         // A value that is not there: say which way it is missing.
         let missing = match actual {

@@ -38,7 +38,7 @@ pub fn judge(
             Some(Probed::Failed(reason)) => RequestResult {
                 label: request.label(),
                 outcome: Outcome::Error,
-                line: clip(reason, LINE_CHARS),
+                line: clip(reason, LINE_CHARS - 1),
                 reason: Some(reason.clone()),
             },
             Some(Probed::Observed(exchange)) => judge_request(request, exchange),
@@ -156,7 +156,7 @@ fn judge_request(request: &PackRequest, exchange: &HttpExchange) -> RequestResul
     RequestResult {
         label,
         outcome,
-        line: clip(&line, LINE_CHARS),
+        line: clip(&line, LINE_CHARS - 1),
         reason: None,
     }
 }

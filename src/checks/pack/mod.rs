@@ -484,7 +484,7 @@ fn describe(requests: &[PackRequest], pass_when: PassWhen) -> String {
             )
         }
     };
-    crate::checks::evidence::clip(&line, 200)
+    crate::checks::evidence::clip(&line, 199)
 }
 
 // ---- the file as written -------------------------------------------------------------------
