@@ -11,12 +11,12 @@ use std::net::IpAddr;
 use super::Audit;
 use crate::config::{DependenciesConfig, url_password};
 use crate::observations::{Observations, Probed};
-use crate::probes::ProbeCx;
 use crate::probes::deps::dns::{self, DnsObservation};
 use crate::probes::deps::mysql::{self, MySqlObservation};
 use crate::probes::deps::postgres::{self, PgObservation};
 use crate::probes::deps::rabbitmq::{self, Management, RabbitObservation};
 use crate::probes::deps::redis::{self, RedisObservation};
+use crate::probes::{ProbeCx, Target};
 
 /// What the dependency probes observed, to be stored in [`Observations`].
 #[derive(Debug, Clone)]
@@ -51,7 +51,7 @@ fn not_configured<T>(what: &str, example: &str) -> Probed<T> {
 }
 
 /// Probes every configured dependency concurrently.
-pub async fn observe(cx: &ProbeCx, audit: &Audit) -> DependencyObservations {
+pub async fn observe(cx: &ProbeCx, audit: Target<'_>) -> DependencyObservations {
     // `plan::build_audit` resolves `env:` values; an Audit built elsewhere may still hold them.
     let deps = match audit.config.dependencies.resolve("config") {
         Ok(deps) => deps,
@@ -187,7 +187,7 @@ pub fn scope_lines(audit: &Audit) -> Vec<String> {
 
 async fn dns_probe(
     cx: &ProbeCx,
-    audit: &Audit,
+    audit: Target<'_>,
     deps: &DependenciesConfig,
 ) -> Probed<DnsObservation> {
     let configured = deps.dns.clone().unwrap_or_default();

@@ -13,11 +13,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use url::Url;
 
+use super::Target;
 use super::http::{self, HttpExchange, RequestSpec};
+use super::target::join_path;
 use super::{ProbeCx, ProbeError};
 use crate::config::{AccessConfig, MutationConfig};
-use crate::engine::Audit;
-use crate::engine::join_path;
 use crate::observations::{Observations, Probed};
 
 /// The foreign origin every probe claims to come from.
@@ -192,7 +192,7 @@ fn cors_spec(url: Url, variant: OriginVariant, origin: &str) -> RequestSpec {
 
 /// The passive access probes: CORS, protected routes, JWKS. Stores into `obs`. Runs after the
 /// packs, so CORS can probe the paths of an OpenAPI document `docs.openapi` found.
-pub async fn observe(cx: &ProbeCx, audit: &Audit, obs: &mut Observations) {
+pub async fn observe(cx: &ProbeCx, audit: &Target<'_>, obs: &mut Observations) {
     let documented = obs
         .packs
         .get("docs.openapi")
@@ -326,7 +326,7 @@ fn yaml_paths(body: &str) -> (String, Vec<(String, bool)>) {
     (base, entries)
 }
 
-async fn cors(cx: &ProbeCx, audit: &Audit, documented: &[String]) -> Probed<Vec<CorsProbe>> {
+async fn cors(cx: &ProbeCx, audit: &Target<'_>, documented: &[String]) -> Probed<Vec<CorsProbe>> {
     let cfg = &audit.config.access;
     let target = &audit.target;
     let paths: Vec<String> = if cfg.api_paths.is_empty() {
@@ -373,7 +373,7 @@ async fn cors(cx: &ProbeCx, audit: &Audit, documented: &[String]) -> Probed<Vec<
     Probed::Observed(futures_util::future::join_all(probes).await)
 }
 
-async fn protected(cx: &ProbeCx, audit: &Audit) -> Probed<Vec<ProtectedProbe>> {
+async fn protected(cx: &ProbeCx, audit: &Target<'_>) -> Probed<Vec<ProtectedProbe>> {
     let paths = &audit.config.access.protected;
     if paths.is_empty() {
         return Probed::Skipped("no protected route configured (access.protected)".to_string());
@@ -405,7 +405,7 @@ async fn fetch_json(cx: &ProbeCx, url: Url) -> Result<Option<(HttpExchange, Valu
     }
 }
 
-async fn jwks(cx: &ProbeCx, audit: &Audit) -> Probed<JwksObservation> {
+async fn jwks(cx: &ProbeCx, audit: &Target<'_>) -> Probed<JwksObservation> {
     let cfg = &audit.config.access;
     let target = &audit.target;
     let discovery_url = join_path(target, &cfg.oidc_discovery);
@@ -634,7 +634,7 @@ pub fn forged_tokens(
 // Active steps.
 
 /// Active step: forged tokens against the first protected route.
-pub async fn forge(cx: &ProbeCx, audit: &Audit, obs: &mut Observations) {
+pub async fn forge(cx: &ProbeCx, audit: &Target<'_>, obs: &mut Observations) {
     let Some(path) = audit.config.access.protected.first() else {
         obs.jwt_forgery =
             Probed::Skipped("no protected route configured (access.protected)".to_string());
@@ -690,7 +690,7 @@ fn mutation_spec(target: &Url, m: &MutationConfig) -> RequestSpec {
 
 /// Active step: each configured mutation sent cross-site (foreign `Origin`,
 /// `Sec-Fetch-Site: cross-site`), its idempotency header included so only the origin differs.
-pub async fn csrf(cx: &ProbeCx, audit: &Audit, obs: &mut Observations) {
+pub async fn csrf(cx: &ProbeCx, audit: &Target<'_>, obs: &mut Observations) {
     let mutations = &audit.config.access.mutation;
     if mutations.is_empty() {
         obs.csrf = Probed::Skipped("no mutation configured ([[access.mutation]])".to_string());
@@ -717,7 +717,7 @@ pub async fn csrf(cx: &ProbeCx, audit: &Audit, obs: &mut Observations) {
 }
 
 /// Active step: each configured mutation that names an idempotency header, sent without it.
-pub async fn idempotency(cx: &ProbeCx, audit: &Audit, obs: &mut Observations) {
+pub async fn idempotency(cx: &ProbeCx, audit: &Target<'_>, obs: &mut Observations) {
     let mutations: Vec<&MutationConfig> = audit
         .config
         .access

@@ -27,8 +27,8 @@ use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
 use super::http::{self, HttpExchange, RequestSpec};
+use super::target::{Target, join_path};
 use super::{ProbeCx, ProbeError};
-use crate::engine::{Audit, join_path};
 use crate::observations::{Observations, Probed};
 
 /// The caps the burst ran under.
@@ -177,7 +177,7 @@ impl BurstObservation {
 
 /// The active step: burst, then recovery — on connections of their own, closed afterwards, so
 /// a target that answers a burst by closing connections does not close the ordinary probes'.
-pub async fn run(cx: &ProbeCx, audit: &Audit, obs: &mut Observations) {
+pub async fn run(cx: &ProbeCx, audit: &Target<'_>, obs: &mut Observations) {
     let cx = ProbeCx {
         net: cx.net.grouped(),
         ..cx.clone()
@@ -185,7 +185,7 @@ pub async fn run(cx: &ProbeCx, audit: &Audit, obs: &mut Observations) {
     obs.ratelimit = burst(&cx, audit).await;
 }
 
-fn spec_for(audit: &Audit, endpoint: &str) -> RequestSpec {
+fn spec_for(audit: &Target<'_>, endpoint: &str) -> RequestSpec {
     let cfg = &audit.config.ratelimit;
     let mut spec = RequestSpec::get(join_path(&audit.target, endpoint)).no_follow();
     spec.method = cfg.method.to_ascii_uppercase();
@@ -200,7 +200,7 @@ fn p95(samples: &[f64]) -> f64 {
     super::load::Percentiles::of(samples).p95_ms
 }
 
-async fn burst(cx: &ProbeCx, audit: &Audit) -> Probed<BurstObservation> {
+async fn burst(cx: &ProbeCx, audit: &Target<'_>) -> Probed<BurstObservation> {
     let cfg = &audit.config.ratelimit;
     let Some(endpoint) = &cfg.endpoint else {
         return Probed::Skipped(
@@ -363,7 +363,7 @@ async fn burst(cx: &ProbeCx, audit: &Audit) -> Probed<BurstObservation> {
 
 async fn recover(
     cx: &ProbeCx,
-    audit: &Audit,
+    audit: &Target<'_>,
     spec: &RequestSpec,
     limited: &HttpExchange,
 ) -> Probed<Recovery> {

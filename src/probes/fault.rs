@@ -20,8 +20,8 @@ use url::Url;
 
 use super::ProbeCx;
 use super::http;
+use super::target::{Target, join_path};
 use crate::config::ProxyPlace;
-use crate::engine::{Audit, join_path};
 use crate::fault_proxy::FaultProxy;
 use crate::fault_proxy::remote::RemoteProxy;
 use crate::manifests::ProbeKind;
@@ -235,7 +235,7 @@ impl Drop for RestoreOnDrop<'_> {
 /// How many proxies the fault step will cut: the ones this process runs (the demo's, or the
 /// `[[fault.proxy]]` a supervised run started) and the remote ones. The budget plan reserves
 /// polls for each.
-pub fn proxy_count(audit: &Audit) -> usize {
+pub fn proxy_count(audit: &Target<'_>) -> usize {
     let local = PROXIES.try_with(|p| p.len()).unwrap_or_default();
     let remote = audit
         .config
@@ -248,7 +248,7 @@ pub fn proxy_count(audit: &Audit) -> usize {
 }
 
 /// The proxies to cut: the ones this process runs, then the remote ones in config order.
-fn cuttables(cx: &ProbeCx, audit: &Audit) -> Result<Vec<Cuttable>, String> {
+fn cuttables(cx: &ProbeCx, audit: &Target<'_>) -> Result<Vec<Cuttable>, String> {
     let mut out: Vec<Cuttable> = PROXIES
         .try_with(Arc::clone)
         .unwrap_or_default()
@@ -279,7 +279,7 @@ fn cuttables(cx: &ProbeCx, audit: &Audit) -> Result<Vec<Cuttable>, String> {
 
 /// The active step: cuts each configured proxy in turn and records [`FaultRun`]s in
 /// `obs.fault`.
-pub async fn inject(cx: &ProbeCx, audit: &Audit, obs: &mut Observations) {
+pub async fn inject(cx: &ProbeCx, audit: &Target<'_>, obs: &mut Observations) {
     let proxies = match cuttables(cx, audit) {
         Ok(proxies) => proxies,
         Err(reason) => {
@@ -369,7 +369,7 @@ async fn poll(cx: &ProbeCx, url: &Url, since: Instant) -> Poll {
 
 async fn cut_one(
     cx: &ProbeCx,
-    audit: &Audit,
+    audit: &Target<'_>,
     proxy: &Cuttable,
     readiness: &Url,
     liveness: Option<&Url>,

@@ -14,8 +14,8 @@ use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
 use super::http::{self, RequestSpec};
+use super::target::{Target, join_path};
 use super::{ProbeCx, ProbeError};
-use crate::engine::{Audit, join_path};
 use crate::observations::{Observations, Probed};
 
 /// p50/p95/p99 and friends, in milliseconds.
@@ -168,7 +168,7 @@ impl LoadObservation {
 /// Sends `warmup` then `samples` sequential GETs to `path`.
 async fn sample(
     cx: &ProbeCx,
-    audit: &Audit,
+    audit: &Target<'_>,
     path: &str,
     warmup: u32,
     samples: u32,
@@ -212,7 +212,7 @@ fn probed<T>(value: T, failed: Option<String>, nothing: bool) -> Probed<T> {
 }
 
 /// Samples every `[perf] endpoints` path (passive, sequential).
-pub async fn latency(cx: &ProbeCx, audit: &Audit) -> Probed<LatencyObservation> {
+pub async fn latency(cx: &ProbeCx, audit: &Target<'_>) -> Probed<LatencyObservation> {
     let perf = &audit.config.perf;
     if perf.endpoints.is_empty() {
         return Probed::Skipped("no [perf] endpoints configured".to_string());
@@ -228,7 +228,7 @@ pub async fn latency(cx: &ProbeCx, audit: &Audit) -> Probed<LatencyObservation> 
 }
 
 /// First page vs deep page of `[perf] list_endpoint` (passive, sequential).
-pub async fn pagination(cx: &ProbeCx, audit: &Audit) -> Probed<PaginationObservation> {
+pub async fn pagination(cx: &ProbeCx, audit: &Target<'_>) -> Probed<PaginationObservation> {
     let perf = &audit.config.perf;
     let Some(list) = &perf.list_endpoint else {
         return Probed::Skipped("no [perf] list_endpoint configured".to_string());
@@ -279,11 +279,11 @@ pub async fn pagination(cx: &ProbeCx, audit: &Audit) -> Probed<PaginationObserva
 }
 
 /// The active step: the closed-loop load baseline, when `[load] enabled`.
-pub async fn baseline(cx: &ProbeCx, audit: &Audit, obs: &mut Observations) {
+pub async fn baseline(cx: &ProbeCx, audit: &Target<'_>, obs: &mut Observations) {
     obs.load = run_baseline(cx, audit).await;
 }
 
-async fn run_baseline(cx: &ProbeCx, audit: &Audit) -> Probed<LoadObservation> {
+async fn run_baseline(cx: &ProbeCx, audit: &Target<'_>) -> Probed<LoadObservation> {
     let load = &audit.config.load;
     if !load.enabled {
         return Probed::Skipped(

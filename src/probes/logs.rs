@@ -13,8 +13,8 @@ use serde::{Deserialize, Serialize};
 
 use super::ProbeCx;
 use super::http::{self, RequestSpec};
+use super::target::{Target, join_path};
 use crate::config::LogSource;
-use crate::engine::{Audit, join_path};
 use crate::supervise::CapturedOutput;
 
 /// The most log lines read after the canaries.
@@ -191,7 +191,7 @@ fn clip(line: &str) -> String {
 /// showed. Errors (an unreadable source) are returned as the reason for an `error` finding.
 pub async fn canaries(
     cx: &ProbeCx,
-    audit: &Audit,
+    audit: &Target<'_>,
     reader: &LogReader,
 ) -> Result<LogObservation, String> {
     let canaries = Canaries::new();

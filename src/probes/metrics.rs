@@ -28,9 +28,9 @@ use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
 use super::http::{self, HttpExchange, RequestSpec};
+use super::target::{Target, join_path};
 use super::{ProbeCx, ProbeError};
 use crate::config::MetricsConfig;
-use crate::engine::{Audit, join_path};
 use crate::exposition::{self, Exposition, Limits, PROMETHEUS_ACCEPT};
 use crate::observations::Probed;
 
@@ -86,7 +86,7 @@ pub struct MetricsObservation {
     pub live: Probed<LiveProbe>,
 }
 
-async fn scrape(cx: &ProbeCx, audit: &Audit, path: &str) -> Result<Scrape, ProbeError> {
+async fn scrape(cx: &ProbeCx, audit: &Target<'_>, path: &str) -> Result<Scrape, ProbeError> {
     let spec = RequestSpec::get(join_path(&audit.target, path)).header("accept", PROMETHEUS_ACCEPT);
     let mut exchange = http::send_keeping(cx, &spec, cx.max_body).await?;
     let exposition = parse_exchange(&mut exchange, &audit.config.metrics, cx.deadline).await?;
@@ -176,7 +176,7 @@ pub fn random_token() -> String {
 }
 
 /// Finds the endpoint, scrapes, sends the live requests and scrapes again.
-pub async fn observe(cx: &ProbeCx, audit: &Audit) -> Probed<MetricsObservation> {
+pub async fn observe(cx: &ProbeCx, audit: &Target<'_>) -> Probed<MetricsObservation> {
     let cfg = &audit.config.metrics;
     let candidates: Vec<String> = match &cfg.path {
         Some(p) => vec![p.clone()],
@@ -224,7 +224,7 @@ pub async fn observe(cx: &ProbeCx, audit: &Audit) -> Probed<MetricsObservation> 
     Probed::Observed(obs)
 }
 
-async fn live(cx: &ProbeCx, audit: &Audit, path: &str) -> Probed<LiveProbe> {
+async fn live(cx: &ProbeCx, audit: &Target<'_>, path: &str) -> Probed<LiveProbe> {
     let token = random_token();
     let unique_path = format!("/__readyprobe_{token}");
     let mut requests = Vec::new();

@@ -5,8 +5,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::ProbeCx;
+use super::Target;
 use super::http::{self, HttpExchange, RequestSpec};
-use crate::engine::Audit;
 use crate::observations::Probed;
 
 /// What was sent and what came back.
@@ -28,7 +28,7 @@ impl TraceProbe {
 }
 
 /// Sends the probe request to the target's root.
-pub async fn observe(cx: &ProbeCx, audit: &Audit) -> Probed<TraceProbe> {
+pub async fn observe(cx: &ProbeCx, audit: &Target<'_>) -> Probed<TraceProbe> {
     let token = super::metrics::random_token();
     let request_id = format!("readyprobe-{}", &token[..16]);
     let parent = &token[16..];
