@@ -380,7 +380,7 @@ pub(crate) async fn health_probe(
     kind: HealthKind,
     configured: bool,
 ) -> HealthProbe {
-    let url = join_path(&audit.target, path);
+    let url = join_path(audit.target, path);
     let spec = RequestSpec::get(url).header(
         "accept",
         "application/health+json, application/json;q=0.9, */*;q=0.5",
@@ -418,7 +418,7 @@ async fn health_latency(
         ..LatencySamples::default()
     };
     for i in 0..audit.config.health.latency_samples as usize {
-        let url = join_path(&audit.target, paths[i % paths.len()]);
+        let url = join_path(audit.target, paths[i % paths.len()]);
         match http::send(cx, &RequestSpec::get(url).no_follow()).await {
             Ok(exchange) => samples.samples_ms.push(exchange.elapsed_ms),
             Err(ProbeError::Timeout { .. }) => samples.timeouts += 1,
@@ -450,7 +450,7 @@ async fn packs(
         .filter(|p| !p.mutating || audit.config.profile.allows_active());
     let per_check = checks.map(|check| async move {
         let requests = check.requests.iter().map(|request| async move {
-            observed(http::send(cx, &request.spec(&audit.target)).await)
+            observed(http::send(cx, &request.spec(audit.target)).await)
         });
         (
             check.id.clone(),

@@ -379,7 +379,7 @@ async fn protected(cx: &ProbeCx, audit: &Target<'_>) -> Probed<Vec<ProtectedProb
         return Probed::Skipped("no protected route configured (access.protected)".to_string());
     }
     let probes = paths.iter().map(|path| async move {
-        let spec = RequestSpec::get(join_path(&audit.target, path))
+        let spec = RequestSpec::get(join_path(audit.target, path))
             .no_follow()
             .header("origin", FOREIGN_ORIGIN)
             .header("accept", "application/json");
@@ -661,7 +661,7 @@ pub async fn forge(cx: &ProbeCx, audit: &Target<'_>, obs: &mut Observations) {
     let mut sent = Vec::new();
     for (variant, token) in tokens {
         // A forged token is a hostile request: on a connection of its own.
-        let spec = RequestSpec::get(join_path(&audit.target, path))
+        let spec = RequestSpec::get(join_path(audit.target, path))
             .no_follow()
             .alone()
             .header("accept", "application/json")
@@ -699,7 +699,7 @@ pub async fn csrf(cx: &ProbeCx, audit: &Target<'_>, obs: &mut Observations) {
     let mut out = Vec::new();
     for (i, m) in mutations.iter().enumerate() {
         // A forged cross-site request is a hostile one: on a connection of its own.
-        let mut spec = mutation_spec(&audit.target, m)
+        let mut spec = mutation_spec(audit.target, m)
             .alone()
             .header("origin", FOREIGN_ORIGIN)
             .header("sec-fetch-site", "cross-site")
@@ -736,7 +736,7 @@ pub async fn idempotency(cx: &ProbeCx, audit: &Target<'_>, obs: &mut Observation
         out.push(MutationProbe {
             method: m.method.clone(),
             path: m.path.clone(),
-            exchange: observed(http::send(cx, &mutation_spec(&audit.target, m)).await),
+            exchange: observed(http::send(cx, &mutation_spec(audit.target, m)).await),
         });
     }
     obs.idempotency = Probed::Observed(out);

@@ -187,7 +187,7 @@ pub async fn run(cx: &ProbeCx, audit: &Target<'_>, obs: &mut Observations) {
 
 fn spec_for(audit: &Target<'_>, endpoint: &str) -> RequestSpec {
     let cfg = &audit.config.ratelimit;
-    let mut spec = RequestSpec::get(join_path(&audit.target, endpoint)).no_follow();
+    let mut spec = RequestSpec::get(join_path(audit.target, endpoint)).no_follow();
     spec.method = cfg.method.to_ascii_uppercase();
     if let Some(body) = &cfg.body {
         spec.body = Some(body.clone());

@@ -316,8 +316,8 @@ pub async fn inject(cx: &ProbeCx, audit: &Target<'_>, obs: &mut Observations) {
             Some(&readiness),
         ),
     };
-    let readiness_url = join_path(&audit.target, &readiness);
-    let liveness_url = liveness.map(|p| join_path(&audit.target, &p));
+    let readiness_url = join_path(audit.target, &readiness);
+    let liveness_url = liveness.map(|p| join_path(audit.target, &p));
     let mut runs = Vec::new();
     for proxy in &proxies {
         match cut_one(cx, audit, proxy, &readiness_url, liveness_url.as_ref()).await {

@@ -178,7 +178,7 @@ async fn sample(
         warmup,
         ..EndpointSamples::default()
     };
-    let url = join_path(&audit.target, path);
+    let url = join_path(audit.target, path);
     for i in 0..(warmup + samples) {
         let result = http::send(cx, &RequestSpec::get(url.clone()).no_follow()).await;
         // One failure is enough to judge, and a dead or silent endpoint must not cost one
@@ -269,8 +269,8 @@ pub async fn pagination(cx: &ProbeCx, audit: &Target<'_>) -> Probed<PaginationOb
     let nothing = first.samples_ms.is_empty() || deep.samples_ms.is_empty();
     let failed = first.first_failure.clone().or(deep.first_failure.clone());
     let obs = PaginationObservation {
-        first_url: crate::redact::url(&join_path(&audit.target, &first_path)),
-        deep_url: crate::redact::url(&join_path(&audit.target, &deep_path)),
+        first_url: crate::redact::url(&join_path(audit.target, &first_path)),
+        deep_url: crate::redact::url(&join_path(audit.target, &deep_path)),
         deep_page: perf.deep_page,
         first,
         deep,
@@ -296,7 +296,7 @@ async fn run_baseline(cx: &ProbeCx, audit: &Target<'_>) -> Probed<LoadObservatio
     let urls: Vec<url::Url> = load
         .endpoints
         .iter()
-        .map(|p| join_path(&audit.target, p))
+        .map(|p| join_path(audit.target, p))
         .collect();
     let worker = |w: usize| {
         let sent = &sent;

@@ -196,7 +196,7 @@ pub async fn canaries(
 ) -> Result<LogObservation, String> {
     let canaries = Canaries::new();
     let mark = reader.mark().await;
-    let mut url = join_path(&audit.target, "/");
+    let mut url = join_path(audit.target, "/");
     url.query_pairs_mut()
         .append_pair("user", "readyprobe")
         .append_pair("password", &canaries.password);
@@ -221,7 +221,7 @@ pub async fn canaries(
         post_headers.push(("Content-Type".to_string(), "application/json".to_string()));
         specs.push(RequestSpec {
             method: "POST".to_string(),
-            url: join_path(&audit.target, path),
+            url: join_path(audit.target, path),
             headers: post_headers,
             body: Some(
                 serde_json::json!({ "username": "readyprobe", "password": canaries.password })
@@ -236,7 +236,7 @@ pub async fn canaries(
         let shown = format!(
             "{} {}",
             spec.method,
-            join_path(&audit.target, spec.url.path())
+            join_path(audit.target, spec.url.path())
         );
         match http::send(cx, spec).await {
             Ok(ex) => requests.push(format!("{shown} → {}", ex.status)),

@@ -87,7 +87,7 @@ pub struct MetricsObservation {
 }
 
 async fn scrape(cx: &ProbeCx, audit: &Target<'_>, path: &str) -> Result<Scrape, ProbeError> {
-    let spec = RequestSpec::get(join_path(&audit.target, path)).header("accept", PROMETHEUS_ACCEPT);
+    let spec = RequestSpec::get(join_path(audit.target, path)).header("accept", PROMETHEUS_ACCEPT);
     let mut exchange = http::send_keeping(cx, &spec, cx.max_body).await?;
     let exposition = parse_exchange(&mut exchange, &audit.config.metrics, cx.deadline).await?;
     Ok(Scrape {
@@ -236,7 +236,7 @@ async fn live(cx: &ProbeCx, audit: &Target<'_>, path: &str) -> Probed<LiveProbe>
         } else {
             "/"
         };
-        let spec = RequestSpec::get(join_path(&audit.target, target)).no_follow();
+        let spec = RequestSpec::get(join_path(audit.target, target)).no_follow();
         match http::send(cx, &spec).await {
             Ok(ex) => {
                 answered += 1;
