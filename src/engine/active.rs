@@ -11,12 +11,12 @@ use tokio::time::Instant;
 use super::Audit;
 use super::budget::BudgetPlan;
 use crate::observations::Observations;
-use crate::probes::ProbeCx;
+use crate::probes::{ProbeCx, Target};
 
 /// One serial step of the active phase: it gets the context and writes into the observations.
 pub type ActiveStep = for<'a> fn(
     &'a ProbeCx,
-    &'a Audit,
+    &'a Target<'a>,
     &'a mut Observations,
 ) -> Pin<Box<dyn Future<Output = ()> + Send + 'a>>;
 
@@ -86,7 +86,8 @@ pub async fn run_steps(
         let before = cx.requests_sent();
         // The step's own probes honour the deadline; this bounds anything they forget.
         // Named for the terminal ticker; a step cut by the deadline is dropped, and unlisted.
-        let step = crate::progress::track(name, step(&step_cx, audit, obs));
+        let target = audit.probe_target();
+        let step = crate::progress::track(name, step(&step_cx, &target, obs));
         let finished = tokio::time::timeout_at(cx.deadline, step).await.is_ok();
         // A step with nothing configured sends nothing: it did not run in any useful sense.
         let sent = cx.requests_sent() - before;

@@ -22,6 +22,7 @@ use crate::probes::deps::mysql;
 use crate::probes::deps::postgres;
 use crate::probes::deps::rabbitmq::{self, Management};
 use crate::probes::deps::redis;
+use crate::probes::Target;
 
 /// What the dependency probes observed, to be stored in [`Observations`].
 #[derive(Debug, Clone)]
@@ -56,7 +57,7 @@ fn not_configured<T>(what: &str, example: &str) -> Probed<T> {
 }
 
 /// Probes every configured dependency concurrently.
-pub async fn observe(cx: &ProbeCx, audit: &Audit) -> DependencyObservations {
+pub async fn observe(cx: &ProbeCx, audit: Target<'_>) -> DependencyObservations {
     // `plan::build_audit` resolves `env:` values; an Audit built elsewhere may still hold them.
     let deps = match audit.config.dependencies.resolve("config") {
         Ok(deps) => deps,
@@ -192,7 +193,7 @@ pub fn scope_lines(audit: &Audit) -> Vec<String> {
 
 async fn dns_probe(
     cx: &ProbeCx,
-    audit: &Audit,
+    audit: Target<'_>,
     deps: &DependenciesConfig,
 ) -> Probed<DnsObservation> {
     let configured = deps.dns.clone().unwrap_or_default();

@@ -36,10 +36,10 @@ use crate::checks::Catalogue;
 use crate::config::Config;
 use crate::model::Report;
 use crate::observations::{Observations, Probed, TargetInfo};
-use crate::probes::ProbeCx;
 use crate::probes::http::{self, ClientOptions};
 pub use crate::probes::net::Net;
 use crate::probes::net::NetCx;
+use crate::probes::{ProbeCx, Target};
 use crate::redact::{self, Redactor};
 use crate::supervise::Session;
 
@@ -69,6 +69,15 @@ impl Audit {
     /// True when there is no HTTP target and only the configured dependencies are audited.
     pub fn is_dependency_only(&self) -> bool {
         !matches!(self.target.scheme(), "http" | "https")
+    }
+
+    /// What the probes see of this audit: the target, the config and the trust anchors.
+    pub fn probe_target(&self) -> Target<'_> {
+        Target {
+            target: &self.target,
+            config: &self.config,
+            extra_roots: &self.extra_roots,
+        }
     }
 }
 
@@ -128,15 +137,21 @@ async fn run_with(
     };
     obs.kubernetes = kubernetes(audit);
     let dependency_only = audit.is_dependency_only();
-    let plan = budget::plan(&audit.config, crate::probes::fault::proxy_count(audit));
+    let plan = budget::plan(
+        &audit.config,
+        crate::probes::fault::proxy_count(&audit.probe_target()),
+    );
     let passive_sent;
     let active_note = if dependency_only {
         obs.kube_probes = Probed::Skipped(judge::NO_HTTP_TARGET.to_string());
         obs.fault = Probed::Skipped(judge::NO_HTTP_TARGET.to_string());
         // Nothing is requested over HTTP: only the named dependencies are inspected.
-        crate::progress::track("dependencies", dependencies::observe(&cx, audit))
-            .await
-            .store(&mut obs);
+        crate::progress::track(
+            "dependencies",
+            dependencies::observe(&cx, audit.probe_target()),
+        )
+        .await
+        .store(&mut obs);
         passive_sent = cx.requests_sent();
         "Active probes: none (a dependency-only audit has no HTTP target to disturb).".to_string()
     } else {

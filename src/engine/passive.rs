@@ -11,7 +11,13 @@ use std::collections::BTreeMap;
 
 use url::Url;
 
+use std::future::Future;
+use std::pin::Pin;
+
+use futures_util::StreamExt;
+
 use super::Audit;
+use crate::checks::Catalogue;
 use crate::config::HealthConfig;
 use crate::observations::http::{HttpExchange, RequestSpec};
 use crate::observations::{
@@ -20,43 +26,163 @@ use crate::observations::{
 use crate::probes::http;
 // Moved to the observation floor (pure URL joining, used by probes and packs alike).
 pub use crate::observations::http::join_path;
-use crate::probes::{ProbeCx, ProbeError};
+use crate::probes::{ProbeCx, ProbeError, Target};
 use crate::progress::track;
 
-/// Runs every passive probe and fills the observations.
-pub async fn run(cx: &ProbeCx, audit: &Audit, obs: &mut Observations) {
-    // Each probe is named for the terminal ticker while it runs (a no-op without one).
-    let (root, http_redirect, health, errors, packs, dependencies, tls, metrics, trace) = tokio::join!(
-        track("root page", root(cx, &audit.target)),
-        track("http redirect", http_redirect(cx, audit)),
-        track("health", health(cx, audit)),
-        track("error pages", error_pages(cx, audit)),
-        track("packs", packs(cx, audit)),
-        track("dependencies", super::dependencies::observe(cx, audit)),
-        track("tls", tls(cx, audit)),
-        track("metrics", crate::probes::metrics::observe(cx, audit)),
-        track("tracing", crate::probes::trace_context::observe(cx, audit)),
-    );
-    obs.metrics = metrics;
-    obs.tracing = trace;
-    obs.tls = tls;
-    dependencies.store(obs);
-    obs.root = root;
-    obs.http_redirect = http_redirect;
-    obs.health = health;
-    obs.errors = errors;
-    obs.packs = packs;
-    obs.health_latency = track("health latency", health_latency(cx, audit, &obs.health)).await;
-    obs.latency = track("latency", crate::probes::load::latency(cx, audit)).await;
-    obs.pagination = track("pagination", crate::probes::load::pagination(cx, audit)).await;
+/// The most passive probes of one list running at once. Each probe's requests also wait for the
+/// per-target limit (`run.concurrency`); this bounds the probes themselves (TLS handshakes and
+/// dependency connections do not take that limit).
+pub const MAX_PROBES_AT_ONCE: usize = 16;
+
+/// What a passive probe sees: its target (URL, config, trust anchors), the check catalogue (for
+/// the packs) and what the probes of earlier lists observed.
+#[derive(Clone, Copy)]
+pub struct Input<'a> {
+    /// The target.
+    pub target: &'a Target<'a>,
+    /// Every check this run knows.
+    pub catalogue: &'a Catalogue,
+    /// What earlier lists observed (discovery's results, for the follow-ups).
+    pub obs: &'a Observations,
+}
+
+/// What a probe produced, written into the observations when its list is done.
+pub type Store = Box<dyn FnOnce(&mut Observations) + Send>;
+
+/// One passive probe, as the lists hold it: it observes and returns where its result goes.
+/// Boxed, so the engine's future stays small however many probes a list holds.
+pub type PassiveProbe =
+    for<'a> fn(&'a ProbeCx, Input<'a>) -> Pin<Box<dyn Future<Output = Store> + Send + 'a>>;
+
+/// Boxes a probe's future with the field its result goes to.
+fn probe<'a, T: Send + 'static>(
+    fut: impl Future<Output = T> + Send + 'a,
+    store: fn(&mut Observations, T),
+) -> Pin<Box<dyn Future<Output = Store> + Send + 'a>> {
+    Box::pin(async move {
+        let value = fut.await;
+        Box::new(move |obs: &mut Observations| store(obs, value)) as Store
+    })
+}
+
+/// Discovery: every probe that needs nothing but the target, run concurrently (at most
+/// [`MAX_PROBES_AT_ONCE`]). A new passive probe adds one line here.
+pub const DISCOVERY: &[(&str, PassiveProbe)] = &[
+    ("root page", |cx, i| {
+        probe(root(cx, i.target.target), |o, v| o.root = v)
+    }),
+    ("http redirect", |cx, i| {
+        probe(http_redirect(cx, *i.target), |o, v| o.http_redirect = v)
+    }),
+    ("health", |cx, i| {
+        probe(health(cx, *i.target), |o, v| o.health = v)
+    }),
+    ("error pages", |cx, i| {
+        probe(error_pages(cx, *i.target), |o, v| o.errors = v)
+    }),
+    ("packs", |cx, i| {
+        probe(packs(cx, *i.target, i.catalogue), |o, v| o.packs = v)
+    }),
+    ("dependencies", |cx, i| {
+        probe(super::dependencies::observe(cx, *i.target), |o, v| {
+            v.store(o)
+        })
+    }),
+    ("tls", |cx, i| probe(tls(cx, *i.target), |o, v| o.tls = v)),
+    ("metrics", |cx, i| {
+        probe(crate::probes::metrics::observe(cx, i.target), |o, v| {
+            o.metrics = v
+        })
+    }),
+    ("tracing", |cx, i| {
+        probe(
+            crate::probes::trace_context::observe(cx, i.target),
+            |o, v| o.tracing = v,
+        )
+    }),
+];
+
+/// Follow-ups, one at a time after discovery, so their latency samples are not queued behind
+/// it; each sees what discovery (and the follow-ups before it) observed.
+pub const FOLLOW_UPS: &[(&str, PassiveProbe)] = &[
+    ("health latency", |cx, i| {
+        probe(health_latency(cx, *i.target, &i.obs.health), |o, v| {
+            o.health_latency = v
+        })
+    }),
+    ("latency", |cx, i| {
+        probe(crate::probes::load::latency(cx, i.target), |o, v| {
+            o.latency = v
+        })
+    }),
+    ("pagination", |cx, i| {
+        probe(crate::probes::load::pagination(cx, i.target), |o, v| {
+            o.pagination = v
+        })
+    }),
     // After the other samples, alone, so their latency is not queued behind discovery.
-    let kube_probes = track(
-        "kubernetes probes",
-        crate::probes::kubelet::observe(cx, audit, obs),
-    )
-    .await;
-    obs.kube_probes = kube_probes;
-    track("access", crate::probes::access::observe(cx, audit, obs)).await;
+    ("kubernetes probes", |cx, i| {
+        probe(
+            crate::probes::kubelet::observe(cx, i.target, i.obs),
+            |o, v| o.kube_probes = v,
+        )
+    }),
+    // CORS probes the paths of an OpenAPI document the packs found.
+    ("access", |cx, i| {
+        probe(access(cx, i), |o, v: Observations| {
+            o.cors = v.cors;
+            o.protected = v.protected;
+            o.jwks = v.jwks;
+        })
+    }),
+];
+
+/// Runs every passive probe and fills the observations: [`DISCOVERY`] concurrently, then
+/// [`FOLLOW_UPS`] in order.
+pub async fn run(cx: &ProbeCx, audit: &Audit, obs: &mut Observations) {
+    let target = audit.probe_target();
+    let stores = {
+        let input = Input {
+            target: &target,
+            catalogue: &audit.catalogue,
+            obs,
+        };
+        // Each probe is named for the terminal ticker while it runs (a no-op without one). The
+        // futures are made first so the stream holds no closure (its future must stay `Send`).
+        let probes: Vec<_> = DISCOVERY
+            .iter()
+            .map(|(name, probe)| track(name, probe(cx, input)))
+            .collect();
+        futures_util::stream::iter(probes)
+            .buffered(MAX_PROBES_AT_ONCE)
+            .collect::<Vec<Store>>()
+            .await
+    };
+    for store in stores {
+        store(obs);
+    }
+    for (name, probe) in FOLLOW_UPS {
+        let input = Input {
+            target: &target,
+            catalogue: &audit.catalogue,
+            obs,
+        };
+        let store = track(name, probe(cx, input)).await;
+        store(obs);
+    }
+}
+
+/// The access probes (CORS, protected routes, JWKS) on a scratch copy holding the packs'
+/// OpenAPI answers, which CORS reads.
+async fn access(cx: &ProbeCx, i: Input<'_>) -> Observations {
+    let mut scratch = Observations::default();
+    if let Some(docs) = i.obs.packs.get("docs.openapi") {
+        scratch
+            .packs
+            .insert("docs.openapi".to_string(), docs.clone());
+    }
+    crate::probes::access::observe(cx, i.target, &mut scratch).await;
+    scratch
 }
 
 /// What the passive phase covered, for the report's "Scope and method".
@@ -146,7 +272,7 @@ async fn root(cx: &ProbeCx, target: &Url) -> Probed<HttpExchange> {
 /// `GET http://host/` without following. For a target given as `http://` that is the target
 /// itself (what plain HTTP does there is the question); for an https target it is the same host
 /// over http, or `run.http_url`.
-async fn http_redirect(cx: &ProbeCx, audit: &Audit) -> Probed<HttpExchange> {
+async fn http_redirect(cx: &ProbeCx, audit: Target<'_>) -> Probed<HttpExchange> {
     if audit.target.scheme() != "https" {
         return observed(http::send(cx, &RequestSpec::get(audit.target.clone()).no_follow()).await);
     }
@@ -168,7 +294,7 @@ async fn http_redirect(cx: &ProbeCx, audit: &Audit) -> Probed<HttpExchange> {
 
 /// The TLS handshake and the TLS 1.0/1.1 acceptance probes, for https targets only. The user's
 /// `--ca-file` anchors (or the demo CA) count as trusted.
-async fn tls(cx: &ProbeCx, audit: &Audit) -> Probed<crate::observations::tls::TlsObservation> {
+async fn tls(cx: &ProbeCx, audit: Target<'_>) -> Probed<crate::observations::tls::TlsObservation> {
     use crate::observations::tls::{LegacyVersion, TlsObservation};
     use crate::probes::tls as tls_probe;
     if audit.target.scheme() != "https" {
@@ -188,7 +314,7 @@ async fn tls(cx: &ProbeCx, audit: &Audit) -> Probed<crate::observations::tls::Tl
         (version, probed)
     };
     let (handshake, tls10, tls11) = tokio::join!(
-        tls_probe::handshake(cx, host, port, &audit.extra_roots),
+        tls_probe::handshake(cx, host, port, audit.extra_roots),
         legacy(LegacyVersion::Tls10),
         legacy(LegacyVersion::Tls11),
     );
@@ -238,7 +364,7 @@ pub fn health_candidates(cfg: &HealthConfig) -> Vec<(String, HealthKind)> {
     out
 }
 
-async fn health(cx: &ProbeCx, audit: &Audit) -> Vec<HealthProbe> {
+async fn health(cx: &ProbeCx, audit: Target<'_>) -> Vec<HealthProbe> {
     let candidates = health_candidates(&audit.config.health);
     let configured = audit.config.health.is_configured();
     let probes = candidates
@@ -252,12 +378,12 @@ async fn health(cx: &ProbeCx, audit: &Audit) -> Vec<HealthProbe> {
 /// anyway, and a passing one has nothing to name.
 pub(crate) async fn health_probe(
     cx: &ProbeCx,
-    audit: &Audit,
+    audit: Target<'_>,
     path: &str,
     kind: HealthKind,
     configured: bool,
 ) -> HealthProbe {
-    let url = join_path(&audit.target, path);
+    let url = join_path(audit.target, path);
     let spec = RequestSpec::get(url).header(
         "accept",
         "application/health+json, application/json;q=0.9, */*;q=0.5",
@@ -272,7 +398,7 @@ pub(crate) async fn health_probe(
 
 async fn health_latency(
     cx: &ProbeCx,
-    audit: &Audit,
+    audit: Target<'_>,
     health: &[HealthProbe],
 ) -> Probed<LatencySamples> {
     let paths: Vec<&str> = health
@@ -295,7 +421,7 @@ async fn health_latency(
         ..LatencySamples::default()
     };
     for i in 0..audit.config.health.latency_samples as usize {
-        let url = join_path(&audit.target, paths[i % paths.len()]);
+        let url = join_path(audit.target, paths[i % paths.len()]);
         match http::send(cx, &RequestSpec::get(url).no_follow()).await {
             Ok(exchange) => samples.samples_ms.push(exchange.elapsed_ms),
             Err(ProbeError::Timeout { .. }) => samples.timeouts += 1,
@@ -313,10 +439,13 @@ async fn health_latency(
 }
 
 /// Sends every request of every enabled pack check, concurrently under the target's limit.
-async fn packs(cx: &ProbeCx, audit: &Audit) -> BTreeMap<String, Vec<Probed<HttpExchange>>> {
+async fn packs(
+    cx: &ProbeCx,
+    audit: Target<'_>,
+    catalogue: &Catalogue,
+) -> BTreeMap<String, Vec<Probed<HttpExchange>>> {
     let disabled = &audit.config.checks.disable;
-    let checks = audit
-        .catalogue
+    let checks = catalogue
         .packs()
         .iter()
         .filter(|p| !disabled.contains(&p.id))
@@ -324,7 +453,7 @@ async fn packs(cx: &ProbeCx, audit: &Audit) -> BTreeMap<String, Vec<Probed<HttpE
         .filter(|p| !p.mutating || audit.config.profile.allows_active());
     let per_check = checks.map(|check| async move {
         let requests = check.requests.iter().map(|request| async move {
-            observed(http::send(cx, &request.spec(&audit.target)).await)
+            observed(http::send(cx, &request.spec(audit.target)).await)
         });
         (
             check.id.clone(),
@@ -345,8 +474,8 @@ fn token() -> String {
     )
 }
 
-async fn error_pages(cx: &ProbeCx, audit: &Audit) -> Vec<ErrorProbe> {
-    let target = &audit.target;
+async fn error_pages(cx: &ProbeCx, audit: Target<'_>) -> Vec<ErrorProbe> {
+    let target = audit.target;
     let mut specs: Vec<(ErrorProbeKind, RequestSpec)> = vec![
         (
             ErrorProbeKind::NotFound,

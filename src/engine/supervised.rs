@@ -90,7 +90,7 @@ async fn steps(
         obs.logs = Probed::Failed(cut.clone());
         let captured = session.captured_output();
         obs.logs = match LogReader::from_config(source, captured.as_ref()) {
-            Some(reader) => match logs::canaries(cx, audit, &reader).await {
+            Some(reader) => match logs::canaries(cx, &audit.probe_target(), &reader).await {
                 Ok(o) => Probed::Observed(o),
                 Err(reason) => Probed::Failed(reason),
             },

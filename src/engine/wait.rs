@@ -226,7 +226,7 @@ pub async fn wait_ready(
             Some((path, kind, source)) => {
                 let probe = super::passive::health_probe(
                     &cx,
-                    audit,
+                    audit.probe_target(),
                     path,
                     *kind,
                     *source == ReadinessSource::Configured,
@@ -240,7 +240,14 @@ pub async fn wait_ready(
                     .first()
                     .cloned()
                     .unwrap_or_else(|| ("/".to_string(), HealthKind::Generic));
-                let first = super::passive::health_probe(&cx, audit, &path, kind, configured).await;
+                let first = super::passive::health_probe(
+                    &cx,
+                    audit.probe_target(),
+                    &path,
+                    kind,
+                    configured,
+                )
+                .await;
                 out.polls += 1;
                 if first.exchange.observed().is_none() {
                     first
@@ -255,10 +262,9 @@ pub async fn wait_ready(
                 } else {
                     // The target answers: look at every candidate once and pick the endpoint as
                     // health.ready_now will.
-                    let rest = candidates
-                        .iter()
-                        .skip(1)
-                        .map(|(p, k)| super::passive::health_probe(&cx, audit, p, *k, configured));
+                    let rest = candidates.iter().skip(1).map(|(p, k)| {
+                        super::passive::health_probe(&cx, audit.probe_target(), p, *k, configured)
+                    });
                     let mut all = vec![first];
                     all.extend(futures_util::future::join_all(rest).await);
                     out.polls += (all.len() - 1) as u32;

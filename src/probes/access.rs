@@ -15,7 +15,7 @@ use url::Url;
 use super::http;
 use super::{ProbeCx, ProbeError};
 use crate::config::{AccessConfig, MutationConfig};
-use crate::engine::Audit;
+use super::Target;
 use crate::observations::access::{
     CorsProbe, FOREIGN_ORIGIN, ForgedRequest, ForgeryVariant, JwksObservation, JwtForgery,
     MutationProbe, OriginVariant, ProtectedProbe,
@@ -65,7 +65,7 @@ fn cors_spec(url: Url, variant: OriginVariant, origin: &str) -> RequestSpec {
 
 /// The passive access probes: CORS, protected routes, JWKS. Stores into `obs`. Runs after the
 /// packs, so CORS can probe the paths of an OpenAPI document `docs.openapi` found.
-pub async fn observe(cx: &ProbeCx, audit: &Audit, obs: &mut Observations) {
+pub async fn observe(cx: &ProbeCx, audit: &Target<'_>, obs: &mut Observations) {
     let documented = obs
         .packs
         .get("docs.openapi")
@@ -199,7 +199,7 @@ fn yaml_paths(body: &str) -> (String, Vec<(String, bool)>) {
     (base, entries)
 }
 
-async fn cors(cx: &ProbeCx, audit: &Audit, documented: &[String]) -> Probed<Vec<CorsProbe>> {
+async fn cors(cx: &ProbeCx, audit: &Target<'_>, documented: &[String]) -> Probed<Vec<CorsProbe>> {
     let cfg = &audit.config.access;
     let target = &audit.target;
     let paths: Vec<String> = if cfg.api_paths.is_empty() {
@@ -246,13 +246,13 @@ async fn cors(cx: &ProbeCx, audit: &Audit, documented: &[String]) -> Probed<Vec<
     Probed::Observed(futures_util::future::join_all(probes).await)
 }
 
-async fn protected(cx: &ProbeCx, audit: &Audit) -> Probed<Vec<ProtectedProbe>> {
+async fn protected(cx: &ProbeCx, audit: &Target<'_>) -> Probed<Vec<ProtectedProbe>> {
     let paths = &audit.config.access.protected;
     if paths.is_empty() {
         return Probed::Skipped("no protected route configured (access.protected)".to_string());
     }
     let probes = paths.iter().map(|path| async move {
-        let spec = RequestSpec::get(join_path(&audit.target, path))
+        let spec = RequestSpec::get(join_path(audit.target, path))
             .no_follow()
             .header("origin", FOREIGN_ORIGIN)
             .header("accept", "application/json");
@@ -278,7 +278,7 @@ async fn fetch_json(cx: &ProbeCx, url: Url) -> Result<Option<(HttpExchange, Valu
     }
 }
 
-async fn jwks(cx: &ProbeCx, audit: &Audit) -> Probed<JwksObservation> {
+async fn jwks(cx: &ProbeCx, audit: &Target<'_>) -> Probed<JwksObservation> {
     let cfg = &audit.config.access;
     let target = &audit.target;
     let discovery_url = join_path(target, &cfg.oidc_discovery);
@@ -507,7 +507,7 @@ pub fn forged_tokens(
 // Active steps.
 
 /// Active step: forged tokens against the first protected route.
-pub async fn forge(cx: &ProbeCx, audit: &Audit, obs: &mut Observations) {
+pub async fn forge(cx: &ProbeCx, audit: &Target<'_>, obs: &mut Observations) {
     let Some(path) = audit.config.access.protected.first() else {
         obs.jwt_forgery =
             Probed::Skipped("no protected route configured (access.protected)".to_string());
@@ -534,7 +534,7 @@ pub async fn forge(cx: &ProbeCx, audit: &Audit, obs: &mut Observations) {
     let mut sent = Vec::new();
     for (variant, token) in tokens {
         // A forged token is a hostile request: on a connection of its own.
-        let spec = RequestSpec::get(join_path(&audit.target, path))
+        let spec = RequestSpec::get(join_path(audit.target, path))
             .no_follow()
             .alone()
             .header("accept", "application/json")
@@ -563,7 +563,7 @@ fn mutation_spec(target: &Url, m: &MutationConfig) -> RequestSpec {
 
 /// Active step: each configured mutation sent cross-site (foreign `Origin`,
 /// `Sec-Fetch-Site: cross-site`), its idempotency header included so only the origin differs.
-pub async fn csrf(cx: &ProbeCx, audit: &Audit, obs: &mut Observations) {
+pub async fn csrf(cx: &ProbeCx, audit: &Target<'_>, obs: &mut Observations) {
     let mutations = &audit.config.access.mutation;
     if mutations.is_empty() {
         obs.csrf = Probed::Skipped("no mutation configured ([[access.mutation]])".to_string());
@@ -572,7 +572,7 @@ pub async fn csrf(cx: &ProbeCx, audit: &Audit, obs: &mut Observations) {
     let mut out = Vec::new();
     for (i, m) in mutations.iter().enumerate() {
         // A forged cross-site request is a hostile one: on a connection of its own.
-        let mut spec = mutation_spec(&audit.target, m)
+        let mut spec = mutation_spec(audit.target, m)
             .alone()
             .header("origin", FOREIGN_ORIGIN)
             .header("sec-fetch-site", "cross-site")
@@ -590,7 +590,7 @@ pub async fn csrf(cx: &ProbeCx, audit: &Audit, obs: &mut Observations) {
 }
 
 /// Active step: each configured mutation that names an idempotency header, sent without it.
-pub async fn idempotency(cx: &ProbeCx, audit: &Audit, obs: &mut Observations) {
+pub async fn idempotency(cx: &ProbeCx, audit: &Target<'_>, obs: &mut Observations) {
     let mutations: Vec<&MutationConfig> = audit
         .config
         .access
@@ -609,7 +609,7 @@ pub async fn idempotency(cx: &ProbeCx, audit: &Audit, obs: &mut Observations) {
         out.push(MutationProbe {
             method: m.method.clone(),
             path: m.path.clone(),
-            exchange: observed(http::send(cx, &mutation_spec(&audit.target, m)).await),
+            exchange: observed(http::send(cx, &mutation_spec(audit.target, m)).await),
         });
     }
     obs.idempotency = Probed::Observed(out);

@@ -26,7 +26,7 @@ use tokio::time::Instant;
 
 use super::http;
 use super::{ProbeCx, ProbeError};
-use crate::engine::Audit;
+use super::Target;
 use crate::observations::http::join_path;
 use crate::observations::http::{HttpExchange, RequestSpec};
 use crate::observations::ratelimit::{
@@ -36,7 +36,7 @@ use crate::observations::{Observations, Probed};
 
 /// The active step: burst, then recovery — on connections of their own, closed afterwards, so
 /// a target that answers a burst by closing connections does not close the ordinary probes'.
-pub async fn run(cx: &ProbeCx, audit: &Audit, obs: &mut Observations) {
+pub async fn run(cx: &ProbeCx, audit: &Target<'_>, obs: &mut Observations) {
     let cx = ProbeCx {
         net: cx.net.grouped(),
         ..cx.clone()
@@ -44,9 +44,9 @@ pub async fn run(cx: &ProbeCx, audit: &Audit, obs: &mut Observations) {
     obs.ratelimit = burst(&cx, audit).await;
 }
 
-fn spec_for(audit: &Audit, endpoint: &str) -> RequestSpec {
+fn spec_for(audit: &Target<'_>, endpoint: &str) -> RequestSpec {
     let cfg = &audit.config.ratelimit;
-    let mut spec = RequestSpec::get(join_path(&audit.target, endpoint)).no_follow();
+    let mut spec = RequestSpec::get(join_path(audit.target, endpoint)).no_follow();
     spec.method = cfg.method.to_ascii_uppercase();
     if let Some(body) = &cfg.body {
         spec.body = Some(body.clone());
@@ -59,7 +59,7 @@ fn p95(samples: &[f64]) -> f64 {
     crate::observations::load::Percentiles::of(samples).p95_ms
 }
 
-async fn burst(cx: &ProbeCx, audit: &Audit) -> Probed<BurstObservation> {
+async fn burst(cx: &ProbeCx, audit: &Target<'_>) -> Probed<BurstObservation> {
     let cfg = &audit.config.ratelimit;
     let Some(endpoint) = &cfg.endpoint else {
         return Probed::Skipped(
@@ -222,7 +222,7 @@ async fn burst(cx: &ProbeCx, audit: &Audit) -> Probed<BurstObservation> {
 
 async fn recover(
     cx: &ProbeCx,
-    audit: &Audit,
+    audit: &Target<'_>,
     spec: &RequestSpec,
     limited: &HttpExchange,
 ) -> Probed<Recovery> {

@@ -19,8 +19,9 @@ use url::Url;
 
 use super::ProbeCx;
 use super::http;
+use super::target::{Target, join_path};
 use crate::config::ProxyPlace;
-use crate::engine::Audit;
+use super::Target;
 use crate::fault_proxy::FaultProxy;
 use crate::fault_proxy::remote::RemoteProxy;
 use crate::manifests::ProbeKind;
@@ -163,7 +164,7 @@ impl Drop for RestoreOnDrop<'_> {
 /// How many proxies the fault step will cut: the ones this process runs (the demo's, or the
 /// `[[fault.proxy]]` a supervised run started) and the remote ones. The budget plan reserves
 /// polls for each.
-pub fn proxy_count(audit: &Audit) -> usize {
+pub fn proxy_count(audit: &Target<'_>) -> usize {
     let local = PROXIES.try_with(|p| p.len()).unwrap_or_default();
     let remote = audit
         .config
@@ -176,7 +177,7 @@ pub fn proxy_count(audit: &Audit) -> usize {
 }
 
 /// The proxies to cut: the ones this process runs, then the remote ones in config order.
-fn cuttables(cx: &ProbeCx, audit: &Audit) -> Result<Vec<Cuttable>, String> {
+fn cuttables(cx: &ProbeCx, audit: &Target<'_>) -> Result<Vec<Cuttable>, String> {
     let mut out: Vec<Cuttable> = PROXIES
         .try_with(Arc::clone)
         .unwrap_or_default()
@@ -207,7 +208,7 @@ fn cuttables(cx: &ProbeCx, audit: &Audit) -> Result<Vec<Cuttable>, String> {
 
 /// The active step: cuts each configured proxy in turn and records [`FaultRun`]s in
 /// `obs.fault`.
-pub async fn inject(cx: &ProbeCx, audit: &Audit, obs: &mut Observations) {
+pub async fn inject(cx: &ProbeCx, audit: &Target<'_>, obs: &mut Observations) {
     let proxies = match cuttables(cx, audit) {
         Ok(proxies) => proxies,
         Err(reason) => {
@@ -244,8 +245,8 @@ pub async fn inject(cx: &ProbeCx, audit: &Audit, obs: &mut Observations) {
             Some(&readiness),
         ),
     };
-    let readiness_url = join_path(&audit.target, &readiness);
-    let liveness_url = liveness.map(|p| join_path(&audit.target, &p));
+    let readiness_url = join_path(audit.target, &readiness);
+    let liveness_url = liveness.map(|p| join_path(audit.target, &p));
     let mut runs = Vec::new();
     for proxy in &proxies {
         match cut_one(cx, audit, proxy, &readiness_url, liveness_url.as_ref()).await {
@@ -297,7 +298,7 @@ async fn poll(cx: &ProbeCx, url: &Url, since: Instant) -> Poll {
 
 async fn cut_one(
     cx: &ProbeCx,
-    audit: &Audit,
+    audit: &Target<'_>,
     proxy: &Cuttable,
     readiness: &Url,
     liveness: Option<&Url>,

@@ -14,7 +14,7 @@ use url::Url;
 use super::ProbeCx;
 use super::ProbeError;
 use super::http;
-use crate::engine::Audit;
+use super::Target;
 use crate::manifests::{LiveProbe, LiveProbes, ProbeAction, ProbeKind, ProbeRequest};
 use crate::observations::http::RequestSpec;
 use crate::observations::http::join_path;
@@ -24,7 +24,7 @@ use crate::observations::{Observations, Probed};
 pub const KUBELET_USER_AGENT: &str = "kube-probe/1.37";
 
 /// Requests every httpGet probe path of the serving container.
-pub async fn observe(cx: &ProbeCx, audit: &Audit, obs: &Observations) -> Probed<LiveProbes> {
+pub async fn observe(cx: &ProbeCx, audit: &Target<'_>, obs: &Observations) -> Probed<LiveProbes> {
     let manifests = match obs.kubernetes.get() {
         Ok(m) => m,
         Err(crate::observations::Unobserved::Skipped(reason)) => return Probed::Skipped(reason),

@@ -13,7 +13,7 @@ use tokio::time::Instant;
 
 use super::http;
 use super::{ProbeCx, ProbeError};
-use crate::engine::Audit;
+use super::Target;
 use crate::observations::http::RequestSpec;
 use crate::observations::http::join_path;
 use crate::observations::load::{
@@ -24,7 +24,7 @@ use crate::observations::{Observations, Probed};
 /// Sends `warmup` then `samples` sequential GETs to `path`.
 async fn sample(
     cx: &ProbeCx,
-    audit: &Audit,
+    audit: &Target<'_>,
     path: &str,
     warmup: u32,
     samples: u32,
@@ -34,7 +34,7 @@ async fn sample(
         warmup,
         ..EndpointSamples::default()
     };
-    let url = join_path(&audit.target, path);
+    let url = join_path(audit.target, path);
     for i in 0..(warmup + samples) {
         let result = http::send(cx, &RequestSpec::get(url.clone()).no_follow()).await;
         // One failure is enough to judge, and a dead or silent endpoint must not cost one
@@ -68,7 +68,7 @@ fn probed<T>(value: T, failed: Option<String>, nothing: bool) -> Probed<T> {
 }
 
 /// Samples every `[perf] endpoints` path (passive, sequential).
-pub async fn latency(cx: &ProbeCx, audit: &Audit) -> Probed<LatencyObservation> {
+pub async fn latency(cx: &ProbeCx, audit: &Target<'_>) -> Probed<LatencyObservation> {
     let perf = &audit.config.perf;
     if perf.endpoints.is_empty() {
         return Probed::Skipped("no [perf] endpoints configured".to_string());
@@ -84,7 +84,7 @@ pub async fn latency(cx: &ProbeCx, audit: &Audit) -> Probed<LatencyObservation> 
 }
 
 /// First page vs deep page of `[perf] list_endpoint` (passive, sequential).
-pub async fn pagination(cx: &ProbeCx, audit: &Audit) -> Probed<PaginationObservation> {
+pub async fn pagination(cx: &ProbeCx, audit: &Target<'_>) -> Probed<PaginationObservation> {
     let perf = &audit.config.perf;
     let Some(list) = &perf.list_endpoint else {
         return Probed::Skipped("no [perf] list_endpoint configured".to_string());
@@ -125,8 +125,8 @@ pub async fn pagination(cx: &ProbeCx, audit: &Audit) -> Probed<PaginationObserva
     let nothing = first.samples_ms.is_empty() || deep.samples_ms.is_empty();
     let failed = first.first_failure.clone().or(deep.first_failure.clone());
     let obs = PaginationObservation {
-        first_url: crate::redact::url(&join_path(&audit.target, &first_path)),
-        deep_url: crate::redact::url(&join_path(&audit.target, &deep_path)),
+        first_url: crate::redact::url(&join_path(audit.target, &first_path)),
+        deep_url: crate::redact::url(&join_path(audit.target, &deep_path)),
         deep_page: perf.deep_page,
         first,
         deep,
@@ -135,11 +135,11 @@ pub async fn pagination(cx: &ProbeCx, audit: &Audit) -> Probed<PaginationObserva
 }
 
 /// The active step: the closed-loop load baseline, when `[load] enabled`.
-pub async fn baseline(cx: &ProbeCx, audit: &Audit, obs: &mut Observations) {
+pub async fn baseline(cx: &ProbeCx, audit: &Target<'_>, obs: &mut Observations) {
     obs.load = run_baseline(cx, audit).await;
 }
 
-async fn run_baseline(cx: &ProbeCx, audit: &Audit) -> Probed<LoadObservation> {
+async fn run_baseline(cx: &ProbeCx, audit: &Target<'_>) -> Probed<LoadObservation> {
     let load = &audit.config.load;
     if !load.enabled {
         return Probed::Skipped(
@@ -152,7 +152,7 @@ async fn run_baseline(cx: &ProbeCx, audit: &Audit) -> Probed<LoadObservation> {
     let urls: Vec<url::Url> = load
         .endpoints
         .iter()
-        .map(|p| join_path(&audit.target, p))
+        .map(|p| join_path(audit.target, p))
         .collect();
     let worker = |w: usize| {
         let sent = &sent;

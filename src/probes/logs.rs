@@ -13,7 +13,7 @@ use std::time::Duration;
 use super::ProbeCx;
 use super::http;
 use crate::config::LogSource;
-use crate::engine::Audit;
+use super::Target;
 use crate::observations::http::RequestSpec;
 use crate::observations::http::join_path;
 use crate::observations::logs::{Leak, LogObservation};
@@ -155,12 +155,12 @@ impl Canaries {
 /// showed. Errors (an unreadable source) are returned as the reason for an `error` finding.
 pub async fn canaries(
     cx: &ProbeCx,
-    audit: &Audit,
+    audit: &Target<'_>,
     reader: &LogReader,
 ) -> Result<LogObservation, String> {
     let canaries = Canaries::new();
     let mark = reader.mark().await;
-    let mut url = join_path(&audit.target, "/");
+    let mut url = join_path(audit.target, "/");
     url.query_pairs_mut()
         .append_pair("user", "readyprobe")
         .append_pair("password", &canaries.password);
@@ -185,7 +185,7 @@ pub async fn canaries(
         post_headers.push(("Content-Type".to_string(), "application/json".to_string()));
         specs.push(RequestSpec {
             method: "POST".to_string(),
-            url: join_path(&audit.target, path),
+            url: join_path(audit.target, path),
             headers: post_headers,
             body: Some(
                 serde_json::json!({ "username": "readyprobe", "password": canaries.password })
@@ -200,7 +200,7 @@ pub async fn canaries(
         let shown = format!(
             "{} {}",
             spec.method,
-            join_path(&audit.target, spec.url.path())
+            join_path(audit.target, spec.url.path())
         );
         match http::send(cx, spec).await {
             Ok(ex) => requests.push(format!("{shown} → {}", ex.status)),

@@ -29,7 +29,7 @@ use tokio::time::Instant;
 use super::http;
 use super::{ProbeCx, ProbeError};
 use crate::config::MetricsConfig;
-use crate::engine::Audit;
+use super::Target;
 use crate::exposition::{self, Exposition, Limits, PROMETHEUS_ACCEPT};
 use crate::observations::Probed;
 use crate::observations::http::join_path;
@@ -39,8 +39,8 @@ use crate::observations::metrics::{LiveProbe, MetricsObservation, PARSE_CUT, Scr
 /// How much of a scraped body is kept in the recorded exchange.
 const KEEP_EVIDENCE: usize = 1024;
 
-async fn scrape(cx: &ProbeCx, audit: &Audit, path: &str) -> Result<Scrape, ProbeError> {
-    let spec = RequestSpec::get(join_path(&audit.target, path)).header("accept", PROMETHEUS_ACCEPT);
+async fn scrape(cx: &ProbeCx, audit: &Target<'_>, path: &str) -> Result<Scrape, ProbeError> {
+    let spec = RequestSpec::get(join_path(audit.target, path)).header("accept", PROMETHEUS_ACCEPT);
     let mut exchange = http::send_keeping(cx, &spec, cx.max_body).await?;
     let exposition = parse_exchange(&mut exchange, &audit.config.metrics, cx.deadline).await?;
     Ok(Scrape {
@@ -126,7 +126,7 @@ pub fn random_token() -> String {
 }
 
 /// Finds the endpoint, scrapes, sends the live requests and scrapes again.
-pub async fn observe(cx: &ProbeCx, audit: &Audit) -> Probed<MetricsObservation> {
+pub async fn observe(cx: &ProbeCx, audit: &Target<'_>) -> Probed<MetricsObservation> {
     let cfg = &audit.config.metrics;
     let candidates: Vec<String> = match &cfg.path {
         Some(p) => vec![p.clone()],
@@ -174,7 +174,7 @@ pub async fn observe(cx: &ProbeCx, audit: &Audit) -> Probed<MetricsObservation> 
     Probed::Observed(obs)
 }
 
-async fn live(cx: &ProbeCx, audit: &Audit, path: &str) -> Probed<LiveProbe> {
+async fn live(cx: &ProbeCx, audit: &Target<'_>, path: &str) -> Probed<LiveProbe> {
     let token = random_token();
     let unique_path = format!("/__readyprobe_{token}");
     let mut requests = Vec::new();
@@ -186,7 +186,7 @@ async fn live(cx: &ProbeCx, audit: &Audit, path: &str) -> Probed<LiveProbe> {
         } else {
             "/"
         };
-        let spec = RequestSpec::get(join_path(&audit.target, target)).no_follow();
+        let spec = RequestSpec::get(join_path(audit.target, target)).no_follow();
         match http::send(cx, &spec).await {
             Ok(ex) => {
                 answered += 1;

@@ -15,8 +15,11 @@ pub mod load;
 pub mod logs;
 pub mod metrics;
 pub mod net;
+pub mod target;
 pub mod tls;
 pub mod trace_context;
+
+pub use target::Target;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};

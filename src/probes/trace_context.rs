@@ -4,13 +4,13 @@
 
 use super::ProbeCx;
 use super::http;
-use crate::engine::Audit;
+use super::Target;
 use crate::observations::Probed;
 use crate::observations::http::RequestSpec;
 use crate::observations::trace::TraceProbe;
 
 /// Sends the probe request to the target's root.
-pub async fn observe(cx: &ProbeCx, audit: &Audit) -> Probed<TraceProbe> {
+pub async fn observe(cx: &ProbeCx, audit: &Target<'_>) -> Probed<TraceProbe> {
     let token = super::metrics::random_token();
     let request_id = format!("readyprobe-{}", &token[..16]);
     let parent = &token[16..];

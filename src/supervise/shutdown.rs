@@ -31,7 +31,7 @@ pub async fn shutdown(
     service: &mut Service,
     readiness: Option<&Url>,
 ) -> ShutdownObservation {
-    let shown = format!("GET {}", crate::redact::url(&url));
+    let shown = format!("GET {}", crate::redact::url(url));
     let signal_at: Arc<Mutex<Option<Instant>>> = Arc::new(Mutex::new(None));
     let mut requests = Vec::new();
     for _ in 0..sup.in_flight {
