@@ -19,9 +19,8 @@ use url::Url;
 
 use super::ProbeCx;
 use super::http;
-use super::target::{Target, join_path};
+use super::target::Target;
 use crate::config::ProxyPlace;
-use super::Target;
 use crate::fault_proxy::FaultProxy;
 use crate::fault_proxy::remote::RemoteProxy;
 use crate::manifests::ProbeKind;
