@@ -625,4 +625,28 @@ mod tests {
         );
         assert_eq!(budget(&h, offset, fallback), fallback);
     }
+
+    #[test]
+    fn a_scrape_is_answered_before_prometheus_gives_up_and_joins_audits_ending_in_time() {
+        let t0 = Instant::now();
+        let offset = Duration::from_millis(500);
+        let mut h = HeaderMap::new();
+        h.insert("x-prometheus-scrape-timeout-seconds", "10".parse().unwrap());
+        let d = Deadlines::new(t0, &h, offset, Duration::from_secs(60));
+        assert_eq!(d.audit_end - t0, Duration::from_millis(9500));
+        assert_eq!(d.reply_by - t0, Duration::from_millis(9875));
+        // An audit started a moment earlier by a scrape with the same timeout is joined.
+        assert!(d.latest_join() > d.audit_end);
+        assert!(d.latest_join() < d.reply_by);
+        // Without the header: the configured deadline, and a second to answer.
+        let d = Deadlines::new(t0, &HeaderMap::new(), offset, Duration::from_secs(60));
+        assert_eq!(d.reply_by - d.audit_end, Duration::from_secs(1));
+    }
+
+    #[test]
+    fn min_interval_accepts_zero_and_durations() {
+        assert_eq!(parse_min_interval("0"), Ok(Duration::ZERO));
+        assert_eq!(parse_min_interval(" 30s "), Ok(Duration::from_secs(30)));
+        assert!(parse_min_interval("soon").is_err());
+    }
 }

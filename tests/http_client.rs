@@ -262,10 +262,12 @@ async fn serve_holds_the_per_host_limit_across_concurrent_scrapes() {
         let _ = axum::serve(listener, router).await;
     });
     let client = reqwest::Client::new();
-    let scrape = format!("http://{exporter}/probe?target=http://{target}/&profile=production");
-    let scrapes = (0..4).map(|_| {
+    // Four targets on one server address (a base path each): concurrent scrapes of one target
+    // would share one audit.
+    let scrapes = (0..4).map(|i| {
         let client = client.clone();
-        let scrape = scrape.clone();
+        let scrape =
+            format!("http://{exporter}/probe?target=http://{target}/t{i}/&profile=production");
         async move { client.get(scrape).send().await?.text().await }
     });
     for body in futures_util::future::join_all(scrapes).await {

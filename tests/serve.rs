@@ -458,7 +458,7 @@ fn soak_serve_holds_rss_and_fds_flat_and_healthz_answers_throughout() {
                 let mut last = usize::MAX;
                 loop {
                     let d = done.load(Ordering::SeqCst);
-                    if d != last && (d % samples_every == 0 || d >= probes) {
+                    if d != last && (d.is_multiple_of(samples_every) || d >= probes) {
                         series.push(Sample {
                             probes: d,
                             rss_kb: status_kb(pid, "VmRSS:"),
