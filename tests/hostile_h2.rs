@@ -331,15 +331,14 @@ async fn serve_h2<S: AsyncRead + AsyncWrite + Send + 'static>(io: S, how: H2, se
     let mut continuing = false;
     while let Some((kind, flags, stream, payload)) = read_frame(&mut rd).await {
         match kind {
-            SETTINGS if flags & ACK == 0 => {
-                if tx.send(frame(SETTINGS, ACK, 0, &[])).await.is_err() {
-                    break;
-                }
+            // Acknowledge the client's SETTINGS and PINGs (a closed writer ends the connection).
+            SETTINGS
+                if flags & ACK == 0 && tx.send(frame(SETTINGS, ACK, 0, &[])).await.is_err() =>
+            {
+                break;
             }
-            PING if flags & ACK == 0 => {
-                if tx.send(frame(PING, ACK, 0, &payload)).await.is_err() {
-                    break;
-                }
+            PING if flags & ACK == 0 && tx.send(frame(PING, ACK, 0, &payload)).await.is_err() => {
+                break;
             }
             HEADERS => {
                 seen.streams.fetch_add(1, Ordering::SeqCst);
