@@ -165,8 +165,12 @@ const TEMPLATE_TARGET: &str = "http://127.0.0.1/";
 /// missing `env:` header or CA file) is the exporter's start failing.
 pub fn router(opts: ServeOptions) -> anyhow::Result<axum::Router> {
     let catalogue = crate::engine::plan::load_catalogue(&opts.probes)?;
-    let mut template =
-        crate::engine::plan::build_audit(TEMPLATE_TARGET, opts.base.clone(), &opts.origin, catalogue)?;
+    let mut template = crate::engine::plan::build_audit(
+        TEMPLATE_TARGET,
+        opts.base.clone(),
+        &opts.origin,
+        catalogue,
+    )?;
     template
         .extra_roots
         .extend(opts.extra_roots.iter().cloned());

@@ -17,12 +17,12 @@ use crate::observations::rabbitmq::RabbitObservation;
 use crate::observations::redis::RedisObservation;
 use crate::observations::{Observations, Probed};
 use crate::probes::ProbeCx;
+use crate::probes::Target;
 use crate::probes::deps::dns;
 use crate::probes::deps::mysql;
 use crate::probes::deps::postgres;
 use crate::probes::deps::rabbitmq::{self, Management};
 use crate::probes::deps::redis;
-use crate::probes::Target;
 
 /// What the dependency probes observed, to be stored in [`Observations`].
 #[derive(Debug, Clone)]

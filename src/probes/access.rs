@@ -12,10 +12,10 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use serde_json::{Value, json};
 use url::Url;
 
+use super::Target;
 use super::http;
 use super::{ProbeCx, ProbeError};
 use crate::config::{AccessConfig, MutationConfig};
-use super::Target;
 use crate::observations::access::{
     CorsProbe, FOREIGN_ORIGIN, ForgedRequest, ForgeryVariant, JwksObservation, JwtForgery,
     MutationProbe, OriginVariant, ProtectedProbe,

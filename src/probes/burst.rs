@@ -24,9 +24,9 @@ use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
 use tokio::time::Instant;
 
+use super::Target;
 use super::http;
 use super::{ProbeCx, ProbeError};
-use super::Target;
 use crate::observations::http::join_path;
 use crate::observations::http::{HttpExchange, RequestSpec};
 use crate::observations::ratelimit::{

@@ -13,8 +13,8 @@ use url::Url;
 
 use super::ProbeCx;
 use super::ProbeError;
-use super::http;
 use super::Target;
+use super::http;
 use crate::manifests::{LiveProbe, LiveProbes, ProbeAction, ProbeKind, ProbeRequest};
 use crate::observations::http::RequestSpec;
 use crate::observations::http::join_path;

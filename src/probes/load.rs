@@ -11,9 +11,9 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+use super::Target;
 use super::http;
 use super::{ProbeCx, ProbeError};
-use super::Target;
 use crate::observations::http::RequestSpec;
 use crate::observations::http::join_path;
 use crate::observations::load::{

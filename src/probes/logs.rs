@@ -11,9 +11,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use super::ProbeCx;
+use super::Target;
 use super::http;
 use crate::config::LogSource;
-use super::Target;
 use crate::observations::http::RequestSpec;
 use crate::observations::http::join_path;
 use crate::observations::logs::{Leak, LogObservation};

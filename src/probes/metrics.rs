@@ -26,10 +26,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use tokio::time::Instant;
 
+use super::Target;
 use super::http;
 use super::{ProbeCx, ProbeError};
 use crate::config::MetricsConfig;
-use super::Target;
 use crate::exposition::{self, Exposition, Limits, PROMETHEUS_ACCEPT};
 use crate::observations::Probed;
 use crate::observations::http::join_path;

@@ -3,8 +3,8 @@
 //! generates a correlation id.
 
 use super::ProbeCx;
-use super::http;
 use super::Target;
+use super::http;
 use crate::observations::Probed;
 use crate::observations::http::RequestSpec;
 use crate::observations::trace::TraceProbe;

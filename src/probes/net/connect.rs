@@ -7,7 +7,6 @@
 //! connections to an address can never drift above the limit, on either side.
 
 use std::io;
-use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -16,12 +15,10 @@ use std::time::Duration;
 use rustls_pki_types::ServerName;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
-use tokio::time::Instant;
 use tokio_rustls::client::TlsStream;
 
 use super::NetError;
-use super::pool::{Pool, Slot};
-use super::resolve::RunResolver;
+use super::slot::Slot;
 
 /// A TCP socket holding its slot of the per-address connection limit. Dropped, it closes its
 /// side (FIN) and gives the slot back only once the server has closed too (or after [`LINGER`]):
@@ -217,36 +214,6 @@ impl AsyncWrite for Stream {
             Stream::Tls(s) => s.is_write_vectored(),
         }
     }
-}
-
-/// A TCP connection to `host:port` under the per-address limit, and how long it waited for a
-/// slot. Each resolved address is tried in turn.
-pub async fn tcp(
-    pool: &Arc<Pool>,
-    resolver: &RunResolver,
-    host: &str,
-    port: u16,
-) -> Result<(LimitedTcp, Duration), NetError> {
-    let ips = resolver.lookup(host).await.map_err(NetError::Resolve)?;
-    let mut queued = Duration::ZERO;
-    let mut last: Option<io::Error> = None;
-    for ip in ips.iter() {
-        let addr = SocketAddr::new(*ip, port);
-        let waited = Instant::now();
-        let slot = pool.slot(addr).await;
-        queued += waited.elapsed();
-        match TcpStream::connect(addr).await {
-            Ok(tcp) => {
-                let _ = tcp.set_nodelay(true);
-                return Ok((Limited::new(tcp, slot), queued));
-            }
-            Err(e) => last = Some(e),
-        }
-    }
-    Err(NetError::Connect(match last {
-        Some(e) => crate::probes::error_chain(&e),
-        None => format!("{host}: no address to connect to"),
-    }))
 }
 
 /// The TLS handshake over `tcp`, verifying the server as `config` says.

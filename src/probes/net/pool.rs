@@ -27,7 +27,7 @@ use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -40,8 +40,17 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use super::NetError;
-use super::connect::{self, Stream};
+use super::connect::{self, LimitedTcp, Stream};
 use super::resolve::RunResolver;
+use super::slot::{Slot, SlotOwner};
+use super::trust::TlsCache;
+
+mod lease;
+mod state;
+
+pub use lease::Lease;
+use lease::LeaseConn;
+use state::*;
 
 /// The request body type of every connection.
 pub type Body = Full<Bytes>;
@@ -62,8 +71,8 @@ const INITIAL_STREAMS: usize = 100;
 pub struct OriginKey {
     /// `https://`.
     pub https: bool,
-    /// Host name or IP literal as in the URL.
-    pub host: String,
+    /// Host name or IP literal as in the URL (shared: the key is cloned for every lease).
+    pub host: Arc<str>,
     /// Port.
     pub port: u16,
     /// 0 for plain HTTP, 1 for unverified TLS, else the id of the trust that verified it.
@@ -92,22 +101,6 @@ pub struct Dial<'a> {
     pub tls: Option<Arc<rustls::ClientConfig>>,
 }
 
-/// A slot of the per-address limit; waking waiters when it is given back.
-#[derive(Debug)]
-pub struct Slot {
-    permit: Option<OwnedSemaphorePermit>,
-    pool: Weak<Pool>,
-}
-
-impl Drop for Slot {
-    fn drop(&mut self) {
-        drop(self.permit.take());
-        if let Some(pool) = self.pool.upgrade() {
-            pool.changed.notify_waiters();
-        }
-    }
-}
-
 /// The task driving a connection; dropping it closes the connection.
 #[derive(Debug)]
 struct Driver(Option<JoinHandle<()>>);
@@ -130,321 +123,6 @@ impl Drop for Driver {
     }
 }
 
-#[derive(Debug)]
-struct H1 {
-    id: u64,
-    addr: SocketAddr,
-    sender: http1::SendRequest<Body>,
-    driver: Driver,
-}
-
-#[derive(Debug)]
-struct IdleH1 {
-    conn: H1,
-    since: Instant,
-}
-
-#[derive(Debug)]
-struct H2 {
-    id: u64,
-    addr: SocketAddr,
-    sender: http2::SendRequest<Body>,
-    driver: Driver,
-    in_flight: usize,
-    retired: bool,
-    since: Instant,
-    /// The server's `SETTINGS_MAX_CONCURRENT_STREAMS`, as the driver last saw it.
-    max_streams: Arc<AtomicUsize>,
-    /// Bodies past the cap, kept unread (not reset) until the connection closes.
-    parked: Vec<Incoming>,
-}
-
-impl H2 {
-    /// Streams this connection may carry at once: below the server's limit.
-    fn capacity(&self) -> usize {
-        self.max_streams
-            .load(Ordering::SeqCst)
-            .saturating_sub(1)
-            .max(1)
-    }
-
-    fn usable(&self, avoid: Option<u64>) -> bool {
-        !self.retired && avoid != Some(self.id) && !self.sender.is_closed()
-    }
-}
-
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-enum Proto {
-    #[default]
-    Unknown,
-    Http1,
-    Http2,
-}
-
-type Outcome = Option<Result<(), NetError>>;
-
-#[derive(Debug, Default)]
-struct Origin {
-    idle: Vec<IdleH1>,
-    h2: Vec<H2>,
-    proto: Proto,
-    /// A connection that may turn out HTTP/2 is being opened (its id and outcome).
-    connecting: Option<(u64, watch::Receiver<Outcome>)>,
-    /// Last checkout, so an origin nobody asked for in a while is forgotten (`serve` meets
-    /// targets without end).
-    used: Option<Instant>,
-}
-
-impl Origin {
-    fn is_empty(&self) -> bool {
-        self.idle.is_empty() && self.h2.is_empty() && self.connecting.is_none()
-    }
-}
-
-#[derive(Debug, Default)]
-struct State {
-    slots: HashMap<SocketAddr, Arc<Semaphore>>,
-    origins: HashMap<OriginKey, Origin>,
-    /// Requests waiting for a connection to an address, oldest first (see [`Waiter`]).
-    queues: HashMap<SocketAddr, VecDeque<Waiter>>,
-    reaped: Option<Instant>,
-}
-
-/// A request waiting for a connection to an address when every slot is taken. Waiters are
-/// served in arrival order, whatever their origin: a connection given back goes to the oldest
-/// waiter — as is if it wants that origin, else closed so its slot serves the waiter — so many
-/// targets behind one address share it fairly and none starves.
-#[derive(Debug)]
-struct Waiter {
-    id: u64,
-    key: OriginKey,
-    /// May take an idle HTTP/1.1 connection of its origin (not a hostile request, not a retry).
-    reuses: bool,
-    tx: oneshot::Sender<Handoff>,
-}
-
-/// What a waiter is handed.
-#[derive(Debug)]
-enum Handoff {
-    /// A connection of its origin, ready for its request.
-    Reuse(H1),
-    /// A connection was closed for it: its slot is free for this waiter to take.
-    SlotFreed,
-}
-
-/// A connection closed to free its slot.
-#[derive(Debug)]
-enum Victim {
-    H1(H1),
-    H2(H2),
-}
-
-impl Victim {
-    async fn close(self) {
-        match self {
-            Victim::H1(c) => c.driver.close().await,
-            Victim::H2(c) => c.driver.close().await,
-        }
-    }
-}
-
-impl State {
-    fn origin(&mut self, key: &OriginKey) -> &mut Origin {
-        self.origins.entry(key.clone()).or_default()
-    }
-
-    /// Drops idle connections past the timeout and connections the server closed.
-    fn reap(&mut self, now: Instant) {
-        if self
-            .reaped
-            .is_some_and(|at| now.duration_since(at) < Duration::from_secs(1))
-        {
-            return;
-        }
-        self.reaped = Some(now);
-        for origin in self.origins.values_mut() {
-            origin.idle.retain(|c| {
-                now.duration_since(c.since) < IDLE_TIMEOUT && !c.conn.sender.is_closed()
-            });
-            origin.h2.retain(|c| {
-                c.in_flight > 0
-                    || (!c.retired
-                        && !c.sender.is_closed()
-                        && now.duration_since(c.since) < IDLE_TIMEOUT)
-            });
-        }
-        self.origins.retain(|_, o| {
-            !o.is_empty()
-                || o.used
-                    .is_some_and(|at| now.duration_since(at) < IDLE_TIMEOUT)
-        });
-    }
-
-    /// An idle connection to `addr` whose slot can be taken back: the oldest HTTP/1.1 one, else
-    /// an HTTP/2 connection with no stream.
-    /// True when the request holding `ticket` may take a free slot of `addr` now: nobody waits
-    /// before it.
-    fn first_in_line(&mut self, addr: SocketAddr, ticket: Option<u64>) -> bool {
-        let Some(queue) = self.queues.get_mut(&addr) else {
-            return true;
-        };
-        while queue.front().is_some_and(|w| w.tx.is_closed()) {
-            queue.pop_front();
-        }
-        match queue.front() {
-            None => true,
-            Some(w) => Some(w.id) == ticket,
-        }
-    }
-
-    /// Leaves the queue of `addr`.
-    fn leave(&mut self, addr: SocketAddr, ticket: Option<u64>) {
-        if let (Some(id), Some(queue)) = (ticket, self.queues.get_mut(&addr)) {
-            queue.retain(|w| w.id != id);
-            if queue.is_empty() {
-                self.queues.remove(&addr);
-            }
-        }
-    }
-
-    /// The oldest live waiter for `addr`, taken out of the queue.
-    fn next_waiter(&mut self, addr: SocketAddr) -> Option<Waiter> {
-        let queue = self.queues.get_mut(&addr)?;
-        let waiter = loop {
-            match queue.pop_front() {
-                Some(w) if w.tx.is_closed() => continue,
-                other => break other,
-            }
-        };
-        if queue.is_empty() {
-            self.queues.remove(&addr);
-        }
-        waiter
-    }
-
-    fn take_idle_at(&mut self, addr: SocketAddr) -> Option<Victim> {
-        let mut oldest: Option<(&OriginKey, usize, Instant)> = None;
-        for (key, origin) in &self.origins {
-            for (i, c) in origin.idle.iter().enumerate() {
-                if c.conn.addr == addr && oldest.is_none_or(|(_, _, since)| c.since < since) {
-                    oldest = Some((key, i, c.since));
-                }
-            }
-        }
-        if let Some((key, i, _)) = oldest {
-            let key = key.clone();
-            let origin = self.origins.get_mut(&key)?;
-            return Some(Victim::H1(origin.idle.swap_remove(i).conn));
-        }
-        let key = self.origins.iter().find_map(|(key, origin)| {
-            origin
-                .h2
-                .iter()
-                .any(|c| c.addr == addr && c.in_flight == 0)
-                .then(|| key.clone())
-        })?;
-        let origin = self.origins.get_mut(&key)?;
-        let i = origin
-            .h2
-            .iter()
-            .position(|c| c.addr == addr && c.in_flight == 0)?;
-        Some(Victim::H2(origin.h2.swap_remove(i)))
-    }
-}
-
-/// A connection lent to one request.
-#[derive(Debug)]
-pub struct Lease {
-    pool: Arc<Pool>,
-    key: OriginKey,
-    conn: LeaseConn,
-    /// The connection carried a request before this one.
-    pub reused: bool,
-    /// The connection's id (to avoid it on a retry).
-    pub id: u64,
-    alone: bool,
-    done: bool,
-}
-
-#[derive(Debug)]
-enum LeaseConn {
-    H1(Option<H1>),
-    H2(http2::SendRequest<Body>),
-}
-
-impl Lease {
-    /// True for an HTTP/2 stream.
-    pub fn is_h2(&self) -> bool {
-        matches!(self.conn, LeaseConn::H2(_))
-    }
-
-    /// Sends the request on this connection and waits for the response head; `None` when the
-    /// connection was already given back (cannot happen: giving back consumes the lease).
-    pub async fn send(
-        &mut self,
-        request: http::Request<Body>,
-    ) -> Option<Result<http::Response<Incoming>, hyper::Error>> {
-        Some(match &mut self.conn {
-            LeaseConn::H1(Some(conn)) => match conn.sender.ready().await {
-                Ok(()) => conn.sender.send_request(request).await,
-                Err(e) => Err(e),
-            },
-            LeaseConn::H1(None) => return None,
-            LeaseConn::H2(sender) => sender.send_request(request).await,
-        })
-    }
-
-    /// The answer was read to its end: the connection goes back to the pool (an HTTP/1.1
-    /// connection once it is ready for the next request; a hostile request's is closed).
-    pub async fn finish(mut self) {
-        self.done = true;
-        match &mut self.conn {
-            LeaseConn::H1(slot) => {
-                let Some(mut conn) = slot.take() else { return };
-                if self.alone {
-                    return;
-                }
-                let ready = tokio::time::timeout(Duration::from_secs(1), conn.sender.ready()).await;
-                if matches!(ready, Ok(Ok(()))) {
-                    self.pool.give_back(&self.key, conn).await;
-                }
-            }
-            LeaseConn::H2(_) => self.pool.end_stream(&self.key, self.id, None),
-        }
-    }
-
-    /// The body was longer than the cap: close the connection instead of resetting the stream
-    /// (see the module doc).
-    pub fn overflow(mut self, body: Incoming) {
-        self.done = true;
-        match &mut self.conn {
-            // Dropping an HTTP/1.1 connection mid-body closes it.
-            LeaseConn::H1(slot) => drop(slot.take()),
-            LeaseConn::H2(_) => self.pool.end_stream(&self.key, self.id, Some(body)),
-        }
-    }
-
-    /// The server is going away on this connection (GOAWAY): no new stream goes on it.
-    pub fn retire(&self) {
-        if self.is_h2() {
-            self.pool.retire(&self.key, self.id);
-        }
-    }
-}
-
-impl Drop for Lease {
-    fn drop(&mut self) {
-        if self.done {
-            return;
-        }
-        match &mut self.conn {
-            // A request that failed or was cut: its connection is in an unknown state, close it.
-            LeaseConn::H1(slot) => drop(slot.take()),
-            LeaseConn::H2(_) => self.pool.end_stream(&self.key, self.id, None),
-        }
-    }
-}
-
 /// The run's (or the exporter's) connections, see the module doc.
 #[derive(Debug)]
 pub struct Pool {
@@ -454,6 +132,9 @@ pub struct Pool {
     changed: Notify,
     ids: AtomicU64,
     opened: AtomicU64,
+    /// The TLS client configurations of the connections, one set per trust: shared by every
+    /// audit using this pool, so sessions resume across audits (see [`TlsCache`]).
+    pub tls: TlsCache,
 }
 
 enum Step {
@@ -497,6 +178,7 @@ impl Pool {
             changed: Notify::new(),
             ids: AtomicU64::new(1),
             opened: AtomicU64::new(0),
+            tls: TlsCache::default(),
         })
     }
 
@@ -541,7 +223,7 @@ impl Pool {
                 let mut st = self.lock();
                 let semaphore = self.semaphore(&mut st, addr);
                 if let Ok(permit) = semaphore.clone().try_acquire_owned() {
-                    return self.wrap(permit);
+                    return self.wrap(permit, addr);
                 }
                 let may_evict = evicted_at.is_none_or(|at| at.elapsed() > connect::LINGER);
                 (
@@ -557,7 +239,7 @@ impl Pool {
             tokio::select! {
                 permit = semaphore.acquire_owned() => {
                     if let Ok(permit) = permit {
-                        return self.wrap(permit);
+                        return self.wrap(permit, addr);
                     }
                 }
                 _ = &mut notified => {}
@@ -565,11 +247,33 @@ impl Pool {
         }
     }
 
-    fn wrap(self: &Arc<Self>, permit: OwnedSemaphorePermit) -> Slot {
-        Slot {
-            permit: Some(permit),
-            pool: Arc::downgrade(self),
+    fn wrap(self: &Arc<Self>, permit: OwnedSemaphorePermit, addr: SocketAddr) -> Slot {
+        let owner: Arc<dyn SlotOwner> = Arc::clone(self) as Arc<dyn SlotOwner>;
+        Slot::new(permit, Arc::downgrade(&owner), addr)
+    }
+
+    /// A slot of `addr` was given back: it goes to the oldest request queued for that address,
+    /// woken alone. Only when nobody is queued are all waiters woken (a connect waiting for any
+    /// slot, a request that may now evict). Waking every waiter on every closed connection
+    /// made each close cost as many checkout passes as there were queued requests (hundreds in
+    /// a fleet): the profile's `Pool::checkout`, `notify_waiters` and `State::origin` frames.
+    fn give_slot_back(&self, addr: SocketAddr) {
+        // Never waits for the lock: a slot dropped where it is held just wakes everyone.
+        let mut st = match self.state.try_lock() {
+            Ok(st) => st,
+            Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
+            Err(std::sync::TryLockError::WouldBlock) => {
+                self.changed.notify_waiters();
+                return;
+            }
+        };
+        while let Some(waiter) = st.next_waiter(addr) {
+            if waiter.tx.send(Handoff::SlotFreed).is_ok() {
+                return;
+            }
         }
+        drop(st);
+        self.changed.notify_waiters();
     }
 
     /// Closes the connections of a group.
@@ -650,7 +354,7 @@ impl Pool {
                                     tx,
                                 }
                             });
-                            Step::Connect(self.wrap(permit), connecting)
+                            Step::Connect(self.wrap(permit, first), connecting)
                         }
                         None => match (my_turn
                             && evicted_at.is_none_or(|at| at.elapsed() > connect::LINGER))
@@ -973,6 +677,9 @@ impl Pool {
                 return;
             };
             let conn = &mut origin.h2[i];
+            // A waiter can only be waiting for this connection if it was full (a request takes
+            // any free stream itself) or, once it is idle, to close it for its slot.
+            let was_full = conn.in_flight >= conn.capacity();
             conn.in_flight = conn.in_flight.saturating_sub(1);
             if let Some(body) = parked {
                 conn.retired = true;
@@ -981,13 +688,20 @@ impl Pool {
             if conn.in_flight == 0 {
                 conn.since = Instant::now();
             }
-            (conn.retired && conn.in_flight == 0).then(|| origin.h2.swap_remove(i))
+            let wake = was_full || conn.in_flight == 0 || conn.retired;
+            let closed = (conn.retired && conn.in_flight == 0).then(|| origin.h2.swap_remove(i));
+            (closed, wake)
         };
+        let (closed, wake) = closed;
         if let Some(conn) = closed {
             // The driver goes first, so the parked streams are dropped without a reset frame.
             drop(conn);
         }
-        self.changed.notify_waiters();
+        // Waking every waiter after every stream made each response cost a checkout pass per
+        // waiting request (the profile's `notify_waiters` and `Pool::checkout` frames).
+        if wake {
+            self.changed.notify_waiters();
+        }
     }
 
     fn retire(&self, key: &OriginKey, id: u64) {
@@ -1006,4 +720,40 @@ impl Pool {
 enum Opened {
     H1(H1),
     H2(H2),
+}
+
+impl SlotOwner for Pool {
+    fn slot_freed(&self, addr: SocketAddr) {
+        self.give_slot_back(addr);
+    }
+}
+
+/// A TCP connection to `host:port` under the per-address limit, and how long it waited for a
+/// slot. Each resolved address is tried in turn.
+pub async fn tcp(
+    pool: &Arc<Pool>,
+    resolver: &RunResolver,
+    host: &str,
+    port: u16,
+) -> Result<(LimitedTcp, Duration), NetError> {
+    let ips = resolver.lookup(host).await.map_err(NetError::Resolve)?;
+    let mut queued = Duration::ZERO;
+    let mut last: Option<std::io::Error> = None;
+    for ip in ips.iter() {
+        let addr = SocketAddr::new(*ip, port);
+        let waited = Instant::now();
+        let slot = pool.slot(addr).await;
+        queued += waited.elapsed();
+        match tokio::net::TcpStream::connect(addr).await {
+            Ok(tcp) => {
+                let _ = tcp.set_nodelay(true);
+                return Ok((connect::Limited::new(tcp, slot), queued));
+            }
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(NetError::Connect(match last {
+        Some(e) => crate::probes::error_chain(&e),
+        None => format!("{host}: no address to connect to"),
+    }))
 }

@@ -14,9 +14,10 @@
 //!
 //! It never decides *whether* to fall back: that is the HTTP probe's policy (`--strict-tls`).
 
+use std::collections::HashMap;
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use rustls::client::WebPkiServerVerifier;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
@@ -261,6 +262,52 @@ impl TlsConfigs {
             shared: Arc::new(shared),
             http1: Arc::new(http1),
         })
+    }
+}
+
+/// The TLS client configurations of a run (or of `serve`), one set per trust, built on first use
+/// and shared by every audit that trusts the same certificates.
+///
+/// Sharing them is what lets TLS sessions resume: a `rustls::ClientConfig` holds the session
+/// cache (rustls' default [`rustls::client::Resumption`], in memory, per server name), so every
+/// new connection to a server some audit of the run already met — the one-shot connections of
+/// hostile requests, a second listener's connections, the next target behind the same ingress —
+/// resumes with a ticket instead of repeating the full handshake (no certificate chain sent,
+/// parsed or verified again, no signature). A session is only ever resumed under the trust that
+/// verified it. Building the configurations (the web roots into a root store, the verifier) also
+/// happens once per trust instead of once per audit.
+#[derive(Debug, Default)]
+pub struct TlsCache {
+    by_trust: Mutex<HashMap<u64, Result<TlsConfigs, String>>>,
+    unverified: OnceLock<Result<TlsConfigs, String>>,
+}
+
+/// Distinct trusts kept before the cache starts over (`serve` may meet many `--ca-file`s).
+const MAX_TRUSTS: usize = 64;
+
+impl TlsCache {
+    /// The configurations enforcing `trust`.
+    pub fn verified(&self, trust: &Trust) -> Result<TlsConfigs, String> {
+        let mut map = self
+            .by_trust
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(found) = map.get(&trust.id) {
+            return found.clone();
+        }
+        if map.len() >= MAX_TRUSTS {
+            map.clear();
+        }
+        let built = trust.verifier().and_then(|v| TlsConfigs::with_verifier(v));
+        map.insert(trust.id, built.clone());
+        built
+    }
+
+    /// The configurations of unverified connections (any certificate).
+    pub fn unverified(&self) -> Result<TlsConfigs, String> {
+        self.unverified
+            .get_or_init(|| TlsConfigs::with_verifier(UnverifiedVerifier::new()))
+            .clone()
     }
 }
 
