@@ -7,14 +7,16 @@
 //! is still audited (as ripgrep goes on past a file it cannot read). The exit code is the worst
 //! of the per-target codes.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use tokio::sync::Semaphore;
+use tokio::task::{JoinError, JoinSet};
 
 use crate::config::Config;
 use crate::exit;
 use crate::model::Report;
+use crate::report::Format;
 
 /// One target of the fleet.
 #[derive(Debug, Clone, PartialEq)]
@@ -114,6 +116,8 @@ pub struct MemberSummary {
     /// How many checks could not measure (`error`): probes that failed, not the target's fault
     /// necessarily — a fleet with errors is worth a look before its verdicts are trusted.
     pub errors: usize,
+    /// Requests the audit sent to the target.
+    pub requests: u64,
 }
 
 /// Audits every target, at most `concurrency` at once, in file order in the result, keeping
@@ -125,14 +129,11 @@ pub async fn run(
     probes: &[PathBuf],
     concurrency: usize,
 ) -> Vec<MemberResult> {
-    run_keeping(targets, base, origin, probes, concurrency, true).await
+    run_with(targets, base, origin, probes, concurrency, Sink::Keep).await
 }
 
-/// [`run`], keeping each full report only when `keep_reports` (e.g. for `--out-dir`): otherwise
-/// only its [`MemberSummary`] stays, so memory does not grow with the size of the fleet (a report
-/// with its evidence is ~100 KB). The check catalogue is loaded once and shared, and so is the
-/// HTTP transport: one connection pool whose per-host limit (`run.max_connections_per_host` of
-/// the base config) holds for the fleet as a whole, and one resolver.
+/// [`run`], keeping each full report only when `keep_reports`: otherwise only its
+/// [`MemberSummary`] stays, so memory does not grow with the size of the fleet.
 pub async fn run_keeping(
     targets: Vec<FleetTarget>,
     base: &Config,
@@ -141,48 +142,149 @@ pub async fn run_keeping(
     concurrency: usize,
     keep_reports: bool,
 ) -> Vec<MemberResult> {
-    let limit = Arc::new(Semaphore::new(concurrency.max(1)));
-    // Parsing the packs (TOML, regexes) costs more than cloning them: once per fleet. The
-    // per-target copies of the config and catalogue are made once a slot is free, so the tasks
-    // still waiting hold only pointers.
+    let sink = if keep_reports { Sink::Keep } else { Sink::Drop };
+    run_with(targets, base, origin, probes, concurrency, sink).await
+}
+
+/// What becomes of each member's full report once its audit finishes.
+#[derive(Debug, Clone)]
+pub enum Sink {
+    /// Kept in its [`MemberResult`] (memory grows with the fleet: ~100 KB a report).
+    Keep,
+    /// Dropped: only the [`MemberSummary`] row stays.
+    Drop,
+    /// Written at once to this directory as JSON, Markdown and HTML ([`report_stem`]), then
+    /// dropped: a fleet of any size holds only the reports of the audits in flight.
+    Write(PathBuf),
+}
+
+/// The file name (without extension) of a member's reports in `--out-dir`.
+pub fn report_stem(line: usize, target: &str) -> String {
+    format!("{line:03}-{}", slug(target))
+}
+
+/// Audits every target, at most `concurrency` at once, results in file order; each report goes
+/// where `sink` says as soon as its audit finishes.
+///
+/// Memory stays flat with the size of the fleet: a task exists only for the audits in flight
+/// (the next target is started when one finishes, not spawned up front to wait), the check
+/// catalogue is loaded once and shared, and what stays per target is its small result row. One
+/// HTTP transport serves the whole fleet: one connection pool whose per-host limit
+/// (`run.max_connections_per_host` of the base config) holds for the fleet as a whole, one
+/// resolver, one TLS session cache.
+pub async fn run_with(
+    targets: Vec<FleetTarget>,
+    base: &Config,
+    origin: &str,
+    probes: &[PathBuf],
+    concurrency: usize,
+    sink: Sink,
+) -> Vec<MemberResult> {
+    let concurrency = concurrency.max(1);
+    // Parsing the packs (TOML, regexes) costs more than cloning them: once per fleet.
     let catalogue =
         Arc::new(crate::engine::plan::load_catalogue(probes).map_err(|e| format!("{e:#}")));
-    // One transport for the whole fleet: many targets behind one address share its
-    // per-host connection limit, and each name is resolved once.
     let net = crate::engine::Net::for_run(&base.run);
     let base = Arc::new(base.clone());
-    let mut tasks = Vec::new();
-    for target in targets {
-        let limit = limit.clone();
-        let base = base.clone();
-        let origin = origin.to_string();
-        let catalogue = catalogue.clone();
-        let net = net.clone();
-        tasks.push(tokio::spawn(async move {
-            let _slot = limit.acquire_owned().await;
-            let mut result =
-                one(target, (*base).clone(), &origin, (*catalogue).clone(), &net).await;
-            if !keep_reports {
-                result.report = None;
+    let origin: Arc<str> = Arc::from(origin);
+    let sink = Arc::new(sink);
+    let total = targets.len();
+    let mut results: Vec<Option<MemberResult>> = Vec::new();
+    results.resize_with(total, || None);
+    let mut in_flight = InFlight::new();
+    let mut set = JoinSet::new();
+    for (index, target) in targets.into_iter().enumerate() {
+        while set.len() >= concurrency {
+            if let Some(joined) = set.join_next_with_id().await {
+                settle(joined, &mut in_flight, &mut results);
             }
-            result
-        }));
+        }
+        let line = target.line();
+        let (base, origin, catalogue, net, sink) = (
+            Arc::clone(&base),
+            Arc::clone(&origin),
+            Arc::clone(&catalogue),
+            net.clone(),
+            Arc::clone(&sink),
+        );
+        let handle = set.spawn(async move {
+            let result = one(target, (*base).clone(), &origin, (*catalogue).clone(), &net).await;
+            (index, deliver(result, &sink).await)
+        });
+        in_flight.insert(handle.id(), (index, line));
     }
-    let mut out = Vec::new();
-    for task in tasks {
-        match task.await {
-            Ok(r) => out.push(r),
-            Err(e) => out.push(MemberResult {
-                line: 0,
-                target: "?".to_string(),
-                report: None,
-                summary: None,
-                code: exit::USAGE,
-                notes: vec![format!("the audit task failed: {e}")],
-            }),
+    while let Some(joined) = set.join_next_with_id().await {
+        settle(joined, &mut in_flight, &mut results);
+    }
+    results.into_iter().flatten().collect()
+}
+
+/// In-flight tasks of [`run_with`]: the index and line of each, to name it should it panic.
+type InFlight = HashMap<tokio::task::Id, (usize, usize)>;
+
+/// Files a finished task's result in its place.
+fn settle(
+    joined: Result<(tokio::task::Id, (usize, MemberResult)), JoinError>,
+    in_flight: &mut InFlight,
+    results: &mut [Option<MemberResult>],
+) {
+    match joined {
+        Ok((id, (index, result))) => {
+            in_flight.remove(&id);
+            results[index] = Some(result);
+        }
+        Err(e) => {
+            if let Some((index, line)) = in_flight.remove(&e.id()) {
+                results[index] = Some(MemberResult {
+                    line,
+                    target: "?".to_string(),
+                    report: None,
+                    summary: None,
+                    code: exit::USAGE,
+                    notes: vec![format!("the audit task failed: {e}")],
+                });
+            }
         }
     }
-    out
+}
+
+/// Sends a finished member's report where the sink says; what stays is its result row.
+async fn deliver(mut result: MemberResult, sink: &Sink) -> MemberResult {
+    match sink {
+        Sink::Keep => {}
+        Sink::Drop => result.report = None,
+        Sink::Write(dir) => {
+            if let Some(report) = result.report.take() {
+                let stem = report_stem(result.line, &result.target);
+                let dir = dir.clone();
+                // Rendering three formats and writing them is blocking work: off the runtime's
+                // workers, so the audits in flight keep their timings.
+                let written =
+                    tokio::task::spawn_blocking(move || write_reports(&dir, &stem, &report))
+                        .await
+                        .unwrap_or_else(|e| Err(format!("writing the reports failed: {e}")));
+                if let Err(e) = written {
+                    result.notes.push(e);
+                    result.code = result.code.max(exit::USAGE);
+                }
+            }
+        }
+    }
+    result
+}
+
+/// Writes one report as `STEM.json`, `STEM.md` and `STEM.html` in `dir` (each atomically).
+fn write_reports(dir: &Path, stem: &str, report: &Report) -> Result<(), String> {
+    for (ext, format) in [
+        ("json", Format::Json),
+        ("md", Format::Md),
+        ("html", Format::Html),
+    ] {
+        let path = dir.join(format!("{stem}.{ext}"));
+        crate::report::write_atomic(&path, &crate::report::render(report, format, false))
+            .map_err(|e| format!("--out-dir {}: cannot write: {e}", path.display()))?;
+    }
+    Ok(())
 }
 
 async fn one(
@@ -239,6 +341,7 @@ async fn one(
             .iter()
             .filter(|f| f.outcome == crate::model::Outcome::Error)
             .count(),
+        requests: output.report.requests_sent,
     };
     MemberResult {
         line,
@@ -295,18 +398,20 @@ pub fn summary_table(results: &[MemberResult]) -> String {
     table
         .load_preset(comfy_table::presets::UTF8_FULL_CONDENSED)
         .set_header([
-            "line", "target", "verdict", "score", "fail", "error", "exit", "notes",
+            "line", "target", "verdict", "score", "fail", "error", "requests", "exit", "notes",
         ]);
     for r in results {
-        let (verdict, score, fails, errors) = match &r.summary {
+        let (verdict, score, fails, errors, requests) = match &r.summary {
             Some(sum) => (
                 sum.verdict.clone(),
                 sum.score
                     .map_or_else(|| "n/a".to_string(), |s| format!("{s:.1}")),
                 sum.failed.to_string(),
                 sum.errors.to_string(),
+                sum.requests.to_string(),
             ),
             None => (
+                "—".to_string(),
                 "—".to_string(),
                 "—".to_string(),
                 "—".to_string(),
@@ -320,6 +425,7 @@ pub fn summary_table(results: &[MemberResult]) -> String {
             score,
             fails,
             errors,
+            requests,
             r.code.to_string(),
             crate::report::text::one_line(&r.notes.join("; ")),
         ]);

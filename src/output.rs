@@ -4,7 +4,7 @@
 //! Renderers (`report::*`) only format; this module decides where each rendering goes and writes
 //! files atomically. Errors name the flag whose file could not be written.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{Context, Result, anyhow};
 
@@ -93,25 +93,6 @@ pub fn render(report: &Report, reachable: Option<bool>, format: Format, color: b
         ),
         (other, _) => report::render(report, other, color),
     }
-}
-
-/// Writes each fleet member's report as `.json`, `.md` and `.html` into `dir`, named
-/// `<line>-<target slug>`.
-pub fn write_fleet_reports(dir: &Path, results: &[crate::fleet::MemberResult]) -> Result<()> {
-    for r in results {
-        let Some(rep) = &r.report else { continue };
-        let stem = format!("{:03}-{}", r.line, crate::fleet::slug(&r.target));
-        for (ext, format) in [
-            ("json", Format::Json),
-            ("md", Format::Md),
-            ("html", Format::Html),
-        ] {
-            let path = dir.join(format!("{stem}.{ext}"));
-            report::write_atomic(&path, &report::render(rep, format, false))
-                .with_context(|| format!("--out-dir {}: cannot write", path.display()))?;
-        }
-    }
-    Ok(())
 }
 
 /// Opens the history store: `spec` when given, else the default store when `needed` (regression

@@ -196,19 +196,21 @@ async fn audit_fleet(args: &AuditArgs, file: &Path) -> Result<u8> {
             .with_context(|| format!("--out-dir {}: cannot create", dir.display()))?;
     }
     let ticker = Ticker::start(format!("auditing {} targets", targets.len()), !args.quiet);
-    let results = crate::fleet::run_keeping(
+    // Each report is written as soon as its audit finishes (not held until the fleet ends).
+    let sink = match &args.out_dir {
+        Some(dir) => crate::fleet::Sink::Write(dir.clone()),
+        None => crate::fleet::Sink::Drop,
+    };
+    let results = crate::fleet::run_with(
         targets,
         &cfg,
         &origin,
         &args.probes,
         args.fleet_concurrency,
-        args.out_dir.is_some(),
+        sink,
     )
     .await;
     ticker.finish().await;
-    if let Some(dir) = &args.out_dir {
-        output::write_fleet_reports(dir, &results)?;
-    }
     if !args.quiet {
         print!("{}", crate::fleet::summary_table(&results));
     }
