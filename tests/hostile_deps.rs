@@ -282,43 +282,13 @@ async fn postgres_answering_the_tls_request_with_garbage() {
     no_password(&seen, "garbage TLS answer");
 }
 
-/// A context like the engine's for in-process probe calls.
-fn probe_cx() -> readyprobe::probes::ProbeCx {
-    use std::sync::Arc;
-    use std::sync::atomic::{AtomicBool, AtomicU64};
-    crate::util::crypto();
-    let timeout = std::time::Duration::from_secs(2);
-    readyprobe::probes::ProbeCx {
-        net: readyprobe::probes::net::NetCx::standalone(
-            &readyprobe::config::RunConfig::default(),
-            &[],
-        ),
-        client: readyprobe::probes::http::client(&readyprobe::probes::http::ClientOptions {
-            timeout,
-            extra_roots: Vec::new(),
-            user_agent: "readyprobe-test".to_string(),
-        })
-        .expect("client"),
-        limit: Arc::new(tokio::sync::Semaphore::new(8)),
-        timeout,
-        deadline: tokio::time::Instant::now() + std::time::Duration::from_secs(30),
-        requests: Arc::new(AtomicU64::new(0)),
-        max_requests: 1000,
-        max_body: 1024 * 1024,
-        extra_headers: Vec::new(),
-        redactor: readyprobe::redact::Redactor::new(),
-        answered: Arc::new(AtomicBool::new(false)),
-        share: None,
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_answer_that_makes_the_client_library_panic_is_contained() {
     // sqlx reads a ParameterDescription's count without checking the message is long enough;
     // the panic (printed by the panic hook) must become this dependency's error, not end the run.
     let (addr, _) = servers::postgres(Pg::TruncatedParameterDescription).await;
     let dsn = format!("postgres://app:{}@{addr}/app?sslmode=disable", password());
-    let err = readyprobe::probes::deps::postgres::inspect(&probe_cx(), &dsn)
+    let err = readyprobe::probes::deps::postgres::inspect(&crate::util::probe_cx(Vec::new()), &dsn)
         .await
         .expect_err("a truncated ParameterDescription cannot be inspected");
     let text = err.to_string();

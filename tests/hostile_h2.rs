@@ -549,7 +549,7 @@ async fn h2_zero_flow_control_window_forever() {
 
     // A request with a body over a shared h2 connection (in process): the body can never be
     // sent; the request ends at its timeout, the GET beside it is answered.
-    let cx = probe_cx(&ca);
+    let cx = crate::util::probe_cx(vec![ca.der()]);
     let url = url::Url::parse(&format!("https://{addr}/api/orders")).expect("url");
     let get = readyprobe::probes::http::get(&cx, &url).await;
     assert_eq!(get.expect("the GET is answered").version, "HTTP/2.0");
@@ -564,36 +564,6 @@ async fn h2_zero_flow_control_window_forever() {
     assert!(err.to_string().contains("no answer within"), "{err}");
     assert!(started.elapsed() < cx.timeout + std::time::Duration::from_secs(3));
     assert_eq!(count(&seen.data_frames), 0, "no body byte got through");
-}
-
-/// A context like the engine's for in-process probe calls, trusting `ca`.
-fn probe_cx(ca: &TestCa) -> readyprobe::probes::ProbeCx {
-    use std::sync::atomic::AtomicBool;
-    crate::util::crypto();
-    let timeout = std::time::Duration::from_secs(2);
-    let roots = vec![ca.der()];
-    readyprobe::probes::ProbeCx {
-        net: readyprobe::probes::net::NetCx::standalone(
-            &readyprobe::config::RunConfig::default(),
-            &roots,
-        ),
-        client: readyprobe::probes::http::client(&readyprobe::probes::http::ClientOptions {
-            timeout,
-            extra_roots: roots.clone(),
-            user_agent: "readyprobe-test".to_string(),
-        })
-        .expect("client"),
-        limit: Arc::new(tokio::sync::Semaphore::new(8)),
-        timeout,
-        deadline: tokio::time::Instant::now() + std::time::Duration::from_secs(30),
-        requests: Arc::new(AtomicU64::new(0)),
-        max_requests: 1000,
-        max_body: 1024 * 1024,
-        extra_headers: Vec::new(),
-        redactor: readyprobe::redact::Redactor::new(),
-        answered: Arc::new(AtomicBool::new(false)),
-        share: None,
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -204,3 +204,36 @@ pub mod servers {
         addr
     }
 }
+
+/// A probe context like the engine's for in-process probe calls (2 s timeout, 30 s deadline),
+/// trusting `roots` besides the web roots.
+pub fn probe_cx(
+    roots: Vec<rustls_pki_types::CertificateDer<'static>>,
+) -> readyprobe::probes::ProbeCx {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicU64};
+    crypto();
+    let timeout = Duration::from_secs(2);
+    readyprobe::probes::ProbeCx {
+        net: readyprobe::probes::net::NetCx::standalone(
+            &readyprobe::config::RunConfig::default(),
+            &roots,
+        ),
+        client: readyprobe::probes::http::client(&readyprobe::probes::http::ClientOptions {
+            timeout,
+            extra_roots: roots.clone(),
+            user_agent: "readyprobe-test".to_string(),
+        })
+        .expect("client"),
+        limit: Arc::new(tokio::sync::Semaphore::new(8)),
+        timeout,
+        deadline: tokio::time::Instant::now() + Duration::from_secs(30),
+        requests: Arc::new(AtomicU64::new(0)),
+        max_requests: 1000,
+        max_body: 1024 * 1024,
+        extra_headers: Vec::new(),
+        redactor: readyprobe::redact::Redactor::new(),
+        answered: Arc::new(AtomicBool::new(false)),
+        share: None,
+    }
+}
