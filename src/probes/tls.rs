@@ -145,7 +145,7 @@ pub async fn handshake(
     // The HTTP probes' trust: web roots, the extra anchors, and those certificates pinned.
     let inner = super::net::trust::Trust::new(extra_roots)
         .verifier()
-        .map_err(tls_err)?;
+        .map_err(|e| tls_err(e.to_string()))?;
     let verifier = Arc::new(RecordingVerifier {
         inner,
         verdict: Mutex::new(None),
