@@ -344,7 +344,7 @@ impl Service {
             let last = match readiness_poll(cfg, url).await {
                 Ok(status) if (200..300).contains(&status) => return Ok(()),
                 Ok(status) => format!("status {status}"),
-                Err(err) => err,
+                Err(err) => err.to_string(),
             };
             if self.started.elapsed() >= timeout {
                 self.kill().await;
@@ -400,9 +400,20 @@ pub fn secs(d: Duration) -> String {
     format_ms(d.as_millis() as u64)
 }
 
+/// Why one readiness request of the supervisor got no status.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadinessPollError {
+    /// The HTTP client could not be built.
+    #[error(transparent)]
+    Client(#[from] http::ClientError),
+    /// The request failed (its error chain).
+    #[error("{0}")]
+    Request(String),
+}
+
 /// One readiness request with a client that trusts `run.ca_file` as it is *now* (a supervised
 /// service may write its CA at start). Only decides when to start; the audit verifies TLS.
-async fn readiness_poll(cfg: &Config, url: &Url) -> Result<u16, String> {
+async fn readiness_poll(cfg: &Config, url: &Url) -> Result<u16, ReadinessPollError> {
     let mut roots: Vec<CertificateDer<'static>> = Vec::new();
     if let Some(path) = &cfg.run.ca_file
         && let Ok(bytes) = std::fs::read(path)
@@ -416,7 +427,9 @@ async fn readiness_poll(cfg: &Config, url: &Url) -> Result<u16, String> {
     })?;
     match client.get(url.clone()).send().await {
         Ok(response) => Ok(response.status().as_u16()),
-        Err(err) => Err(crate::probes::error_chain(&err)),
+        Err(err) => Err(ReadinessPollError::Request(crate::probes::error_chain(
+            &err,
+        ))),
     }
 }
 

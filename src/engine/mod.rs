@@ -256,7 +256,7 @@ fn probe_cx(audit: &Audit, net: &Net, started: Instant) -> Result<ProbeCx, Engin
         extra_roots: audit.extra_roots.clone(),
         user_agent: run.user_agent.clone(),
     })
-    .map_err(EngineError::Client)?;
+    .map_err(|e| EngineError::Client(e.to_string()))?;
     let net = NetCx::new(
         net.clone(),
         &audit.extra_roots,

@@ -92,7 +92,7 @@ async fn steps(
         obs.logs = match LogReader::from_config(source, captured.as_ref()) {
             Some(reader) => match logs::canaries(cx, &audit.probe_target(), &reader).await {
                 Ok(o) => Probed::Observed(o),
-                Err(reason) => Probed::Failed(reason),
+                Err(reason) => Probed::Failed(reason.to_string()),
             },
             None => Probed::Skipped("no supervised process to read logs from".to_string()),
         };
@@ -131,7 +131,7 @@ async fn steps(
         let readiness = session.readiness().cloned();
         obs.fail_fast = match supervise::fail_fast(cfg, readiness.as_ref()).await {
             Ok(o) => Probed::Observed(o),
-            Err(reason) => Probed::Failed(reason),
+            Err(reason) => Probed::Failed(reason.to_string()),
         };
     } else if sup.invalid_env.is_empty() {
         obs.fail_fast = Probed::Skipped(

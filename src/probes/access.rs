@@ -264,11 +264,11 @@ async fn protected(cx: &ProbeCx, audit: &Target<'_>) -> Probed<Vec<ProtectedProb
     Probed::Observed(futures_util::future::join_all(probes).await)
 }
 
-async fn fetch_json(cx: &ProbeCx, url: Url) -> Result<Option<(HttpExchange, Value)>, String> {
+async fn fetch_json(cx: &ProbeCx, url: Url) -> Result<Option<(HttpExchange, Value)>, ProbeError> {
     let spec = RequestSpec::get(url)
         .no_follow()
         .header("accept", "application/json");
-    let ex = http::send(cx, &spec).await.map_err(|e| e.to_string())?;
+    let ex = http::send(cx, &spec).await?;
     if !ex.is_success() {
         return Ok(None);
     }
@@ -298,7 +298,7 @@ async fn jwks(cx: &ProbeCx, audit: &Target<'_>) -> Probed<JwksObservation> {
                     Ok(None) => Probed::Failed(format!(
                         "{discovery_url} names jwks_uri {url}, which did not answer 2xx JSON"
                     )),
-                    Err(e) => Probed::Failed(e),
+                    Err(e) => Probed::Failed(e.to_string()),
                 };
             }
             Ok(url) => {
@@ -326,7 +326,7 @@ async fn jwks(cx: &ProbeCx, audit: &Target<'_>) -> Probed<JwksObservation> {
             tried.join(", ")
         )),
         Err(e) => match discovery {
-            Err(_) => Probed::Failed(e),
+            Err(_) => Probed::Failed(e.to_string()),
             Ok(_) => Probed::Skipped(format!(
                 "no OIDC discovery document found ({}); {e}",
                 tried[0]

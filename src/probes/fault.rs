@@ -17,12 +17,12 @@ use std::time::Duration;
 use tokio::time::Instant;
 use url::Url;
 
-use super::ProbeCx;
 use super::http;
 use super::target::Target;
+use super::{ProbeCx, ProbeError};
 use crate::config::ProxyPlace;
-use crate::fault_proxy::FaultProxy;
-use crate::fault_proxy::remote::RemoteProxy;
+use crate::fault_proxy::remote::{RemoteError, RemoteProxy};
+use crate::fault_proxy::{FaultProxy, ProxyError};
 use crate::manifests::ProbeKind;
 use crate::observations::fault::{FaultRun, Poll};
 use crate::observations::http::join_path;
@@ -40,6 +40,83 @@ pub async fn with_proxies<F: Future>(proxies: Arc<Vec<Arc<FaultProxy>>>, fut: F)
 /// Once readiness has flipped, liveness is still watched at least this long (or to the end of
 /// the detect window, whichever is first).
 const MIN_WATCH_AFTER_FLIP: Duration = Duration::from_secs(1);
+
+/// Added when a proxy's upstream does not answer before the cut.
+const NOTHING_TO_CUT: &str = "nothing to cut (is the dependency up, and is `upstream` right?)";
+
+/// Why the fault step could not cut a proxy and watch the target: the proxy or config entry and
+/// the fact. Recorded as the step's failure reason.
+#[derive(Debug, thiserror::Error)]
+pub enum FaultError {
+    /// A `[[fault.proxy]]` entry's control URL does not parse.
+    #[error("fault.proxy[{index}].control: not a URL ({reason})")]
+    ControlUrl {
+        /// The entry's position in the config.
+        index: usize,
+        /// The URL parser's error.
+        reason: String,
+    },
+    /// A `[[fault.proxy]]` entry's `token_env` names an unset variable.
+    #[error("fault.proxy[{index}].token_env: the environment variable {var} is not set")]
+    TokenUnset {
+        /// The entry's position in the config.
+        index: usize,
+        /// The variable's name (never its value).
+        var: String,
+    },
+    /// A local proxy's upstream does not answer.
+    #[error("{0}; {hint}", hint = NOTHING_TO_CUT)]
+    LocalUpstream(ProxyError),
+    /// A remote proxy reports its upstream unreachable.
+    #[error("fault proxy {name}: upstream {upstream} unreachable: {reason}; {hint}", hint = NOTHING_TO_CUT)]
+    RemoteUpstream {
+        /// The proxy's name.
+        name: String,
+        /// Where it forwards.
+        upstream: String,
+        /// The proxy's reason.
+        reason: String,
+    },
+    /// A remote proxy is cut already, so a cut now would prove nothing.
+    #[error(
+        "fault proxy {name} at {control} is already cut (by another audit?){restores}; a cut now would prove nothing"
+    )]
+    AlreadyCut {
+        /// The proxy's name.
+        name: String,
+        /// Its control URL, redacted.
+        control: String,
+        /// `, it restores itself in …` when the proxy said, else empty.
+        restores: String,
+    },
+    /// A control request to a remote proxy failed.
+    #[error(transparent)]
+    Remote(#[from] RemoteError),
+    /// The readiness endpoint could not be read before the cut.
+    #[error("readiness before the cut: {0}")]
+    Baseline(ProbeError),
+    /// The readiness endpoint was not 2xx before the cut.
+    #[error(
+        "{request_line} before the {proxy} was cut: the service was not ready, so a cut proves nothing"
+    )]
+    NotReady {
+        /// The baseline request and its answer.
+        request_line: String,
+        /// The proxy's name.
+        proxy: String,
+    },
+    /// The cut could not be lifted.
+    #[error(
+        "{error}; the cut could not be lifted (a remote proxy restores itself within {})",
+        humantime::format_duration(*.hold)
+    )]
+    NotLifted {
+        /// Why the restore failed.
+        error: RemoteError,
+        /// The hold the proxy was cut for, whole seconds.
+        hold: Duration,
+    },
+}
 
 /// A proxy the fault step can cut: one this process runs, or a remote one.
 enum Cuttable {
@@ -63,13 +140,12 @@ impl Cuttable {
     }
 
     /// Checks that there is something to cut: the upstream answers and the proxy is not cut.
-    async fn prepare(&self) -> Result<Placement, String> {
-        const HINT: &str = "nothing to cut (is the dependency up, and is `upstream` right?)";
+    async fn prepare(&self) -> Result<Placement, FaultError> {
         match self {
             Cuttable::Local(p) => {
                 p.check_upstream()
                     .await
-                    .map_err(|e| format!("{e}; {HINT}"))?;
+                    .map_err(FaultError::LocalUpstream)?;
                 Ok(Placement {
                     listen: p.listen_addr().to_string(),
                     upstream: p.upstream().to_string(),
@@ -79,11 +155,11 @@ impl Cuttable {
             Cuttable::Remote(r) => {
                 let status = r.status().await?;
                 if let Some(reason) = status.upstream_error {
-                    return Err(format!(
-                        "fault proxy {}: upstream {} unreachable: {reason}; {HINT}",
-                        r.name(),
-                        status.upstream
-                    ));
+                    return Err(FaultError::RemoteUpstream {
+                        name: r.name().to_string(),
+                        upstream: status.upstream,
+                        reason,
+                    });
                 }
                 if status.cut {
                     let restores = status.restores_in_ms.map_or(String::new(), |ms| {
@@ -92,11 +168,11 @@ impl Cuttable {
                             humantime::format_duration(Duration::from_secs(ms.div_ceil(1000)))
                         )
                     });
-                    return Err(format!(
-                        "fault proxy {} at {} is already cut (by another audit?){restores}; a cut now would prove nothing",
-                        r.name(),
-                        r.control_shown(),
-                    ));
+                    return Err(FaultError::AlreadyCut {
+                        name: r.name().to_string(),
+                        control: r.control_shown(),
+                        restores,
+                    });
                 }
                 Ok(Placement {
                     listen: status.listen,
@@ -108,14 +184,14 @@ impl Cuttable {
     }
 
     /// Cuts; a remote proxy is told to restore itself after `hold` whatever happens here.
-    async fn cut(&self, hold: Duration) -> Result<u64, String> {
+    async fn cut(&self, hold: Duration) -> Result<u64, RemoteError> {
         match self {
             Cuttable::Local(p) => Ok(p.cut_and_settle().await),
             Cuttable::Remote(r) => r.cut(hold).await,
         }
     }
 
-    async fn restore(&self) -> Result<(), String> {
+    async fn restore(&self) -> Result<(), RemoteError> {
         match self {
             Cuttable::Local(p) => {
                 p.restore();
@@ -134,7 +210,7 @@ struct RestoreOnDrop<'a> {
 }
 
 impl RestoreOnDrop<'_> {
-    async fn restore(mut self) -> Result<(), String> {
+    async fn restore(mut self) -> Result<(), RemoteError> {
         self.armed = false;
         self.proxy.restore().await
     }
@@ -176,7 +252,7 @@ pub fn proxy_count(audit: &Target<'_>) -> usize {
 }
 
 /// The proxies to cut: the ones this process runs, then the remote ones in config order.
-fn cuttables(cx: &ProbeCx, audit: &Target<'_>) -> Result<Vec<Cuttable>, String> {
+fn cuttables(cx: &ProbeCx, audit: &Target<'_>) -> Result<Vec<Cuttable>, FaultError> {
     let mut out: Vec<Cuttable> = PROXIES
         .try_with(Arc::clone)
         .unwrap_or_default()
@@ -187,11 +263,14 @@ fn cuttables(cx: &ProbeCx, audit: &Target<'_>) -> Result<Vec<Cuttable>, String> 
         let Some(ProxyPlace::Remote { control, token_env }) = p.place() else {
             continue;
         };
-        let control = Url::parse(control)
-            .map_err(|e| format!("fault.proxy[{i}].control: not a URL ({e})"))?;
+        let control = Url::parse(control).map_err(|e| FaultError::ControlUrl {
+            index: i,
+            reason: e.to_string(),
+        })?;
         let token = match token_env {
-            Some(var) => Some(std::env::var(var).map_err(|_| {
-                format!("fault.proxy[{i}].token_env: the environment variable {var} is not set")
+            Some(var) => Some(std::env::var(var).map_err(|_| FaultError::TokenUnset {
+                index: i,
+                var: var.to_string(),
             })?),
             None => None,
         };
@@ -211,7 +290,7 @@ pub async fn inject(cx: &ProbeCx, audit: &Target<'_>, obs: &mut Observations) {
     let proxies = match cuttables(cx, audit) {
         Ok(proxies) => proxies,
         Err(reason) => {
-            obs.fault = Probed::Failed(reason);
+            obs.fault = Probed::Failed(reason.to_string());
             return;
         }
     };
@@ -251,7 +330,7 @@ pub async fn inject(cx: &ProbeCx, audit: &Target<'_>, obs: &mut Observations) {
         match cut_one(cx, audit, proxy, &readiness_url, liveness_url.as_ref()).await {
             Ok(run) => runs.push(run),
             Err(reason) => {
-                obs.fault = Probed::Failed(reason);
+                obs.fault = Probed::Failed(reason.to_string());
                 return;
             }
         }
@@ -301,18 +380,17 @@ async fn cut_one(
     proxy: &Cuttable,
     readiness: &Url,
     liveness: Option<&Url>,
-) -> Result<FaultRun, String> {
+) -> Result<FaultRun, FaultError> {
     let cfg = &audit.config.fault;
     let placement = proxy.prepare().await?;
     let baseline = http::get(cx, readiness)
         .await
-        .map_err(|e| format!("readiness before the cut: {e}"))?;
+        .map_err(FaultError::Baseline)?;
     if !(200..300).contains(&baseline.status) {
-        return Err(format!(
-            "{} before the {} was cut: the service was not ready, so a cut proves nothing",
-            baseline.request_line(),
-            proxy.name()
-        ));
+        return Err(FaultError::NotReady {
+            request_line: baseline.request_line().to_string(),
+            proxy: proxy.name().to_string(),
+        });
     }
     let mut run = FaultRun {
         proxy: proxy.name().to_string(),
@@ -359,12 +437,13 @@ async fn cut_one(
         }
         tokio::time::sleep(cfg.poll_interval).await;
     }
-    restore.restore().await.map_err(|e| {
-        format!(
-            "{e}; the cut could not be lifted (a remote proxy restores itself within {})",
-            humantime::format_duration(Duration::from_secs(hold.as_secs()))
-        )
-    })?;
+    restore
+        .restore()
+        .await
+        .map_err(|error| FaultError::NotLifted {
+            error,
+            hold: Duration::from_secs(hold.as_secs()),
+        })?;
 
     let restored_at = Instant::now();
     while !run.readiness_after.last().is_some_and(Poll::is_ok) {

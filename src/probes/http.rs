@@ -36,20 +36,34 @@ pub struct ClientOptions {
     pub user_agent: String,
 }
 
+/// Why the side-channel HTTP client could not be built: the part and the library's reason.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ClientError {
+    /// An extra CA certificate cannot be a trust anchor.
+    #[error("a CA certificate is not usable as a trust anchor: {0}")]
+    Anchor(String),
+    /// The rustls configuration could not be built.
+    #[error("TLS configuration: {0}")]
+    Tls(String),
+    /// reqwest refused the configuration (the error chain).
+    #[error("HTTP client: {0}")]
+    Build(String),
+}
+
 /// Builds a plain HTTP client for side channels: rustls on ring, webpki roots plus extra anchors,
 /// HTTP/2 by ALPN, no automatic redirects, no cookie store, no transparent decompression.
-pub fn client(opts: &ClientOptions) -> Result<reqwest::Client, String> {
+pub fn client(opts: &ClientOptions) -> Result<reqwest::Client, ClientError> {
     let mut roots = rustls::RootCertStore::empty();
     roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
     for cert in &opts.extra_roots {
         roots
             .add(cert.clone())
-            .map_err(|e| format!("a CA certificate is not usable as a trust anchor: {e}"))?;
+            .map_err(|e| ClientError::Anchor(e.to_string()))?;
     }
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut tls = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
-        .map_err(|e| format!("TLS configuration: {e}"))?
+        .map_err(|e| ClientError::Tls(e.to_string()))?
         .with_root_certificates(roots)
         .with_no_client_auth();
     tls.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
@@ -61,7 +75,7 @@ pub fn client(opts: &ClientOptions) -> Result<reqwest::Client, String> {
         .user_agent(opts.user_agent.clone())
         .pool_max_idle_per_host(8)
         .build()
-        .map_err(|e| format!("HTTP client: {}", error_chain(&e)))
+        .map_err(|e| ClientError::Build(error_chain(&e)))
 }
 
 /// Sends one `GET` that follows same-host redirects.

@@ -69,7 +69,7 @@ pub async fn observe(cx: &ProbeCx, audit: &Target<'_>, obs: &Observations) -> Pr
                 chain,
                 samples,
             }),
-            Err(reason) => return Probed::Failed(reason),
+            Err(reason) => return Probed::Failed(reason.to_string()),
         }
     }
     if probes.is_empty() {
@@ -107,7 +107,7 @@ async fn measure(
     cx: &ProbeCx,
     url: &Url,
     samples: u32,
-) -> Result<(Vec<ProbeRequest>, Vec<ProbeRequest>), String> {
+) -> Result<(Vec<ProbeRequest>, Vec<ProbeRequest>), ProbeError> {
     let mut chain = Vec::new();
     let mut times = Vec::new();
     let started = tokio::time::Instant::now();
@@ -135,7 +135,7 @@ async fn measure(
             });
         }
         Err(err @ (ProbeError::Deadline { .. } | ProbeError::Budget { .. })) => {
-            return Err(err.to_string());
+            return Err(err);
         }
         Err(err) => chain.push(failed(&err, started.elapsed().as_secs_f64() * 1000.0)),
     }

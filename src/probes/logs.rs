@@ -64,13 +64,16 @@ impl LogReader {
         }
     }
 
-    async fn lines_since(&self, mark: u64) -> Result<Vec<String>, String> {
+    async fn lines_since(&self, mark: u64) -> Result<Vec<String>, LogReadError> {
         match self {
             LogReader::Captured(out) => Ok(out.lines_since(mark as usize)),
             LogReader::File(path) => {
                 let bytes = tokio::fs::read(path)
                     .await
-                    .map_err(|e| format!("cannot read log file {}: {e}", path.display()))?;
+                    .map_err(|reason| LogReadError::File {
+                        path: path.clone(),
+                        reason,
+                    })?;
                 let start = (mark as usize).min(bytes.len());
                 Ok(String::from_utf8_lossy(&bytes[start..])
                     .lines()
@@ -78,9 +81,7 @@ impl LogReader {
                     .collect())
             }
             LogReader::Command(cmd) => {
-                let (program, args) = cmd
-                    .split_first()
-                    .ok_or_else(|| "logs.source.command is empty".to_string())?;
+                let (program, args) = cmd.split_first().ok_or(LogReadError::EmptyCommand)?;
                 let run = tokio::process::Command::new(program)
                     .args(args)
                     .stdin(std::process::Stdio::null())
@@ -88,14 +89,14 @@ impl LogReader {
                     .output();
                 let out = tokio::time::timeout(COMMAND_TIMEOUT, run)
                     .await
-                    .map_err(|_| {
-                        format!(
-                            "log command `{}` did not finish within {}",
-                            cmd.join(" "),
-                            humantime::format_duration(COMMAND_TIMEOUT)
-                        )
+                    .map_err(|_| LogReadError::CommandTimeout {
+                        command: cmd.join(" "),
+                        within: COMMAND_TIMEOUT,
                     })?
-                    .map_err(|e| format!("cannot run log command `{}`: {e}", cmd.join(" ")))?;
+                    .map_err(|reason| LogReadError::CommandFailed {
+                        command: cmd.join(" "),
+                        reason,
+                    })?;
                 let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
                 text.push('\n');
                 text.push_str(&String::from_utf8_lossy(&out.stderr));
@@ -103,6 +104,38 @@ impl LogReader {
             }
         }
     }
+}
+
+/// Why the log source could not be read: the source and the fact.
+#[derive(Debug, thiserror::Error)]
+pub enum LogReadError {
+    /// The log file could not be read.
+    #[error("cannot read log file {}: {reason}", path.display())]
+    File {
+        /// The configured file.
+        path: PathBuf,
+        /// The I/O error.
+        reason: std::io::Error,
+    },
+    /// `logs.source.command` has no program.
+    #[error("logs.source.command is empty")]
+    EmptyCommand,
+    /// The log command did not finish in time.
+    #[error("log command `{command}` did not finish within {}", humantime::format_duration(*.within))]
+    CommandTimeout {
+        /// The command line.
+        command: String,
+        /// How long it was given.
+        within: Duration,
+    },
+    /// The log command could not be run.
+    #[error("cannot run log command `{command}`: {reason}")]
+    CommandFailed {
+        /// The command line.
+        command: String,
+        /// The I/O error.
+        reason: std::io::Error,
+    },
 }
 
 /// The canary values of one run.
@@ -157,7 +190,7 @@ pub async fn canaries(
     cx: &ProbeCx,
     audit: &Target<'_>,
     reader: &LogReader,
-) -> Result<LogObservation, String> {
+) -> Result<LogObservation, LogReadError> {
     let canaries = Canaries::new();
     let mark = reader.mark().await;
     let mut url = join_path(audit.target, "/");

@@ -57,12 +57,51 @@ use crate::observations::tls::{
     CertificateInfo, LegacyProbe, LegacyVersion, TlsHandshake, Verification,
 };
 
+/// Why the first bytes answering a legacy ClientHello are not a TLS answer we can read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LegacyAnswerError {
+    /// Fewer than a record header's five bytes arrived.
+    #[error("answer cut short after {len} bytes ({first})")]
+    CutShort {
+        /// How many bytes arrived.
+        len: usize,
+        /// Those bytes in hex (at most 8).
+        first: String,
+    },
+    /// The header is not an alert or handshake record of TLS.
+    #[error("not a TLS record: first bytes {first}")]
+    NotTls {
+        /// The first bytes in hex (at most 8).
+        first: String,
+    },
+    /// An alert record without its level and description.
+    #[error("TLS alert cut short")]
+    AlertCutShort,
+    /// A handshake record too short to hold a ServerHello's start.
+    #[error("handshake record cut short after {len} bytes")]
+    HandshakeCutShort {
+        /// How many bytes arrived.
+        len: usize,
+    },
+    /// A handshake message other than ServerHello.
+    #[error("expected a ServerHello (handshake type 2), got handshake type {kind}")]
+    NotServerHello {
+        /// The handshake type received.
+        kind: u8,
+    },
+}
+
+/// The server sent a certificate that does not parse as X.509 (the parser's reason).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the server sent a certificate that does not parse: {0}")]
+pub struct UnparsableCertificate(String);
+
 /// Runs the real verifier, keeps its verdict and the chain, then accepts the certificate so the
 /// handshake can complete. Signatures are still checked by the real verifier's algorithms.
 #[derive(Debug)]
 struct RecordingVerifier {
     inner: Arc<super::net::trust::TrustVerifier>,
-    verdict: Mutex<Option<Result<(), String>>>,
+    verdict: Mutex<Option<Result<(), rustls::Error>>>,
 }
 
 impl ServerCertVerifier for RecordingVerifier {
@@ -77,8 +116,7 @@ impl ServerCertVerifier for RecordingVerifier {
         let verdict = self
             .inner
             .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
-            .map(|_| ())
-            .map_err(|e| e.to_string());
+            .map(|_| ());
         if let Ok(mut slot) = self.verdict.lock() {
             *slot = Some(verdict);
         }
@@ -145,7 +183,7 @@ pub async fn handshake(
     // The HTTP probes' trust: web roots, the extra anchors, and those certificates pinned.
     let inner = super::net::trust::Trust::new(extra_roots)
         .verifier()
-        .map_err(tls_err)?;
+        .map_err(|e| tls_err(e.to_string()))?;
     let verifier = Arc::new(RecordingVerifier {
         inner,
         verdict: Mutex::new(None),
@@ -203,9 +241,9 @@ pub async fn handshake(
         .iter()
         .map(|der| parse_certificate(der.as_ref()))
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|reason| ProbeError::Protocol {
+        .map_err(|e| ProbeError::Protocol {
             subject: subject.clone(),
-            reason,
+            reason: e.to_string(),
         })?;
     let verdict = verifier.verdict.lock().ok().and_then(|mut v| v.take());
     let verification = match verdict {
@@ -215,7 +253,7 @@ pub async fn handshake(
         },
         Some(Err(e)) => Verification {
             trusted: false,
-            error: Some(cx.redactor.scrub(&e)),
+            error: Some(cx.redactor.scrub(&e.to_string())),
         },
         None => Verification {
             trusted: false,
@@ -235,12 +273,12 @@ pub async fn handshake(
 }
 
 /// Parses one DER certificate into what the checks need.
-fn parse_certificate(der: &[u8]) -> Result<CertificateInfo, String> {
+fn parse_certificate(der: &[u8]) -> Result<CertificateInfo, UnparsableCertificate> {
     use x509_parser::extensions::GeneralName;
     use x509_parser::public_key::PublicKey;
 
     let (_, cert) = x509_parser::parse_x509_certificate(der)
-        .map_err(|e| format!("the server sent a certificate that does not parse: {e}"))?;
+        .map_err(|e| UnparsableCertificate(e.to_string()))?;
     let mut sans = Vec::new();
     if let Ok(Some(ext)) = cert.subject_alternative_name() {
         for name in &ext.value.general_names {
@@ -403,7 +441,10 @@ fn version_name(wire: [u8; 2]) -> String {
 /// Classifies the first bytes the server sent in answer to a legacy ClientHello for `version`.
 /// `bytes` is everything read before the peer closed or the first record was complete; empty
 /// means it closed without a word. `Err` means the answer is not TLS or is cut short.
-pub fn classify_legacy_answer(version: LegacyVersion, bytes: &[u8]) -> Result<LegacyProbe, String> {
+pub fn classify_legacy_answer(
+    version: LegacyVersion,
+    bytes: &[u8],
+) -> Result<LegacyProbe, LegacyAnswerError> {
     let refused = |answer: String| LegacyProbe {
         version,
         accepted: false,
@@ -420,11 +461,10 @@ pub fn classify_legacy_answer(version: LegacyVersion, bytes: &[u8]) -> Result<Le
             .join(" ")
     };
     let Some(header) = bytes.get(..5) else {
-        return Err(format!(
-            "answer cut short after {} bytes ({})",
-            bytes.len(),
-            hex(bytes)
-        ));
+        return Err(LegacyAnswerError::CutShort {
+            len: bytes.len(),
+            first: hex(bytes),
+        });
     };
     let (content_type, major, len) = (
         header[0],
@@ -432,14 +472,14 @@ pub fn classify_legacy_answer(version: LegacyVersion, bytes: &[u8]) -> Result<Le
         u16::from_be_bytes([header[3], header[4]]) as usize,
     );
     if !matches!(content_type, 0x15 | 0x16) || major != 0x03 || len == 0 || len > MAX_RECORD {
-        return Err(format!("not a TLS record: first bytes {}", hex(bytes)));
+        return Err(LegacyAnswerError::NotTls { first: hex(bytes) });
     }
     let payload = &bytes[5..];
     match content_type {
         0x15 => {
             let Some(&[level, code]) = payload.get(..2).and_then(|p| <&[u8; 2]>::try_from(p).ok())
             else {
-                return Err("TLS alert cut short".to_string());
+                return Err(LegacyAnswerError::AlertCutShort);
             };
             let level = if level == 2 { "fatal" } else { "warning" };
             Ok(refused(format!(
@@ -449,16 +489,10 @@ pub fn classify_legacy_answer(version: LegacyVersion, bytes: &[u8]) -> Result<Le
         }
         _ => {
             let Some(hs) = payload.get(..6) else {
-                return Err(format!(
-                    "handshake record cut short after {} bytes",
-                    bytes.len()
-                ));
+                return Err(LegacyAnswerError::HandshakeCutShort { len: bytes.len() });
             };
             if hs[0] != 0x02 {
-                return Err(format!(
-                    "expected a ServerHello (handshake type 2), got handshake type {}",
-                    hs[0]
-                ));
+                return Err(LegacyAnswerError::NotServerHello { kind: hs[0] });
             }
             let server_version = [hs[4], hs[5]];
             let suite = payload
@@ -548,8 +582,10 @@ pub async fn accepts_legacy(
     if !bytes.is_empty() {
         cx.mark_answered();
     }
-    classify_legacy_answer(version, &bytes)
-        .map_err(|reason| ProbeError::Protocol { subject, reason })
+    classify_legacy_answer(version, &bytes).map_err(|e| ProbeError::Protocol {
+        subject,
+        reason: e.to_string(),
+    })
 }
 
 fn is_reset(e: &std::io::Error) -> bool {

@@ -12,7 +12,7 @@ use url::Url;
 
 use super::{
     FailFastObservation, IN_FLIGHT_HEAD_START, InFlightRequest, READY_POLL, REAP_TIMEOUT, Service,
-    ServiceExit, ShutdownObservation, readiness_poll, sig,
+    ServiceExit, ShutdownObservation, SuperviseError, readiness_poll, sig,
 };
 use crate::config::{Config, SuperviseConfig};
 use crate::observations::fault::Poll;
@@ -166,9 +166,9 @@ async fn wait_gone(pid: u32) -> bool {
 pub async fn fail_fast(
     cfg: &Config,
     readiness: Option<&Url>,
-) -> Result<FailFastObservation, String> {
+) -> Result<FailFastObservation, SuperviseError> {
     let sup = &cfg.supervise;
-    let mut service = Service::spawn(sup, &sup.invalid_env).map_err(|e| e.to_string())?;
+    let mut service = Service::spawn(sup, &sup.invalid_env)?;
     let within = sup.fail_fast_within;
     let started = Instant::now();
     let status = service.wait_for(within).await;
@@ -190,7 +190,7 @@ pub async fn fail_fast(
                     Some(Poll {
                         at_ms: after_ms + at.elapsed().as_millis() as u64,
                         status: result.as_ref().ok().copied(),
-                        error: result.err(),
+                        error: result.err().map(|e| e.to_string()),
                     })
                 }
                 None => None,

@@ -56,10 +56,15 @@ const MAX_DLX_LOOKUPS: usize = 50;
 /// buffers from the negotiated frame size; a broker offering up to 4 GiB still gets this.
 pub const AMQP_FRAME_MAX: u32 = 131_072;
 
+/// The AMQP URL does not parse (lapin's reason).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("not a usable AMQP URL: {0}")]
+struct UnusableAmqpUrl(String);
+
 /// The AMQP URL with the frame size bounded by [`AMQP_FRAME_MAX`] (a smaller `frame_max` in the
 /// URL is kept).
-fn bounded_uri(url: &str) -> Result<lapin::uri::AMQPUri, String> {
-    let mut uri: lapin::uri::AMQPUri = url.trim().parse()?;
+fn bounded_uri(url: &str) -> Result<lapin::uri::AMQPUri, UnusableAmqpUrl> {
+    let mut uri: lapin::uri::AMQPUri = url.trim().parse().map_err(UnusableAmqpUrl)?;
     let frame_max = match uri.query.frame_max {
         Some(f) if f > 0 => f.min(AMQP_FRAME_MAX),
         _ => AMQP_FRAME_MAX,
@@ -130,8 +135,7 @@ async fn connect_amqp(cx: &ProbeCx, url: &str) -> Result<AmqpConnect, ProbeError
     let dep = Dependency::new(cx, "rabbitmq", url);
     let started = Instant::now();
     let props = lapin::ConnectionProperties::default().with_connection_name("readyprobe".into());
-    let uri =
-        bounded_uri(url).map_err(|e| dep.protocol_error(&format!("not a usable AMQP URL: {e}")))?;
+    let uri = bounded_uri(url).map_err(|e| dep.protocol_error(&e.to_string()))?;
     let conn = dep
         .timed(cx, lapin::Connection::connect_uri(uri, props))
         .await?

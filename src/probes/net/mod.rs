@@ -39,7 +39,7 @@ pub use resolve::RunResolver;
 
 use self::connect::LimitedTcp;
 use self::pool::{Dial, Lease, OriginKey};
-use self::trust::{TlsConfigs, Trust};
+use self::trust::{TlsConfigs, TlsSetupError, Trust};
 use crate::config::RunConfig;
 use crate::probes::error_chain;
 
@@ -165,8 +165,8 @@ pub struct NetCx {
     /// The run's transport.
     pub net: Net,
     trust: u64,
-    verified: Result<TlsConfigs, String>,
-    unverified_tls: Result<TlsConfigs, String>,
+    verified: Result<TlsConfigs, TlsSetupError>,
+    unverified_tls: Result<TlsConfigs, TlsSetupError>,
     /// `--strict-tls`: no unverified fallback.
     pub strict_tls: bool,
     /// The `User-Agent` sent when a request sets none.
@@ -217,8 +217,8 @@ impl NetCx {
     }
 
     /// Why the TLS configuration of this audit cannot be built, if it cannot.
-    pub fn setup_error(&self) -> Option<&str> {
-        self.verified.as_ref().err().map(String::as_str)
+    pub fn setup_error(&self) -> Option<&TlsSetupError> {
+        self.verified.as_ref().err()
     }
 
     /// A copy whose requests go on connections of their own, closed once every copy is gone.
@@ -293,13 +293,13 @@ impl NetCx {
             Some(
                 self.unverified_tls
                     .as_ref()
-                    .map_err(|e| NetError::Tls(e.clone()))?,
+                    .map_err(|e| NetError::Tls(e.to_string()))?,
             )
         } else {
             Some(
                 self.verified
                     .as_ref()
-                    .map_err(|e| NetError::Tls(e.clone()))?,
+                    .map_err(|e| NetError::Tls(e.to_string()))?,
             )
         };
         let key = OriginKey {

@@ -304,7 +304,7 @@ impl Pool {
             .resolver
             .lookup(&key.host)
             .await
-            .map_err(NetError::Resolve)?;
+            .map_err(|e| NetError::Resolve(e.to_string()))?;
         let Some(first) = ips.first().map(|ip| SocketAddr::new(*ip, key.port)) else {
             return Err(NetError::Resolve(format!("{}: no address", key.host)));
         };
@@ -736,7 +736,10 @@ pub async fn tcp(
     host: &str,
     port: u16,
 ) -> Result<(LimitedTcp, Duration), NetError> {
-    let ips = resolver.lookup(host).await.map_err(NetError::Resolve)?;
+    let ips = resolver
+        .lookup(host)
+        .await
+        .map_err(|e| NetError::Resolve(e.to_string()))?;
     let mut queued = Duration::ZERO;
     let mut last: Option<std::io::Error> = None;
     for ip in ips.iter() {

@@ -23,12 +23,43 @@ use hickory_resolver::{Resolver, TokioResolver};
 use tokio::sync::OnceCell;
 
 /// The answer kept for one name: its addresses, or why there are none.
-type Answer = Result<Arc<Vec<IpAddr>>, String>;
+type Answer = Result<Arc<Vec<IpAddr>>, ResolveError>;
+
+/// Why a name has no addresses: the name (or the resolver) and the fact.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ResolveError {
+    /// The system's resolver configuration (`/etc/resolv.conf`) could not be read.
+    #[error("the system resolver configuration cannot be read: {0}")]
+    SystemConfig(String),
+    /// The resolver could not be built from its configuration.
+    #[error("cannot set up the resolver: {0}")]
+    Setup(String),
+    /// DNS says the name does not exist.
+    #[error("{name}: no such name (NXDOMAIN)")]
+    NoSuchName {
+        /// The name asked for, lowercased, without the trailing dot.
+        name: String,
+    },
+    /// The name exists but has no A or AAAA records.
+    #[error("{name}: no address records")]
+    NoRecords {
+        /// The name asked for.
+        name: String,
+    },
+    /// The lookup failed (timeout, refused, unreachable nameserver).
+    #[error("{name}: cannot resolve: {reason}")]
+    Failed {
+        /// The name asked for.
+        name: String,
+        /// The resolver's error chain.
+        reason: String,
+    },
+}
 
 /// The run's resolver (see the module doc).
 #[derive(Debug)]
 pub struct RunResolver {
-    resolver: Result<TokioResolver, String>,
+    resolver: Result<TokioResolver, ResolveError>,
     answers: Mutex<HashMap<String, Arc<OnceCell<Answer>>>>,
     /// Lookups that went to DNS (one per name per run), for the report's scope and the tests.
     lookups: std::sync::atomic::AtomicU64,
@@ -47,7 +78,7 @@ impl RunResolver {
 
     /// The addresses of `host` (a name, an IP literal, or `[v6]`), from the cache when this run
     /// asked before.
-    pub async fn lookup(&self, host: &str) -> Result<Arc<Vec<IpAddr>>, String> {
+    pub async fn lookup(&self, host: &str) -> Answer {
         let bare = host.trim_start_matches('[').trim_end_matches(']');
         if let Ok(ip) = bare.parse::<IpAddr>() {
             return Ok(Arc::new(vec![ip]));
@@ -88,25 +119,30 @@ impl RunResolver {
             Ok(found) => {
                 let ips: Vec<IpAddr> = found.iter().collect();
                 if ips.is_empty() {
-                    Err(format!("{name}: no address records"))
+                    Err(ResolveError::NoRecords {
+                        name: name.to_string(),
+                    })
                 } else {
                     Ok(Arc::new(ips))
                 }
             }
-            Err(e) if e.is_nx_domain() => Err(format!("{name}: no such name (NXDOMAIN)")),
-            Err(e) if e.is_no_records_found() => Err(format!("{name}: no address records")),
-            Err(e) => Err(format!(
-                "{name}: cannot resolve: {}",
-                super::super::error_chain(&e)
-            )),
+            Err(e) if e.is_nx_domain() => Err(ResolveError::NoSuchName {
+                name: name.to_string(),
+            }),
+            Err(e) if e.is_no_records_found() => Err(ResolveError::NoRecords {
+                name: name.to_string(),
+            }),
+            Err(e) => Err(ResolveError::Failed {
+                name: name.to_string(),
+                reason: super::super::error_chain(&e),
+            }),
         }
     }
 }
 
-fn build(nameservers: &[SocketAddr], timeout: Duration) -> Result<TokioResolver, String> {
+fn build(nameservers: &[SocketAddr], timeout: Duration) -> Result<TokioResolver, ResolveError> {
     let mut builder = if nameservers.is_empty() {
-        Resolver::builder_tokio()
-            .map_err(|e| format!("the system resolver configuration cannot be read: {e}"))?
+        Resolver::builder_tokio().map_err(|e| ResolveError::SystemConfig(e.to_string()))?
     } else {
         let servers = nameservers
             .iter()
@@ -132,7 +168,7 @@ fn build(nameservers: &[SocketAddr], timeout: Duration) -> Result<TokioResolver,
     }
     builder
         .build()
-        .map_err(|e| format!("cannot set up the resolver: {e}"))
+        .map_err(|e| ResolveError::Setup(e.to_string()))
 }
 
 #[cfg(test)]

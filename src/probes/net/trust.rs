@@ -50,7 +50,7 @@ impl Trust {
     }
 
     /// The verifier enforcing this trust.
-    pub fn verifier(&self) -> Result<Arc<TrustVerifier>, String> {
+    pub fn verifier(&self) -> Result<Arc<TrustVerifier>, TlsSetupError> {
         let provider = provider();
         let mut roots = rustls::RootCertStore::empty();
         roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
@@ -58,13 +58,24 @@ impl Trust {
         roots.add_parsable_certificates(self.extra.iter().cloned());
         let webpki = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
             .build()
-            .map_err(|e| format!("certificate verifier: {e}"))?;
+            .map_err(|e| TlsSetupError::Verifier(e.to_string()))?;
         Ok(Arc::new(TrustVerifier {
             webpki,
             pinned: self.extra.clone(),
             provider,
         }))
     }
+}
+
+/// Why a TLS client configuration could not be built: which part and the library's reason.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TlsSetupError {
+    /// The certificate verifier (web roots and extra anchors) could not be built.
+    #[error("certificate verifier: {0}")]
+    Verifier(String),
+    /// The rustls configuration (protocol versions of the provider) could not be built.
+    #[error("TLS configuration: {0}")]
+    Config(String),
 }
 
 fn provider() -> Arc<CryptoProvider> {
@@ -247,10 +258,12 @@ pub struct TlsConfigs {
 
 impl TlsConfigs {
     /// Configurations enforcing `verifier`.
-    pub fn with_verifier(verifier: Arc<dyn ServerCertVerifier>) -> Result<TlsConfigs, String> {
+    pub fn with_verifier(
+        verifier: Arc<dyn ServerCertVerifier>,
+    ) -> Result<TlsConfigs, TlsSetupError> {
         let base = rustls::ClientConfig::builder_with_provider(provider())
             .with_safe_default_protocol_versions()
-            .map_err(|e| format!("TLS configuration: {e}"))?
+            .map_err(|e| TlsSetupError::Config(e.to_string()))?
             .dangerous()
             .with_custom_certificate_verifier(verifier)
             .with_no_client_auth();
@@ -278,8 +291,8 @@ impl TlsConfigs {
 /// happens once per trust instead of once per audit.
 #[derive(Debug, Default)]
 pub struct TlsCache {
-    by_trust: Mutex<HashMap<u64, Result<TlsConfigs, String>>>,
-    unverified: OnceLock<Result<TlsConfigs, String>>,
+    by_trust: Mutex<HashMap<u64, Result<TlsConfigs, TlsSetupError>>>,
+    unverified: OnceLock<Result<TlsConfigs, TlsSetupError>>,
 }
 
 /// Distinct trusts kept before the cache starts over (`serve` may meet many `--ca-file`s).
@@ -287,7 +300,7 @@ const MAX_TRUSTS: usize = 64;
 
 impl TlsCache {
     /// The configurations enforcing `trust`.
-    pub fn verified(&self, trust: &Trust) -> Result<TlsConfigs, String> {
+    pub fn verified(&self, trust: &Trust) -> Result<TlsConfigs, TlsSetupError> {
         let mut map = self
             .by_trust
             .lock()
@@ -304,7 +317,7 @@ impl TlsCache {
     }
 
     /// The configurations of unverified connections (any certificate).
-    pub fn unverified(&self) -> Result<TlsConfigs, String> {
+    pub fn unverified(&self) -> Result<TlsConfigs, TlsSetupError> {
         self.unverified
             .get_or_init(|| TlsConfigs::with_verifier(UnverifiedVerifier::new()))
             .clone()
