@@ -8,6 +8,7 @@
 //! Every test ends by proving nothing is left behind: the ports are free and the pids gone.
 //! Timings are only asserted where correctness needs them, with generous bounds.
 
+use crate::util::{DemoPorts as Ports, free_port};
 use std::collections::BTreeMap;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -15,45 +16,8 @@ use std::time::Duration;
 
 use crate::util::{readyprobe, require_service};
 
-fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    listener.local_addr().expect("addr").port()
-}
-
 fn bin() -> PathBuf {
     assert_cmd::cargo::cargo_bin("readyprobe")
-}
-
-/// Ports picked for one demo: HTTPS, plain HTTP and the fault proxy.
-struct Ports {
-    https: u16,
-    http: u16,
-    proxy: u16,
-}
-
-impl Ports {
-    fn new() -> Ports {
-        Ports {
-            https: free_port(),
-            http: free_port(),
-            proxy: free_port(),
-        }
-    }
-
-    /// Each port can be bound again: nothing is left listening.
-    fn assert_free(&self) {
-        for port in [self.https, self.http, self.proxy] {
-            let mut ok = false;
-            for _ in 0..50 {
-                if TcpListener::bind(("127.0.0.1", port)).is_ok() {
-                    ok = true;
-                    break;
-                }
-                std::thread::sleep(Duration::from_millis(100));
-            }
-            assert!(ok, "port {port} is still in use after the audit");
-        }
-    }
 }
 
 /// The `readyprobe demo` command line for a profile, as a TOML array.

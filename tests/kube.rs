@@ -7,6 +7,7 @@
 //! target (flawed and hardened, supervised as a real process) audited with the manifests in
 //! `examples/kubernetes/`, where every `k8s.*` finding quotes the manifest and the live evidence.
 
+use crate::util::DemoPorts as Ports;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -294,42 +295,6 @@ fn unknown_kinds_are_skipped_with_a_note_and_stdin_is_read() {
 
 // ---------------------------------------------------------------------------------------------
 // The demo target, supervised, audited with its manifests
-
-fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    listener.local_addr().expect("addr").port()
-}
-
-/// The ports of one supervised demo: HTTPS, plain HTTP and the fault proxy.
-struct Ports {
-    https: u16,
-    http: u16,
-    proxy: u16,
-}
-
-impl Ports {
-    fn new() -> Ports {
-        Ports {
-            https: free_port(),
-            http: free_port(),
-            proxy: free_port(),
-        }
-    }
-
-    /// Nothing is left listening after the audit.
-    fn assert_free(&self) {
-        for port in [self.https, self.http, self.proxy] {
-            let free = (0..50).any(|_| {
-                let ok = std::net::TcpListener::bind(("127.0.0.1", port)).is_ok();
-                if !ok {
-                    std::thread::sleep(Duration::from_millis(100));
-                }
-                ok
-            });
-            assert!(free, "port {port} is still in use after the audit");
-        }
-    }
-}
 
 /// A config supervising `readyprobe demo --profile <profile> <extra…>` with its database (the
 /// machine's PostgreSQL) behind a fault proxy, and the given `[kubernetes]` lines.

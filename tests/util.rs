@@ -237,3 +237,44 @@ pub fn probe_cx(
         share: None,
     }
 }
+
+/// A free loopback port (bound, read, released).
+pub fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.local_addr().expect("addr").port()
+}
+
+/// The ports of one supervised demo: HTTPS, plain HTTP and the fault proxy.
+pub struct DemoPorts {
+    /// The demo's HTTPS listener.
+    pub https: u16,
+    /// The demo's plain-HTTP listener.
+    pub http: u16,
+    /// The fault proxy in front of the demo's database.
+    pub proxy: u16,
+}
+
+impl DemoPorts {
+    /// Three free loopback ports.
+    pub fn new() -> DemoPorts {
+        DemoPorts {
+            https: free_port(),
+            http: free_port(),
+            proxy: free_port(),
+        }
+    }
+
+    /// Each port can be bound again within 5 s: nothing is left listening after the audit.
+    pub fn assert_free(&self) {
+        for port in [self.https, self.http, self.proxy] {
+            let free = (0..50).any(|_| {
+                let ok = std::net::TcpListener::bind(("127.0.0.1", port)).is_ok();
+                if !ok {
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+                ok
+            });
+            assert!(free, "port {port} is still in use after the audit");
+        }
+    }
+}
