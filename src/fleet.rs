@@ -181,9 +181,11 @@ pub async fn run_with(
     sink: Sink,
 ) -> Vec<MemberResult> {
     let concurrency = concurrency.max(1);
-    // Parsing the packs (TOML, regexes) costs more than cloning them: once per fleet.
-    let catalogue =
-        Arc::new(crate::engine::plan::load_catalogue(probes).map_err(|e| format!("{e:#}")));
+    // Parsed once per fleet (TOML, regexes) and shared, never cloned: a cloned regex starts
+    // with empty match caches.
+    let catalogue = crate::engine::plan::load_catalogue(probes)
+        .map(Arc::new)
+        .map_err(|e| format!("{e:#}"));
     let net = crate::engine::Net::for_run(&base.run);
     let base = Arc::new(base.clone());
     let origin: Arc<str> = Arc::from(origin);
@@ -203,12 +205,12 @@ pub async fn run_with(
         let (base, origin, catalogue, net, sink) = (
             Arc::clone(&base),
             Arc::clone(&origin),
-            Arc::clone(&catalogue),
+            catalogue.clone(),
             net.clone(),
             Arc::clone(&sink),
         );
         let handle = set.spawn(async move {
-            let result = one(target, (*base).clone(), &origin, (*catalogue).clone(), &net).await;
+            let result = one(target, (*base).clone(), &origin, catalogue, &net).await;
             (index, deliver(result, &sink).await)
         });
         in_flight.insert(handle.id(), (index, line));
@@ -291,7 +293,7 @@ async fn one(
     target: FleetTarget,
     base: Config,
     origin: &str,
-    catalogue: Result<crate::checks::Catalogue, String>,
+    catalogue: Result<Arc<crate::checks::Catalogue>, String>,
     net: &crate::engine::Net,
 ) -> MemberResult {
     let line = target.line();

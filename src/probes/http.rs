@@ -243,8 +243,9 @@ async fn hop(
         alone: spec.alone,
         ..Checkout::default()
     };
-    // A request the server says it did not process (GOAWAY, REFUSED_STREAM) goes again up to
-    // this many times; one that may have been processed (a reused connection closed) once.
+    // A request the server says it did not process (GOAWAY, REFUSED_STREAM) or never saw (its
+    // connection closed before it was written) goes again up to this many times; one that may
+    // have been processed (a reused connection closed) once.
     const UNPROCESSED_RETRIES: usize = 3;
     let mut retried_closed = false;
     loop {
@@ -308,7 +309,7 @@ async fn hop(
             } if is_safe(method)
                 && match why {
                     RetryReason::ClosedBeforeAnswer => !retried_closed,
-                    RetryReason::GoAway(_) | RetryReason::Refused => {
+                    RetryReason::GoAway(_) | RetryReason::Refused | RetryReason::NotSent => {
                         notes.retries.len() < UNPROCESSED_RETRIES
                     }
                 } =>

@@ -74,6 +74,9 @@ pub enum RetryReason {
     Refused,
     /// A reused connection closed before any byte of the response arrived.
     ClosedBeforeAnswer,
+    /// The connection closed while the request still waited in its queue: not a byte of it
+    /// was written (hyper's "canceled"), so the server never saw it.
+    NotSent,
 }
 
 impl fmt::Display for RetryReason {
@@ -85,6 +88,9 @@ impl fmt::Display for RetryReason {
             RetryReason::Refused => f.write_str("the server refused the stream (REFUSED_STREAM)"),
             RetryReason::ClosedBeforeAnswer => {
                 f.write_str("the reused connection closed before any response byte")
+            }
+            RetryReason::NotSent => {
+                f.write_str("the connection closed before the request was written")
             }
         }
     }
@@ -338,7 +344,7 @@ impl NetCx {
             }
             Some(Err(err)) => {
                 let retry = retry_reason(&err, lease.reused);
-                if matches!(retry, Some(RetryReason::GoAway(_))) {
+                if matches!(retry, Some(RetryReason::GoAway(_) | RetryReason::NotSent)) {
                     lease.retire();
                 }
                 Err(SendError {
@@ -545,10 +551,17 @@ fn retry_reason(err: &hyper::Error, reused: bool) -> Option<RetryReason> {
     {
         return Some(RetryReason::Refused);
     }
+    // hyper cancels only requests it never started to write: a connection that closed (an
+    // HTTP/2 connection draining after GOAWAY, say) with the request still in its queue, or
+    // one that was not ready. Seen on nginx after `keepalive_requests` with many audits
+    // sharing the connection.
+    if err.is_canceled() {
+        return Some(RetryReason::NotSent);
+    }
     if !reused {
         return None;
     }
-    let closed = err.is_incomplete_message() || err.is_canceled() || err.is_closed() || {
+    let closed = err.is_incomplete_message() || err.is_closed() || {
         let mut current: Option<&(dyn std::error::Error + 'static)> = Some(err);
         let mut io_closed = false;
         while let Some(e) = current {
