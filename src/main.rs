@@ -12,7 +12,41 @@ use clap::Parser;
 use readyprobe::cli::{self, Cli};
 use readyprobe::exit;
 
+// mimalloc instead of glibc malloc: a fleet allocates and frees many small objects from two
+// threads (request heads, evidence strings, h2 frames); glibc's allocator took ~18 % of the
+// prober's CPU in `bench/profile.sh`, and mimalloc cut the fleet's CPU by about a quarter.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// mimalloc's defaults trade memory for speed (arenas committed up front, freed pages given
+/// back after a delay): +10 MB for one audit and 3x the peak RSS of a 1,000-target fleet
+/// here. Committing on demand and purging at once keep RSS where glibc's was and most of the
+/// speed. The option numbers are those of the `mi_option_e` enum of mimalloc v3
+/// (`include/mimalloc.h`), the version `libmimalloc-sys` builds; `MIMALLOC_*` environment
+/// variables still override them. Runs as an ELF constructor, before the first allocation
+/// reserves an arena (from `main` it is too late: +7 MB).
+#[cfg(target_os = "linux")]
+#[used]
+#[unsafe(link_section = ".init_array")]
+static TUNE_ALLOCATOR: extern "C" fn() = tune_allocator;
+
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+extern "C" fn tune_allocator() {
+    const OPTIONS: [(std::os::raw::c_int, &str); 2] = [
+        (4, "MIMALLOC_ARENA_EAGER_COMMIT"),
+        (15, "MIMALLOC_PURGE_DELAY"),
+    ];
+    for (option, variable) in OPTIONS {
+        if std::env::var_os(variable).is_none() {
+            // SAFETY: a plain setter of one of mimalloc's global options; 0 is valid for both.
+            unsafe { libmimalloc_sys::mi_option_set(option, 0) };
+        }
+    }
+}
+
 fn main() -> ExitCode {
+    #[cfg(not(target_os = "linux"))]
+    tune_allocator();
     quiet_broken_pipe();
     readyprobe::install_crypto_provider();
     let cli = match Cli::try_parse() {
