@@ -18,6 +18,8 @@ use crate::exit;
 use crate::model::Report;
 use crate::report::Format;
 
+pub mod summary;
+
 /// One target of the fleet.
 #[derive(Debug, Clone, PartialEq)]
 pub enum FleetTarget {
@@ -392,47 +394,6 @@ pub fn slug(target: &str) -> String {
     } else {
         s
     }
-}
-
-/// The combined summary table.
-pub fn summary_table(results: &[MemberResult]) -> String {
-    let mut table = comfy_table::Table::new();
-    table
-        .load_preset(comfy_table::presets::UTF8_FULL_CONDENSED)
-        .set_header([
-            "line", "target", "verdict", "score", "fail", "error", "requests", "exit", "notes",
-        ]);
-    for r in results {
-        let (verdict, score, fails, errors, requests) = match &r.summary {
-            Some(sum) => (
-                sum.verdict.clone(),
-                sum.score
-                    .map_or_else(|| "n/a".to_string(), |s| format!("{s:.1}")),
-                sum.failed.to_string(),
-                sum.errors.to_string(),
-                sum.requests.to_string(),
-            ),
-            None => (
-                "—".to_string(),
-                "—".to_string(),
-                "—".to_string(),
-                "—".to_string(),
-                "—".to_string(),
-            ),
-        };
-        table.add_row([
-            r.line.to_string(),
-            r.target.clone(),
-            verdict,
-            score,
-            fails,
-            errors,
-            requests,
-            r.code.to_string(),
-            crate::report::text::one_line(&r.notes.join("; ")),
-        ]);
-    }
-    format!("{table}\n")
 }
 
 #[cfg(test)]

@@ -212,7 +212,12 @@ async fn audit_fleet(args: &AuditArgs, file: &Path) -> Result<u8> {
     .await;
     ticker.finish().await;
     if !args.quiet {
-        print!("{}", crate::fleet::summary_table(&results));
+        // Row by row: a fleet of 10,000 would otherwise build its whole table in memory.
+        let stdout = std::io::stdout();
+        let mut out = std::io::BufWriter::new(stdout.lock());
+        crate::fleet::summary::write(&results, &mut out)
+            .and_then(|()| std::io::Write::flush(&mut out))
+            .context("writing the fleet summary to stdout")?;
     }
     for r in &results {
         for note in &r.notes {

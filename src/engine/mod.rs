@@ -204,8 +204,9 @@ async fn run_with(
     if retries > 0 {
         scope.push(format!(
             "{retries} request(s) were sent again on a new connection because the server went \
-             away before answering (GOAWAY, a refused stream, or a reused connection it had \
-             closed); their evidence says so. Only safe requests (GET, HEAD, OPTIONS) are ever \
+             away before answering (GOAWAY, a refused stream, a reused connection it had \
+             closed, or a connection that closed before the request was written); their \
+             evidence says so. Only safe requests (GET, HEAD, OPTIONS) are ever \
              sent again."
         ));
     }

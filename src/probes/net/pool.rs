@@ -461,12 +461,13 @@ impl Pool {
             return None;
         }
         let origin = st.origins.get_mut(key)?;
+        let budget = origin.budget.get();
         if let Some(c) = origin
             .h2
             .iter_mut()
             .find(|c| c.usable(want.avoid) && c.in_flight < c.capacity())
         {
-            c.in_flight += 1;
+            c.take_stream(budget);
             return Some(Lease {
                 pool: Arc::clone(self),
                 key: key.clone(),
@@ -571,11 +572,14 @@ impl Pool {
                 addr,
                 sender,
                 driver,
-                in_flight: 1,
+                in_flight: 0,
                 retired: false,
                 since: Instant::now(),
                 max_streams,
                 parked: Vec::new(),
+                started: 0,
+                ended: 0,
+                went_away: false,
             }))
         } else {
             let (sender, conn) = http1::Builder::new()
@@ -599,8 +603,9 @@ impl Pool {
         let mut st = self.lock();
         let origin = st.origin(key);
         match opened {
-            Opened::H2(conn) => {
+            Opened::H2(mut conn) => {
                 origin.proto = Proto::Http2;
+                conn.take_stream(origin.budget.get());
                 let lease = Lease {
                     pool: Arc::clone(self),
                     key: key.clone(),
@@ -681,6 +686,7 @@ impl Pool {
             // any free stream itself) or, once it is idle, to close it for its slot.
             let was_full = conn.in_flight >= conn.capacity();
             conn.in_flight = conn.in_flight.saturating_sub(1);
+            conn.ended += 1;
             if let Some(body) = parked {
                 conn.retired = true;
                 conn.parked.push(body);
@@ -704,13 +710,17 @@ impl Pool {
         }
     }
 
+    /// The server went away on connection `id` (GOAWAY, or closed with requests queued): it
+    /// takes no more streams, and the first time, the origin learns its stream budget.
     fn retire(&self, key: &OriginKey, id: u64) {
         let mut st = self.lock();
-        if let Some(conn) = st
-            .origins
-            .get_mut(key)
-            .and_then(|o| o.h2.iter_mut().find(|c| c.id == id))
+        if let Some(origin) = st.origins.get_mut(key)
+            && let Some(conn) = origin.h2.iter_mut().find(|c| c.id == id)
         {
+            if !conn.went_away {
+                conn.went_away = true;
+                origin.budget.learn(conn.ended);
+            }
             conn.retired = true;
         }
     }

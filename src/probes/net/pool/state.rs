@@ -31,6 +31,11 @@ pub(super) struct H2 {
     pub(super) max_streams: Arc<AtomicUsize>,
     /// Bodies past the cap, kept unread (not reset) until the connection closes.
     pub(super) parked: Vec<Incoming>,
+    /// Streams started on it, and streams that ended (answered or not), so far.
+    pub(super) started: usize,
+    pub(super) ended: usize,
+    /// The server went away on it (not just drained by us).
+    pub(super) went_away: bool,
 }
 
 impl H2 {
@@ -44,6 +49,44 @@ impl H2 {
 
     pub(super) fn usable(&self, avoid: Option<u64>) -> bool {
         !self.retired && avoid != Some(self.id) && !self.sender.is_closed()
+    }
+
+    /// Takes one more stream; past the origin's learned budget the connection drains: it takes
+    /// no more and closes once its streams end, and the next request opens a new one.
+    pub(super) fn take_stream(&mut self, budget: Option<usize>) {
+        self.in_flight += 1;
+        self.started += 1;
+        if budget.is_some_and(|b| self.started >= b) {
+            self.retired = true;
+        }
+    }
+}
+
+/// How long a learned stream budget holds (a restarted server may allow more again).
+const BUDGET_FOR: Duration = Duration::from_secs(300);
+
+/// The most streams one HTTP/2 connection of an origin carries, learned from the server: how
+/// many had ended on a connection when the server first went away on it (nginx's
+/// `keepalive_requests`, 1,000 by default, ends a connection with GOAWAY). Staying below it
+/// means no stream is refused and no request waits in a queue that will be cancelled: a fleet
+/// sharing one connection otherwise had hundreds of requests sent again per connection.
+#[derive(Debug, Default, Clone, Copy)]
+pub(super) struct StreamBudget(Option<(usize, Instant)>);
+
+impl StreamBudget {
+    /// The budget, if one was learned recently.
+    pub(super) fn get(&self) -> Option<usize> {
+        self.0
+            .filter(|(_, at)| at.elapsed() < BUDGET_FOR)
+            .map(|(b, _)| b)
+    }
+
+    /// Learns from a connection the server went away on after `ended` streams; fewer than two
+    /// teach nothing (a server shutting down, or one that refuses every stream).
+    pub(super) fn learn(&mut self, ended: usize) {
+        if ended >= 2 {
+            self.0 = Some((ended, Instant::now()));
+        }
     }
 }
 
@@ -67,6 +110,8 @@ pub(super) struct Origin {
     /// Last checkout, so an origin nobody asked for in a while is forgotten (`serve` meets
     /// targets without end).
     pub(super) used: Option<Instant>,
+    /// Streams per HTTP/2 connection the server allows, once learned.
+    pub(super) budget: StreamBudget,
 }
 
 impl Origin {
@@ -223,5 +268,26 @@ impl State {
             .iter()
             .position(|c| c.addr == addr && c.in_flight == 0)?;
         Some(Victim::H2(origin.h2.swap_remove(i)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stream_budget_is_learned_from_two_streams_up_and_replaced() {
+        let mut budget = StreamBudget::default();
+        assert_eq!(budget.get(), None);
+        budget.learn(1);
+        assert_eq!(budget.get(), None, "one stream teaches nothing");
+        budget.learn(40);
+        assert_eq!(budget.get(), Some(40));
+        budget.learn(1000);
+        assert_eq!(budget.get(), Some(1000), "the latest connection wins");
+        if let Some(long_ago) = Instant::now().checked_sub(BUDGET_FOR) {
+            budget.0 = Some((40, long_ago));
+            assert_eq!(budget.get(), None, "an old budget is forgotten");
+        }
     }
 }
