@@ -299,7 +299,7 @@ async fn serve_holds_the_per_host_limit_across_concurrent_scrapes() {
         "four audits ran"
     );
     assert!(
-        seen.most.load(SeqCst) <= 2,
+        (1..=2).contains(&seen.most.load(SeqCst)),
         "{} connections at once",
         seen.most.load(SeqCst)
     );
