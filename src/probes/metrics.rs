@@ -60,6 +60,9 @@ impl Drop for StopOnDrop {
     }
 }
 
+/// Bodies up to this size are parsed on the runtime's thread, larger ones on the blocking pool.
+const INLINE_PARSE_BYTES: usize = 16 * 1024;
+
 /// Parses the exchange's body by its Content-Type on the blocking pool, waiting no later than
 /// `deadline` (the run's), and cuts the stored body to [`KEEP_EVIDENCE`] bytes either way.
 /// Fails with [`PARSE_CUT`] when the deadline comes first.
@@ -94,6 +97,12 @@ async fn parse_exchange(
         return Err(cut());
     }
     let content_type = exchange.header("content-type").map(str::to_string);
+    // A small body (an error page, a short exposition) is parsed here: microseconds, less than
+    // handing it to a blocking thread (a fleet otherwise kept a dozen or more of them busy).
+    if body.len() <= INLINE_PARSE_BYTES {
+        return exposition::parse_until(&body, content_type.as_deref(), limits, &|| false)
+            .map_err(|_| cut());
+    }
     let stop = StopOnDrop(Arc::new(AtomicBool::new(false)));
     let flag = Arc::clone(&stop.0);
     let parsing = tokio::task::spawn_blocking(move || {
