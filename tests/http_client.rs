@@ -71,10 +71,11 @@ struct Seen {
     hosts: Mutex<Vec<String>>,
 }
 
-/// Server-side sockets of `port` in state ESTABLISHED (`/proc/net/tcp`). A connection the client
-/// has closed is in CLOSE_WAIT here even before the server's task has noticed, so this counts
-/// what the client holds open; counting in the server's tasks, a close it had not yet processed
-/// under load made the count one too high now and then.
+/// Server-side sockets of `port` in state ESTABLISHED (`/proc/net/tcp`), one per client address
+/// (the kernel's table is read while it changes, so a socket can be listed twice). A connection
+/// the client has closed is in CLOSE_WAIT here even before the server's task has noticed, so
+/// this counts what the client holds open; counting in the server's tasks, a close it had not
+/// yet processed under load made the count one too high now and then.
 fn established_on(port: u16) -> usize {
     let Ok(table) = std::fs::read_to_string("/proc/net/tcp") else {
         return 0;
@@ -83,14 +84,15 @@ fn established_on(port: u16) -> usize {
     table
         .lines()
         .skip(1)
-        .filter(|line| {
+        .filter_map(|line| {
             let mut fields = line.split_whitespace().skip(1);
-            let (Some(addr), _, Some(state)) = (fields.next(), fields.next(), fields.next()) else {
-                return false;
-            };
-            addr.ends_with(&local) && state == "01"
+            match (fields.next(), fields.next(), fields.next()) {
+                (Some(addr), Some(client), Some("01")) if addr.ends_with(&local) => Some(client),
+                _ => None,
+            }
         })
-        .count()
+        .collect::<std::collections::HashSet<_>>()
+        .len()
 }
 
 /// An HTTP/1.1 server on 127.0.0.1 answering every request after 20 ms, counting connections
