@@ -71,12 +71,14 @@ struct Seen {
     hosts: Mutex<Vec<String>>,
 }
 
-/// Server-side sockets of `port` in state ESTABLISHED (`/proc/net/tcp`), one per client address
-/// (the kernel's table is read while it changes, so a socket can be listed twice). A connection
-/// the client has closed is in CLOSE_WAIT here even before the server's task has noticed, so
-/// this counts what the client holds open; counting in the server's tasks, a close it had not
-/// yet processed under load made the count one too high now and then.
-fn established_on(port: u16) -> usize {
+/// Sockets in state ESTABLISHED (`/proc/net/tcp`) on the server's side of `port` whose client
+/// is one of `clients` (the ports this server accepted from), each counted once (the kernel's
+/// table is read while it changes, so a socket can be listed twice). A connection the client
+/// has closed is in CLOSE_WAIT here even before the server's task has noticed, so this counts
+/// what the client holds open. Counting in the server's tasks, a close not yet processed under
+/// load counted; counting every socket on the port, connections of another test's server that
+/// had the same port before (still open after its listener closed) counted.
+fn established_on(port: u16, clients: &std::collections::HashSet<u16>) -> usize {
     let Ok(table) = std::fs::read_to_string("/proc/net/tcp") else {
         return 0;
     };
@@ -87,7 +89,10 @@ fn established_on(port: u16) -> usize {
         .filter_map(|line| {
             let mut fields = line.split_whitespace().skip(1);
             match (fields.next(), fields.next(), fields.next()) {
-                (Some(addr), Some(client), Some("01")) if addr.ends_with(&local) => Some(client),
+                (Some(addr), Some(client), Some("01")) if addr.ends_with(&local) => {
+                    let client_port = u16::from_str_radix(client.rsplit(':').next()?, 16).ok()?;
+                    clients.contains(&client_port).then_some(client_port)
+                }
                 _ => None,
             }
         })
@@ -106,10 +111,13 @@ async fn counting_server() -> (SocketAddr, Arc<Seen>) {
     let seen = Arc::new(Seen::default());
     let counts = Arc::clone(&seen);
     tokio::spawn(async move {
-        while let Ok((tcp, _)) = listener.accept().await {
+        let mut clients = std::collections::HashSet::new();
+        while let Ok((tcp, peer)) = listener.accept().await {
             let seen = Arc::clone(&counts);
             seen.accepted.fetch_add(1, SeqCst);
-            seen.most.fetch_max(established_on(addr.port()), SeqCst);
+            clients.insert(peer.port());
+            seen.most
+                .fetch_max(established_on(addr.port(), &clients), SeqCst);
             tokio::spawn(async move {
                 let service = hyper::service::service_fn(|req: hyper::Request<_>| {
                     let seen = Arc::clone(&seen);

@@ -759,11 +759,20 @@ pub async fn dns(how: Dns) -> (SocketAddr, Seen) {
     use hickory_resolver::proto::rr::rdata::CNAME;
     use hickory_resolver::proto::rr::{Name, RData, Record};
 
-    let udp = UdpSocket::bind("127.0.0.1:0").await.expect("bind udp");
-    let addr = udp.local_addr().expect("addr");
-    let tcp = TcpListener::bind(addr)
-        .await
-        .expect("bind tcp on the same port");
+    // The UDP port the kernel picks may be taken for TCP (another test's connection): try again.
+    let mut attempts = 0;
+    let (udp, tcp, addr) = loop {
+        let udp = UdpSocket::bind("127.0.0.1:0").await.expect("bind udp");
+        let addr = udp.local_addr().expect("addr");
+        match TcpListener::bind(addr).await {
+            Ok(tcp) => break (udp, tcp, addr),
+            Err(e) if attempts < 50 => {
+                attempts += 1;
+                eprintln!("dns: {addr} is taken for TCP ({e}); another port");
+            }
+            Err(e) => panic!("bind tcp on the same port as udp {addr}: {e}"),
+        }
+    };
     let seen = Seen::default();
     let tcp_seen = seen.clone();
     tokio::spawn(async move {
