@@ -503,54 +503,93 @@ fn a_fleet_on_http2_connections_nginx_keeps_ending_has_no_error() {
     let mut h2 = Site::https_h2(leaf);
     h2.directives = "        keepalive_requests 40;\n".into();
     let nginx = Nginx::start(1024, &[h2]);
+    let targets: Vec<String> = (0..60).map(|i| format!("{}t{i}/", nginx.url(0))).collect();
+    let fleet = run_fleet(&targets, &ca, &["--fleet-concurrency", "30"]);
+    eprintln!("requests sent again: {}", fleet.retried);
+    assert_eq!(fleet.audited, 60, "every target has a report");
+    assert!(
+        fleet.retried > 0,
+        "nginx never ended a connection under the fleet"
+    );
+    fleet.assert_no_error();
+}
+
+/// What a fleet run (`audit --targets … --out-dir`) left: its reports read back.
+struct FleetRun {
+    /// Reports written (JSON).
+    audited: usize,
+    /// Every `error` finding, with its report's path.
+    errors: Vec<String>,
+    /// Requests the reports' evidence says were sent again on a new connection.
+    retried: usize,
+}
+
+impl FleetRun {
+    fn assert_no_error(&self) {
+        assert!(
+            self.errors.is_empty(),
+            "{} error findings, first: {:#?}",
+            self.errors.len(),
+            &self.errors[..self.errors.len().min(5)]
+        );
+    }
+}
+
+/// Audits `targets` as a fleet (`--profile production --timeout 10s --quiet`, plus `extra`),
+/// trusting `ca`; asserts it exits 0 or 1 without a panic and reads its reports back.
+fn run_fleet(targets: &[String], ca: &std::path::Path, extra: &[&str]) -> FleetRun {
     let dir = tempfile::tempdir().expect("tmp");
-    let targets = dir.path().join("targets.txt");
-    let lines: Vec<String> = (0..60).map(|i| format!("{}t{i}/", nginx.url(0))).collect();
-    std::fs::write(&targets, lines.join("\n")).expect("targets");
+    let list = dir.path().join("targets.txt");
+    std::fs::write(&list, targets.join("\n")).expect("targets");
     let reports = dir.path().join("reports");
+    let started = Instant::now();
     let out = readyprobe()
         .arg("audit")
         .arg("--targets")
-        .arg(&targets)
+        .arg(&list)
         .arg("--ca-file")
-        .arg(&ca)
+        .arg(ca)
         .arg("--out-dir")
         .arg(&reports)
-        .args([
-            "--profile",
-            "production",
-            "--fleet-concurrency",
-            "30",
-            "--quiet",
-        ])
-        .timeout(Duration::from_secs(600))
+        .args(["--profile", "production", "--timeout", "10s", "--quiet"])
+        .args(extra)
+        .timeout(Duration::from_secs(900))
         .output()
         .expect("run the fleet");
+    eprintln!(
+        "fleet of {}: {:.1} s, exit {:?}",
+        targets.len(),
+        started.elapsed().as_secs_f64(),
+        out.status.code()
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!stderr.contains("panicked"), "{stderr}");
-    let mut all_errors = Vec::new();
-    let mut retried = 0;
+    assert!(
+        matches!(out.status.code(), Some(0 | 1)),
+        "exit {:?}: {stderr}",
+        out.status.code()
+    );
+    let mut run = FleetRun {
+        audited: 0,
+        errors: Vec::new(),
+        retried: 0,
+    };
     for entry in std::fs::read_dir(&reports).expect("reports") {
         let path = entry.expect("entry").path();
         if path.extension().is_none_or(|e| e != "json") {
             continue;
         }
+        run.audited += 1;
         let text = std::fs::read_to_string(&path).expect("read");
-        retried += text.matches("sent again on a new connection").count();
+        run.retried += text.matches("sent again on a new connection").count();
         let report: Value = serde_json::from_str(&text).expect("json");
-        all_errors.extend(errors(&report));
+        run.errors.extend(
+            errors(&report)
+                .into_iter()
+                .map(|e| format!("{}: {e}", path.display())),
+        );
     }
-    eprintln!("requests sent again: {retried}");
-    assert!(
-        retried > 0,
-        "nginx never ended a connection under the fleet"
-    );
-    assert!(
-        all_errors.is_empty(),
-        "{} error findings, first: {:#?}",
-        all_errors.len(),
-        &all_errors[..all_errors.len().min(5)]
-    );
+    run
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -564,59 +603,10 @@ fn nginx_with_64_worker_connections_survives_a_fleet_of_300() {
     let pki = Pki::new();
     let (ca, leaf) = pki.ca_signed();
     let nginx = Nginx::start(64, &[Site::http(), Site::https_h2(leaf)]);
-    let dir = tempfile::tempdir().expect("tmp");
-    let targets = dir.path().join("targets.txt");
-    let lines: Vec<String> = (0..300).map(|i| nginx.url(i % 2)).collect();
-    std::fs::write(&targets, lines.join("\n")).expect("targets");
-    let reports = dir.path().join("reports");
-    let started = Instant::now();
-    let out = readyprobe()
-        .arg("audit")
-        .arg("--targets")
-        .arg(&targets)
-        .arg("--ca-file")
-        .arg(&ca)
-        .arg("--out-dir")
-        .arg(&reports)
-        .args(["--profile", "production", "--timeout", "10s", "--quiet"])
-        .timeout(Duration::from_secs(900))
-        .output()
-        .expect("run the fleet");
-    eprintln!(
-        "fleet of 300: {:.1} s, exit {:?}",
-        started.elapsed().as_secs_f64(),
-        out.status.code()
-    );
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!stderr.contains("panicked"), "{stderr}");
-    assert!(
-        matches!(out.status.code(), Some(0 | 1)),
-        "exit {:?}: {stderr}",
-        out.status.code()
-    );
-    let mut audited = 0;
-    let mut all_errors = Vec::new();
-    for entry in std::fs::read_dir(&reports).expect("reports") {
-        let path = entry.expect("entry").path();
-        if path.extension().is_none_or(|e| e != "json") {
-            continue;
-        }
-        audited += 1;
-        let report: Value =
-            serde_json::from_str(&std::fs::read_to_string(&path).expect("read")).expect("json");
-        all_errors.extend(
-            errors(&report)
-                .into_iter()
-                .map(|e| format!("{}: {e}", path.display())),
-        );
-    }
-    assert_eq!(audited, 300, "every target has a report");
-    assert!(
-        all_errors.is_empty(),
-        "{} error findings, first: {:#?}",
-        all_errors.len(),
-        &all_errors[..all_errors.len().min(5)]
-    );
+    let targets: Vec<String> = (0..300).map(|i| nginx.url(i % 2)).collect();
+    let fleet = run_fleet(&targets, &ca, &[]);
+    assert_eq!(fleet.audited, 300, "every target has a report");
+    fleet.assert_no_error();
     let log = nginx.error_log();
     assert!(
         !log.contains("not enough"),
