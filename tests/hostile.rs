@@ -215,6 +215,14 @@ pub(crate) fn finding<'a>(report: &'a Value, id: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no {id} finding in the report"))
 }
 
+/// The summary of finding `id` (empty when it has none).
+pub(crate) fn summary(report: &Value, id: &str) -> String {
+    finding(report, id)["summary"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
 pub(crate) fn outcome(report: &Value, id: &str) -> String {
     finding(report, id)["outcome"]
         .as_str()

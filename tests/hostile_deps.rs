@@ -26,7 +26,7 @@ use serde_json::Value;
 
 use crate::hostile::{
     BOUND, Behaviour, RSS_LIMIT_KB, Run, assert_judged, assert_memory_bounded, assert_sane,
-    finding, raw_server, run_command,
+    finding, raw_server, run_command, summary,
 };
 use servers::{Amqp, Dns, Mgmt, My, Pg, Rd, Seen};
 
@@ -92,13 +92,6 @@ async fn audit_inner(deps: &str, contained_panic: bool) -> (Run, Value) {
         "the password is in the output"
     );
     (run, report)
-}
-
-fn summary(report: &Value, id: &str) -> String {
-    finding(report, id)["summary"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string()
 }
 
 fn has_reason(text: &str, reasons: &[&str]) -> bool {

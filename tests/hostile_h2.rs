@@ -29,7 +29,7 @@ use tokio::sync::mpsc;
 
 use crate::hostile::{
     BOUND, RSS_LIMIT_KB, Run, assert_judged, assert_memory_bounded, assert_sane, finding,
-    run_command,
+    run_command, summary,
 };
 use crate::util::pki::TestCa;
 
@@ -209,19 +209,8 @@ async fn read_frame<R: AsyncRead + Unpin>(rd: &mut R) -> Option<(u8, u8, u32, Ve
 /// connections misbehave as `how`. Without `h1`, a client offering only `http/1.1` fails the
 /// handshake (`no_application_protocol`).
 async fn h2_server(how: H2, ca: &TestCa, h1: bool) -> (SocketAddr, Arc<Seen>) {
-    crate::util::crypto();
-    let leaf = ca.localhost();
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut config = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .expect("versions")
-        .with_no_client_auth()
-        .with_single_cert(leaf.chain, leaf.key)
-        .expect("cert");
-    config.alpn_protocols = vec![b"h2".to_vec()];
-    if h1 {
-        config.alpn_protocols.push(b"http/1.1".to_vec());
-    }
+    let alpn: &[&[u8]] = if h1 { &[b"h2", b"http/1.1"] } else { &[b"h2"] };
+    let config = crate::util::servers::server_config(ca.localhost(), alpn);
     let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
@@ -465,13 +454,6 @@ async fn audit(addr: SocketAddr, ca: &TestCa, extra: &str) -> (Run, Value) {
         "the credential is in the output"
     );
     (run, report)
-}
-
-fn summary(report: &Value, id: &str) -> String {
-    finding(report, id)["summary"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string()
 }
 
 /// Asserts `id` is an `error` whose summary contains one of `reasons`.

@@ -157,8 +157,8 @@ pub mod servers {
         addr
     }
 
-    /// Serves `app` over HTTPS with `leaf` on 127.0.0.1.
-    pub async fn https(app: axum::Router, leaf: Leaf) -> SocketAddr {
+    /// A TLS server configuration (ring) presenting `leaf`, offering `alpn` in that order.
+    pub fn server_config(leaf: Leaf, alpn: &[&[u8]]) -> rustls::ServerConfig {
         super::crypto();
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let mut config = rustls::ServerConfig::builder_with_provider(provider)
@@ -167,7 +167,13 @@ pub mod servers {
             .with_no_client_auth()
             .with_single_cert(leaf.chain, leaf.key)
             .expect("cert");
-        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+        config
+    }
+
+    /// Serves `app` over HTTPS with `leaf` on 127.0.0.1.
+    pub async fn https(app: axum::Router, leaf: Leaf) -> SocketAddr {
+        let config = server_config(leaf, &[b"http/1.1"]);
         let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
